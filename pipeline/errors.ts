@@ -21,6 +21,8 @@ export const ErrorCode = {
   DATASET_NOT_FOUND: 'HEIR_DATASET_NOT_FOUND',
   BUS_CLOSED: 'HEIR_BUS_CLOSED',
   UNKNOWN_OPERATOR: 'HEIR_UNKNOWN_OPERATOR',
+  LAB_FAILED: 'HEIR_LAB_FAILED',
+  LAB_TOOL_MISSING: 'HEIR_LAB_TOOL_MISSING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
