@@ -1,0 +1,137 @@
+/**
+ * pcap/pcapng ingest: capture bytes in (a file or `tcpdump -w -`), flow-schema batches out. The
+ * reader streams records over chunks, the decoder reads headers in place, the assembler keeps one
+ * fixed-size state per flow, and L7 facts come from the first payload bytes of each flow.
+ *
+ * @example
+ * for await (const out of parsePcap(createReadStream('a.pcap'), { site: 's', sensor: 'x', input: 'a.pcap', batchSize: 4096, idleTimeoutS: 30 })) …
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { InputError } from '../pipeline/errors.ts';
+import { FlowBatchBuilder } from '../pipeline/flow-schema.ts';
+import type { DeadLetter, ParseOptions, ParseOutput, Parser } from '../pipeline/types.ts';
+import { BLE_LINK_TYPES, Decoded, DecodedPacket, SUPPORTED_LINK_TYPES, decodeFrame } from './pcap/decode.ts';
+import { FlowAssembler, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_IDLE_TIMEOUT_S, type AssemblerOptions } from './pcap/flow-assembler.ts';
+import { flowRecord } from './pcap/flow-record.ts';
+import { CaptureReader } from './pcap/reader.ts';
+
+/** Counters of one parse, for reports and tests. */
+export interface PcapStats {
+  packets: number;
+  /** Frames that were well formed but not IP (ARP, LLDP, 802.3 LLC …). */
+  nonIp: number;
+  /** Packets on link types that carry no IP (Bluetooth LE) or that this parser does not read. */
+  skippedLinkType: number;
+  deadLetters: number;
+  flows: number;
+  bytes: number;
+  /** Link types seen (file header or pcapng interfaces). */
+  linkTypes: number[];
+}
+
+/** Options of `parsePcap`: the parser options plus the assembler's timeouts. */
+export type PcapParseOptions = ParseOptions &
+  AssemblerOptions & {
+    /** Filled while parsing. */
+    readonly stats?: PcapStats;
+  };
+
+/** A fresh counter object. */
+export function pcapStats(): PcapStats {
+  return { packets: 0, nonIp: 0, skippedLinkType: 0, deadLetters: 0, flows: 0, bytes: 0, linkTypes: [] };
+}
+
+const DEAD_PAYLOAD_BYTES = 256;
+/** Dead letters are flushed at least this often even when no flows are ready. */
+const DEAD_LETTER_BATCH = 1000;
+
+/**
+ * Parse a capture into flow batches of `batchSize` flows. Idle timeout defaults to 60 s, active
+ * timeout to 300 s. Throws InputError for an empty input, a wrong magic, or a Bluetooth LE capture.
+ */
+export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: PcapParseOptions): AsyncGenerator<ParseOutput> {
+  const { site, sensor, input, batchSize, signal } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`invalid batchSize: ${batchSize}`);
+  const stats = options.stats ?? pcapStats();
+  const builder = new FlowBatchBuilder();
+  let dead: DeadLetter[] = [];
+  /** Full batches waiting to be yielded (cut exactly at batchSize as flows end). */
+  const ready: RecordBatch[] = [];
+  const assembler = new FlowAssembler(
+    (flow, reason) => {
+      builder.push(flowRecord(flow, reason, site, sensor));
+      stats.flows++;
+      if (builder.size >= batchSize) ready.push(builder.build());
+    },
+    {
+      idleTimeoutS: options.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S,
+      activeTimeoutS: options.activeTimeoutS ?? DEFAULT_ACTIVE_TIMEOUT_S,
+      lingerS: options.lingerS,
+      inspectBytes: options.inspectBytes,
+    },
+  );
+  const packet = new DecodedPacket();
+  const reportedLinks = new Set<number>();
+  const deadLetter = (reason: string, payload: Uint8Array, offset: number) => {
+    stats.deadLetters++;
+    dead.push({ input, stage: 'parse', reason: `${reason} (offset ${offset})`, payload });
+  };
+  const reader = new CaptureReader(input, {
+    packet(data, start, caplen, _wire, ts, linkType) {
+      stats.packets++;
+      if (!SUPPORTED_LINK_TYPES.has(linkType)) {
+        stats.skippedLinkType++;
+        return;
+      }
+      const r = decodeFrame(packet, linkType, data, start, caplen);
+      if (r === Decoded.IP) assembler.add(packet, ts, linkType);
+      else if (r === Decoded.NOT_IP) stats.nonIp++;
+      else deadLetter(`packet ${stats.packets}: ${packet.reason}`, data.slice(start, start + Math.min(caplen, DEAD_PAYLOAD_BYTES)), reader.consumed);
+    },
+    bad: deadLetter,
+    linkType(linkType) {
+      if (!stats.linkTypes.includes(linkType)) stats.linkTypes.push(linkType);
+      if (reportedLinks.has(linkType) || SUPPORTED_LINK_TYPES.has(linkType)) return;
+      reportedLinks.add(linkType);
+      const what = BLE_LINK_TYPES.has(linkType) ? `Bluetooth LE capture (link type ${linkType}): no IP flows` : `unsupported link type ${linkType}: no IP flows`;
+      // A whole classic pcap on such a link has nothing for us: say so once, for the file.
+      if (reader.format === 'pcap') throw new InputError(input, what);
+      deadLetter(`interface with ${what}`, new Uint8Array(0), reader.consumed);
+    },
+  });
+
+  const cut = function* (final: boolean): Generator<ParseOutput> {
+    if (final && builder.size > 0) ready.push(builder.build());
+    while (ready.length > 0) {
+      const flows = ready.shift() as RecordBatch;
+      const out: ParseOutput = { flows, deadLetters: dead.length > 0 ? dead : undefined, offset: reader.consumed };
+      dead = [];
+      yield out;
+    }
+    if (dead.length >= DEAD_LETTER_BATCH || (final && dead.length > 0)) {
+      const out: ParseOutput = { deadLetters: dead, offset: reader.consumed };
+      dead = [];
+      yield out;
+    }
+  };
+
+  for await (const chunk of chunks) {
+    signal?.throwIfAborted();
+    stats.bytes += chunk.length;
+    reader.push(chunk);
+    yield* cut(false);
+  }
+  reader.end();
+  assembler.flush();
+  yield* cut(true);
+}
+
+/** The pcap/pcapng parser of `heir ingest pcap`. */
+export const parser: Parser = {
+  descriptor: {
+    format: 'pcap',
+    version: '1',
+    summary: 'pcap/pcapng captures (files or tcpdump -w -) assembled into bidirectional flows with L7 facts',
+  },
+  parse: (chunks, options) => parsePcap(chunks, options),
+};

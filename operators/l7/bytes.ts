@@ -1,0 +1,90 @@
+/**
+ * Byte helpers shared by the L7 dissectors: ASCII comparisons without building strings, bounded
+ * text extraction, and the hashes the facts use (passwords only ever leave as SHA-256 hex).
+ */
+import { createHash } from 'node:crypto';
+
+/** True when `buf` holds the ASCII `text` at `at`. */
+export function hasAscii(buf: Uint8Array, text: string, at = 0): boolean {
+  if (at < 0 || at + text.length > buf.length) return false;
+  for (let i = 0; i < text.length; i++) if (buf[at + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Like hasAscii, ignoring ASCII letter case (`text` given in lower case). */
+export function hasAsciiNoCase(buf: Uint8Array, text: string, at = 0): boolean {
+  if (at < 0 || at + text.length > buf.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    let b = buf[at + i];
+    if (b >= 65 && b <= 90) b += 32;
+    if (b !== text.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Offset of ASCII `text` in `buf[from, end)`, or -1. Case-insensitive when `noCase` (text in lower case). */
+export function indexOfAscii(buf: Uint8Array, text: string, from = 0, end = buf.length, noCase = false): number {
+  const first = text.charCodeAt(0);
+  for (let i = from; i + text.length <= end; i++) {
+    let b = buf[i];
+    if (noCase && b >= 65 && b <= 90) b += 32;
+    if (b === first && (noCase ? hasAsciiNoCase(buf, text, i) : hasAscii(buf, text, i))) return i;
+  }
+  return -1;
+}
+
+/** Bytes as Latin-1 text (every byte one character). */
+export function latin1(buf: Uint8Array, start = 0, end = buf.length): string {
+  let s = '';
+  for (let i = Math.max(0, start); i < end && i < buf.length; i += 4096) {
+    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  }
+  return s;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** Bytes as UTF-8 text (invalid sequences replaced). */
+export function utf8(buf: Uint8Array, start = 0, end = buf.length): string {
+  return utf8Decoder.decode(buf.subarray(start, end));
+}
+
+/** End of the line starting at `start` (index of CR or LF, or `end`). */
+export function lineEnd(buf: Uint8Array, start: number, end = buf.length): number {
+  for (let i = start; i < end; i++) if (buf[i] === 13 || buf[i] === 10) return i;
+  return end;
+}
+
+/** Start of the next line after the line ending at `eol` (skips CRLF, LF or CR). */
+export function nextLine(buf: Uint8Array, eol: number, end = buf.length): number {
+  if (eol < end && buf[eol] === 13) eol++;
+  if (eol < end && buf[eol] === 10) eol++;
+  return eol;
+}
+
+/** Trimmed text with control characters dropped, cut to `max` characters; null when empty. */
+export function cleanText(text: string, max = 200): string | null {
+  const t = text.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (t.length === 0) return null;
+  return t.length > max ? t.slice(0, max) : t;
+}
+
+/** SHA-256 hex of a secret (bytes or text as UTF-8). */
+export function sha256Hex(secret: Uint8Array | string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** MD5 hex (JA3). */
+export function md5Hex(text: string): string {
+  return createHash('md5').update(text).digest('hex');
+}
+
+/** First 12 hex digits of SHA-256 (JA4 parts). */
+export function sha256Prefix12(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** Big-endian 16-bit read. */
+export function u16(buf: Uint8Array, o: number): number {
+  return (buf[o] << 8) | buf[o + 1];
+}

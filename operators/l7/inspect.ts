@@ -1,0 +1,42 @@
+/**
+ * Runs the L7 dissectors over a flow's first payload bytes: the first that recognises the payload
+ * names the protocol and fills its facts. When the initiator looks wrong (capture started
+ * mid-connection), the directions are tried swapped.
+ */
+import { dhcp } from './dhcp.ts';
+import { dicom } from './dicom.ts';
+import { dns } from './dns.ts';
+import { ftp } from './ftp.ts';
+import { hl7Mllp } from './hl7-mllp.ts';
+import { http } from './http.ts';
+import { mqtt } from './mqtt.ts';
+import { ssh } from './ssh.ts';
+import { telnet } from './telnet.ts';
+import { tls } from './tls.ts';
+import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
+
+/** Dissectors in the order they are tried (most specific signatures first). */
+export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, mqtt, http, ssh, telnet, ftp, dns, dhcp];
+
+function run(streams: L7Streams, out: L7Facts): boolean {
+  for (const d of DISSECTORS) {
+    if (!d.transports.includes(streams.proto) || !d.match(streams)) continue;
+    out.l7_proto = d.name;
+    try {
+      d.facts(streams, out);
+    } catch {
+      // A dissector that trips over hostile bytes keeps the protocol name and whatever facts it set.
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Facts of one flow's payload (empty when no dissector recognises it). */
+export function inspectL7(streams: L7Streams): L7Facts {
+  const out: L7Facts = {};
+  if (streams.fwd.length === 0 && streams.bwd.length === 0) return out;
+  if (run(streams, out)) return out;
+  run({ fwd: streams.bwd, bwd: streams.fwd, proto: streams.proto, srcPort: streams.dstPort, dstPort: streams.srcPort }, out);
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * TLS: ClientHello and ServerHello from the first handshake records. Negotiated version (the
+ * supported_versions extension honoured, so TLS 1.3 is not mistaken for 1.2), cipher suite, SNI,
+ * JA3 (MD5) and a JA4-style fingerprint of the ClientHello.
+ */
+import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
+import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
+
+const HANDSHAKE = 22;
+const CLIENT_HELLO = 1;
+const SERVER_HELLO = 2;
+const EXT_SNI = 0x0000;
+const EXT_GROUPS = 0x000a;
+const EXT_POINT_FORMATS = 0x000b;
+const EXT_SIG_ALGS = 0x000d;
+const EXT_ALPN = 0x0010;
+const EXT_SUPPORTED_VERSIONS = 0x002b;
+
+const VERSION_NAME: Readonly<Record<number, string>> = { 0x0300: 'SSLv3', 0x0301: 'TLS1.0', 0x0302: 'TLS1.1', 0x0303: 'TLS1.2', 0x0304: 'TLS1.3' };
+const JA4_VERSION: Readonly<Record<number, string>> = { 0x0304: '13', 0x0303: '12', 0x0302: '11', 0x0301: '10', 0x0300: 's3', 0x0002: 's2' };
+
+/** GREASE values (RFC 8701) are ignored by JA3 and JA4. */
+function isGrease(v: number): boolean {
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
+}
+
+/** True when `buf` starts with a TLS handshake record carrying handshake `type`. */
+function startsHandshake(buf: Uint8Array, type: number): boolean {
+  return buf.length >= 6 && buf[0] === HANDSHAKE && buf[1] === 3 && buf[2] <= 4 && buf[5] === type;
+}
+
+/** The handshake bytes of the leading run of handshake records (a hello may span records). */
+function handshakeBytes(buf: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let o = 0;
+  while (o + 5 <= buf.length && buf[o] === HANDSHAKE && buf[o + 1] === 3) {
+    const len = u16(buf, o + 3);
+    const end = Math.min(buf.length, o + 5 + len);
+    parts.push(buf.subarray(o + 5, end));
+    total += end - o - 5;
+    o += 5 + len;
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** What a ClientHello offers. */
+export interface ClientHello {
+  version: number;
+  ciphers: number[];
+  extensions: number[];
+  groups: number[];
+  pointFormats: number[];
+  sigAlgs: number[];
+  supportedVersions: number[];
+  sni: string | null;
+  alpn: string[];
+}
+
+/** Parse a ClientHello handshake message (type byte first); null when it is not one. */
+export function parseClientHello(hs: Uint8Array): ClientHello | null {
+  if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== CLIENT_HELLO) return null;
+  const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
+  let o = 4;
+  const hello: ClientHello = { version: u16(hs, o), ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], supportedVersions: [], sni: null, alpn: [] };
+  o += 2 + 32;
+  o += 1 + hs[o]; // session id
+  if (o + 2 > end) return null;
+  const cipherLen = u16(hs, o);
+  o += 2;
+  if (o + cipherLen > end) return null;
+  for (let i = 0; i + 1 < cipherLen; i += 2) hello.ciphers.push(u16(hs, o + i));
+  o += cipherLen;
+  if (o + 1 > end) return null;
+  o += 1 + hs[o]; // compression methods
+  if (o + 2 > end) return hello;
+  const extEnd = Math.min(end, o + 2 + u16(hs, o));
+  o += 2;
+  while (o + 4 <= extEnd) {
+    const type = u16(hs, o);
+    const len = u16(hs, o + 2);
+    const d = o + 4;
+    const dEnd = Math.min(extEnd, d + len);
+    hello.extensions.push(type);
+    if (type === EXT_SNI && d + 5 <= dEnd && hs[d + 2] === 0) {
+      const n = u16(hs, d + 3);
+      if (d + 5 + n <= dEnd) hello.sni = latin1(hs, d + 5, d + 5 + n);
+    } else if (type === EXT_GROUPS && d + 2 <= dEnd) {
+      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) hello.groups.push(u16(hs, i));
+    } else if (type === EXT_POINT_FORMATS && d + 1 <= dEnd) {
+      for (let i = d + 1; i < Math.min(dEnd, d + 1 + hs[d]); i++) hello.pointFormats.push(hs[i]);
+    } else if (type === EXT_SIG_ALGS && d + 2 <= dEnd) {
+      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) hello.sigAlgs.push(u16(hs, i));
+    } else if (type === EXT_SUPPORTED_VERSIONS && d + 1 <= dEnd) {
+      for (let i = d + 1; i + 1 < Math.min(dEnd, d + 1 + hs[d]); i += 2) hello.supportedVersions.push(u16(hs, i));
+    } else if (type === EXT_ALPN && d + 2 <= dEnd) {
+      const listEnd = Math.min(dEnd, d + 2 + u16(hs, d));
+      for (let i = d + 2; i < listEnd; ) {
+        const n = hs[i];
+        if (i + 1 + n > listEnd) break;
+        hello.alpn.push(latin1(hs, i + 1, i + 1 + n));
+        i += 1 + n;
+      }
+    }
+    o = d + len;
+  }
+  return hello;
+}
+
+/** What a ServerHello chose. */
+export interface ServerHello {
+  version: number;
+  cipher: number;
+}
+
+/** Parse a ServerHello handshake message; the version is the supported_versions choice when present. */
+export function parseServerHello(hs: Uint8Array): ServerHello | null {
+  if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== SERVER_HELLO) return null;
+  const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
+  let o = 4;
+  let version = u16(hs, o);
+  o += 2 + 32;
+  o += 1 + hs[o];
+  if (o + 3 > end) return null;
+  const cipher = u16(hs, o);
+  o += 3;
+  if (o + 2 <= end) {
+    const extEnd = Math.min(end, o + 2 + u16(hs, o));
+    o += 2;
+    while (o + 4 <= extEnd) {
+      const type = u16(hs, o);
+      const len = u16(hs, o + 2);
+      if (type === EXT_SUPPORTED_VERSIONS && len === 2 && o + 6 <= extEnd) version = u16(hs, o + 4);
+      o += 4 + len;
+    }
+  }
+  return { version, cipher };
+}
+
+/** JA3 string and MD5 of a ClientHello. */
+export function ja3(hello: ClientHello): { text: string; hash: string } {
+  const keep = (xs: number[]) => xs.filter((v) => !isGrease(v)).join('-');
+  const text = `${hello.version},${keep(hello.ciphers)},${keep(hello.extensions)},${keep(hello.groups)},${hello.pointFormats.join('-')}`;
+  return { text, hash: md5Hex(text) };
+}
+
+const hex4 = (v: number) => v.toString(16).padStart(4, '0');
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * JA4-style fingerprint over TCP: `t<ver><d|i><#ciphers><#exts><alpn>_<ciphers hash>_<exts+sigalgs hash>`,
+ * GREASE removed, cipher and extension lists sorted, SNI and ALPN left out of the extension hash.
+ */
+export function ja4(hello: ClientHello): string {
+  const versions = hello.supportedVersions.filter((v) => !isGrease(v));
+  const top = versions.length > 0 ? Math.max(...versions) : hello.version;
+  const ciphers = hello.ciphers.filter((v) => !isGrease(v));
+  const exts = hello.extensions.filter((v) => !isGrease(v));
+  let alpn = '00';
+  const first = hello.alpn[0];
+  if (first !== undefined && first.length > 0) {
+    const a = first.charCodeAt(0);
+    const z = first.charCodeAt(first.length - 1);
+    alpn = isAlnum(a) && isAlnum(z) ? first[0] + first[first.length - 1] : a.toString(16).padStart(2, '0')[0] + z.toString(16).padStart(2, '0')[1];
+  }
+  const count = (n: number) => String(Math.min(n, 99)).padStart(2, '0');
+  const a = `t${JA4_VERSION[top] ?? '00'}${hello.sni !== null ? 'd' : 'i'}${count(ciphers.length)}${count(exts.length)}${alpn}`;
+  const b = ciphers.length === 0 ? '000000000000' : sha256Prefix12(ciphers.map(hex4).sort().join(','));
+  const extList = exts.filter((v) => v !== EXT_SNI && v !== EXT_ALPN).map(hex4).sort().join(',');
+  const sig = hello.sigAlgs.filter((v) => !isGrease(v)).map(hex4).join(',');
+  const c = exts.length === 0 ? '000000000000' : sha256Prefix12(sig.length > 0 ? `${extList}_${sig}` : extList);
+  return `${a}_${b}_${c}`;
+}
+
+/** Name of a TLS protocol version code. */
+export function tlsVersionName(v: number): string {
+  return VERSION_NAME[v] ?? `0x${hex4(v)}`;
+}
+
+/** The TLS dissector. */
+export const tls: L7Dissector = {
+  name: 'tls',
+  transports: [6],
+  match: (s: L7Streams) => startsHandshake(s.fwd, CLIENT_HELLO) || startsHandshake(s.bwd, SERVER_HELLO),
+  facts(s: L7Streams, out: L7Facts) {
+    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHello(handshakeBytes(s.fwd)) : null;
+    const server = startsHandshake(s.bwd, SERVER_HELLO) ? parseServerHello(handshakeBytes(s.bwd)) : null;
+    if (client) {
+      out.tls_sni = client.sni;
+      out.tls_ja3 = ja3(client).hash;
+      out.tls_ja4 = ja4(client);
+      const offered = client.supportedVersions.filter((v) => !isGrease(v));
+      out.tls_version = tlsVersionName(offered.length > 0 ? Math.max(...offered) : client.version);
+    }
+    if (server) {
+      out.tls_version = tlsVersionName(server.version);
+      out.tls_cipher = `0x${server.cipher.toString(16).toUpperCase().padStart(4, '0')}`;
+    }
+  },
+};

@@ -1,0 +1,252 @@
+/**
+ * Link, network and transport header decoding into one reusable `DecodedPacket` (no allocation
+ * per packet): link types Ethernet (1), raw IP (101, 12, 14, 228, 229), Linux cooked SLL (113)
+ * and SLL2 (276), BSD null/loopback (0, 108); 802.1Q/802.1ad VLAN tags; IPv4, IPv6 with
+ * extension headers; TCP, UDP, ICMP, ICMPv6.
+ */
+
+/** Outcome of decoding one frame. */
+export const Decoded = {
+  /** An IP packet with its transport header read as far as it applies. */
+  IP: 0,
+  /** A well-formed frame that is not IP (ARP, LLDP, STP, 802.3 LLC …): skipped, counted. */
+  NOT_IP: 1,
+  /** A frame whose headers are cut or inconsistent: `reason` says why. */
+  BAD: 2,
+} as const;
+export type Decoded = (typeof Decoded)[keyof typeof Decoded];
+
+/** Link types whose frames carry no IP (Bluetooth LE sniffers). */
+export const BLE_LINK_TYPES: ReadonlySet<number> = new Set([251, 256, 272]);
+/** Link types this decoder reads. */
+export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);
+
+/** Fields of the last decoded packet. Offsets point into `data`. */
+export class DecodedPacket {
+  data: Uint8Array = new Uint8Array(0);
+  reason = '';
+  ipVersion = 0;
+  /** Offset of the source address (4 or 16 bytes) in `data`. */
+  srcOff = 0;
+  dstOff = 0;
+  addrLen = 4;
+  proto = 0;
+  /** Ports for TCP/UDP, type and code for ICMP; 0 otherwise. */
+  srcPort = 0;
+  dstPort = 0;
+  ttl = 0;
+  /** IP packet length from the IP header (not the captured length). */
+  ipLen = 0;
+  /** Transport payload length from the headers (may exceed the captured bytes). */
+  payloadLen = 0;
+  /** Offset and captured length of the transport payload. */
+  payloadOff = 0;
+  payloadCap = 0;
+  hasL4 = false;
+  tcpFlags = 0;
+  tcpSeq = 0;
+  /** MAC addresses as 48-bit numbers, -1 when the link layer has none. */
+  srcMac = -1;
+  dstMac = -1;
+  /** Outer VLAN id, -1 when untagged. */
+  vlan = -1;
+}
+
+function mac48(d: Uint8Array, o: number): number {
+  return (d[o] * 0x10000 + ((d[o + 1] << 8) | d[o + 2])) * 0x1000000 + ((d[o + 3] << 16) | (d[o + 4] << 8) | d[o + 5]);
+}
+
+function bad(p: DecodedPacket, reason: string): Decoded {
+  p.reason = reason;
+  return Decoded.BAD;
+}
+
+/** Decode one frame of `linkType` at `data[start, start + caplen)`. */
+export function decodeFrame(p: DecodedPacket, linkType: number, data: Uint8Array, start: number, caplen: number): Decoded {
+  p.data = data;
+  p.srcMac = -1;
+  p.dstMac = -1;
+  p.vlan = -1;
+  p.hasL4 = false;
+  p.tcpFlags = 0;
+  p.srcPort = 0;
+  p.dstPort = 0;
+  p.payloadLen = 0;
+  p.payloadCap = 0;
+  const end = start + caplen;
+  switch (linkType) {
+    case 1: {
+      if (caplen < 14) return bad(p, `Ethernet frame of ${caplen} bytes is shorter than its header`);
+      p.dstMac = mac48(data, start);
+      p.srcMac = mac48(data, start + 6);
+      return etherType(p, data, start + 12, end);
+    }
+    case 101:
+    case 12:
+    case 14:
+    case 228:
+    case 229:
+      return ipByVersion(p, data, start, end);
+    case 0:
+    case 108: {
+      if (caplen < 4) return bad(p, 'loopback frame shorter than its 4-byte family');
+      // The family is in the capturing host's byte order (0) or network order (108): accept both.
+      const be = (data[start] << 24) | (data[start + 1] << 16) | (data[start + 2] << 8) | data[start + 3];
+      const le = (data[start + 3] << 24) | (data[start + 2] << 16) | (data[start + 1] << 8) | data[start];
+      const family = be >>> 0 < 256 ? be : le;
+      if (family === 2) return ipv4(p, data, start + 4, end);
+      if (family === 24 || family === 28 || family === 30 || family === 10) return ipv6(p, data, start + 4, end);
+      return Decoded.NOT_IP;
+    }
+    case 113: {
+      if (caplen < 16) return bad(p, 'Linux cooked (SLL) frame shorter than its 16-byte header');
+      const halen = (data[start + 4] << 8) | data[start + 5];
+      if (halen === 6) setSllMac(p, data, start + 6, (data[start] << 8) | data[start + 1]);
+      return etherType(p, data, start + 14, end);
+    }
+    case 276: {
+      if (caplen < 20) return bad(p, 'Linux cooked (SLL2) frame shorter than its 20-byte header');
+      if (data[start + 11] === 6) setSllMac(p, data, start + 12, data[start + 10]);
+      return etherType(p, data, start, end, start + 20);
+    }
+    default:
+      return bad(p, `unsupported link type ${linkType}`);
+  }
+}
+
+// SLL shows one address, the sender's; packet type 4 means sent by the capturing host.
+function setSllMac(p: DecodedPacket, data: Uint8Array, o: number, _packetType: number): void {
+  p.srcMac = mac48(data, o);
+}
+
+/** Dispatch on an EtherType at `typeOff`; the next header starts at `next` (default typeOff + 2). */
+function etherType(p: DecodedPacket, data: Uint8Array, typeOff: number, end: number, next = typeOff + 2): Decoded {
+  let t = (data[typeOff] << 8) | data[typeOff + 1];
+  let o = next;
+  // 802.1Q, 802.1ad and the old QinQ type: 2 bytes TCI, 2 bytes inner type, any depth.
+  while (t === 0x8100 || t === 0x88a8 || t === 0x9100) {
+    if (o + 4 > end) return bad(p, 'VLAN tag cut short');
+    if (p.vlan < 0) p.vlan = ((data[o] << 8) | data[o + 1]) & 0x0fff;
+    t = (data[o + 2] << 8) | data[o + 3];
+    o += 4;
+  }
+  if (t === 0x0800) return ipv4(p, data, o, end);
+  if (t === 0x86dd) return ipv6(p, data, o, end);
+  return Decoded.NOT_IP;
+}
+
+function ipByVersion(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decoded {
+  if (o >= end) return bad(p, 'empty raw IP packet');
+  const v = data[o] >> 4;
+  if (v === 4) return ipv4(p, data, o, end);
+  if (v === 6) return ipv6(p, data, o, end);
+  return bad(p, `raw IP packet with IP version ${v}`);
+}
+
+function ipv4(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decoded {
+  if (end - o < 20) return bad(p, `IPv4 header cut short (${Math.max(0, end - o)} of 20 bytes)`);
+  if (data[o] >> 4 !== 4) return bad(p, `IPv4 header with version ${data[o] >> 4}`);
+  const ihl = (data[o] & 0x0f) * 4;
+  if (ihl < 20) return bad(p, `IPv4 header length ${ihl} below 20`);
+  if (end - o < ihl) return bad(p, `IPv4 options cut short (${end - o} of ${ihl} bytes)`);
+  let total = (data[o + 2] << 8) | data[o + 3];
+  // Segmentation offload writes 0 here; the captured length is then the best there is.
+  if (total === 0) total = end - o;
+  if (total < ihl) return bad(p, `IPv4 total length ${total} below its header length ${ihl}`);
+  p.ipVersion = 4;
+  p.addrLen = 4;
+  p.srcOff = o + 12;
+  p.dstOff = o + 16;
+  p.ttl = data[o + 8];
+  p.proto = data[o + 9];
+  p.ipLen = total;
+  const fragOffset = ((data[o + 6] & 0x1f) << 8) | data[o + 7];
+  // Bytes of this packet that were captured (a snaplen may cut them; trailing padding is not ours).
+  const capEnd = Math.min(end, o + total);
+  if (fragOffset !== 0) {
+    p.payloadLen = total - ihl;
+    return Decoded.IP;
+  }
+  return transport(p, data, o + ihl, capEnd, total - ihl);
+}
+
+function ipv6(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decoded {
+  if (end - o < 40) return bad(p, `IPv6 header cut short (${Math.max(0, end - o)} of 40 bytes)`);
+  if (data[o] >> 4 !== 6) return bad(p, `IPv6 header with version ${data[o] >> 4}`);
+  let payload = (data[o + 4] << 8) | data[o + 5];
+  if (payload === 0) payload = end - o - 40; // jumbogram or offload
+  p.ipVersion = 6;
+  p.addrLen = 16;
+  p.srcOff = o + 8;
+  p.dstOff = o + 24;
+  p.ttl = data[o + 7];
+  p.ipLen = payload + 40;
+  const capEnd = Math.min(end, o + 40 + payload);
+  let next = data[o + 6];
+  let h = o + 40;
+  let remaining = payload;
+  // Walk extension headers: hop-by-hop 0, routing 43, fragment 44, destination options 60, AH 51, mobility 135.
+  for (let guard = 0; guard < 16; guard++) {
+    if (next === 0 || next === 43 || next === 60 || next === 135 || next === 51 || next === 44) {
+      if (h + 8 > capEnd) return bad(p, `IPv6 extension header ${next} cut short`);
+      const len = next === 44 ? 8 : next === 51 ? (data[h + 1] + 2) * 4 : (data[h + 1] + 1) * 8;
+      if (next === 44 && (((data[h + 2] << 8) | data[h + 3]) & 0xfff8) !== 0) {
+        p.proto = data[h];
+        p.payloadLen = Math.max(0, remaining - 8);
+        return Decoded.IP;
+      }
+      if (len > remaining) return bad(p, `IPv6 extension header ${next} longer than the packet`);
+      next = data[h];
+      h += len;
+      remaining -= len;
+      continue;
+    }
+    break;
+  }
+  p.proto = next;
+  return transport(p, data, h, capEnd, remaining);
+}
+
+function transport(p: DecodedPacket, data: Uint8Array, o: number, capEnd: number, length: number): Decoded {
+  const cap = capEnd - o;
+  switch (p.proto) {
+    case 6: {
+      if (cap < 14) return cap < 0 || length >= 20 ? bad(p, `TCP header cut short (${Math.max(0, cap)} bytes captured)`) : bad(p, `TCP segment of ${length} bytes`);
+      const off = (data[o + 12] >> 4) * 4;
+      if (off < 20) return bad(p, `TCP data offset ${off} below 20`);
+      if (off > length) return bad(p, `TCP header length ${off} exceeds the segment (${length} bytes)`);
+      p.srcPort = (data[o] << 8) | data[o + 1];
+      p.dstPort = (data[o + 2] << 8) | data[o + 3];
+      p.tcpSeq = ((data[o + 4] << 24) | (data[o + 5] << 16) | (data[o + 6] << 8) | data[o + 7]) >>> 0;
+      p.tcpFlags = data[o + 13];
+      p.hasL4 = true;
+      p.payloadLen = length - off;
+      p.payloadOff = o + off;
+      p.payloadCap = Math.max(0, Math.min(cap - off, p.payloadLen));
+      return Decoded.IP;
+    }
+    case 17: {
+      if (cap < 8) return bad(p, `UDP header cut short (${Math.max(0, cap)} bytes captured)`);
+      if (length < 8) return bad(p, `UDP datagram of ${length} bytes`);
+      p.srcPort = (data[o] << 8) | data[o + 1];
+      p.dstPort = (data[o + 2] << 8) | data[o + 3];
+      p.hasL4 = true;
+      p.payloadLen = length - 8;
+      p.payloadOff = o + 8;
+      p.payloadCap = Math.min(cap - 8, p.payloadLen);
+      return Decoded.IP;
+    }
+    case 1:
+    case 58: {
+      if (cap < 2) return bad(p, `ICMP header cut short (${Math.max(0, cap)} bytes captured)`);
+      p.srcPort = data[o];
+      p.dstPort = data[o + 1];
+      p.hasL4 = true;
+      p.payloadLen = Math.max(0, length - 8);
+      return Decoded.IP;
+    }
+    default:
+      p.payloadLen = length;
+      return Decoded.IP;
+  }
+}

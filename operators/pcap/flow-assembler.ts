@@ -1,0 +1,397 @@
+/**
+ * Bidirectional flow assembly. Packets are grouped on the 5-tuple regardless of direction; the
+ * initiator is the sender of the first packet seen, or the receiver of a SYN-ACK when the SYN was
+ * missed. A flow ends on TCP FIN from both sides or RST (after a short linger that absorbs the
+ * last ACKs), after an idle timeout, at end of input, or is cut into interim records by the
+ * active timeout. Statistics are running (Welford) so a flow costs a fixed number of fields plus
+ * the first bytes of payload each way kept for application-layer inspection.
+ */
+import type { DecodedPacket } from './decode.ts';
+
+/** Why a flow record was emitted. */
+export type EndReason = 'fin' | 'rst' | 'idle' | 'active' | 'eof';
+
+/** Assembler options (times in seconds). */
+export interface AssemblerOptions {
+  /** A flow with no packet for this long ends ('idle'). Default 60 s. */
+  readonly idleTimeoutS?: number;
+  /** A flow longer than this emits an interim record and goes on ('active'). Default 300 s. */
+  readonly activeTimeoutS?: number;
+  /** After FIN from both sides or RST, packets within this time still belong to the flow. Default 2 s. */
+  readonly lingerS?: number;
+  /** Payload bytes kept per direction for L7 inspection. Default 8192. */
+  readonly inspectBytes?: number;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_S = 60;
+export const DEFAULT_ACTIVE_TIMEOUT_S = 300;
+const DEFAULT_LINGER_S = 2;
+const DEFAULT_INSPECT_BYTES = 8192;
+
+// ICMP/ICMPv6 request/reply pairs: both halves share one flow key.
+const ICMP_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
+const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144 };
+
+/** One flow (or the current segment of a long-lived one). */
+export class Flow {
+  readonly key: string;
+  /** True when the initiator is the lower (address, port) endpoint of the key. */
+  readonly initLow: boolean;
+  readonly ipVersion: number;
+  readonly proto: number;
+  readonly srcAddr: Uint8Array;
+  readonly dstAddr: Uint8Array;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly linkType: number;
+  tsStart = 0;
+  tsEnd = 0;
+  fwdPackets = 0;
+  bwdPackets = 0;
+  fwdBytes = 0;
+  bwdBytes = 0;
+  fwdPayload = 0;
+  bwdPayload = 0;
+  iatN = 0;
+  iatMean = 0;
+  iatM2 = 0;
+  iatMin = Infinity;
+  iatMax = 0;
+  lenMean = 0;
+  lenM2 = 0;
+  lenMin = Infinity;
+  lenMax = 0;
+  ttlMin = 255;
+  ttlMax = 0;
+  flagsFwd = 0;
+  flagsBwd = 0;
+  syn = 0;
+  fin = 0;
+  rst = 0;
+  psh = 0;
+  ack = 0;
+  urg = 0;
+  srcMac = -1;
+  dstMac = -1;
+  vlan = -1;
+  finFwd = false;
+  finBwd = false;
+  /** Set once the flow is closing (FIN both ways or RST). */
+  closeReason: EndReason | null = null;
+  // Payload kept for L7 inspection, and TCP sequence tracking so retransmissions are not doubled.
+  fwdBuf: Uint8Array | null = null;
+  fwdLen = 0;
+  bwdBuf: Uint8Array | null = null;
+  bwdLen = 0;
+  fwdSeq = -1;
+  bwdSeq = -1;
+  // Intrusive LRU list links (open or closing list).
+  prev: Flow | null = null;
+  next: Flow | null = null;
+
+  constructor(key: string, initLow: boolean, p: DecodedPacket, initiatorIsSender: boolean, linkType: number) {
+    this.key = key;
+    this.initLow = initLow;
+    this.ipVersion = p.ipVersion;
+    this.proto = p.proto;
+    this.linkType = linkType;
+    const s = p.data.slice(p.srcOff, p.srcOff + p.addrLen);
+    const d = p.data.slice(p.dstOff, p.dstOff + p.addrLen);
+    const icmp = p.proto === 1 || p.proto === 58;
+    if (initiatorIsSender || icmp) {
+      this.srcAddr = s;
+      this.dstAddr = d;
+      this.srcPort = p.srcPort;
+      this.dstPort = p.dstPort;
+    } else {
+      this.srcAddr = d;
+      this.dstAddr = s;
+      this.srcPort = p.dstPort;
+      this.dstPort = p.srcPort;
+    }
+  }
+
+  /** Total packets of the current segment. */
+  get packets(): number {
+    return this.fwdPackets + this.bwdPackets;
+  }
+
+  /** Clear the counters for the next segment of a long-lived flow (identity and L7 bytes stay). */
+  resetSegment(): void {
+    this.fwdPackets = this.bwdPackets = this.fwdBytes = this.bwdBytes = this.fwdPayload = this.bwdPayload = 0;
+    this.iatN = this.iatMean = this.iatM2 = this.iatMax = 0;
+    this.iatMin = Infinity;
+    this.lenMean = this.lenM2 = this.lenMax = 0;
+    this.lenMin = Infinity;
+    this.ttlMin = 255;
+    this.ttlMax = 0;
+    this.flagsFwd = this.flagsBwd = 0;
+    this.syn = this.fin = this.rst = this.psh = this.ack = this.urg = 0;
+  }
+}
+
+/** Receives every finished flow; the flow object must be read synchronously (it may be reused). */
+export type FlowHandler = (flow: Flow, reason: EndReason) => void;
+
+class FlowList {
+  head: Flow | null = null;
+  tail: Flow | null = null;
+  size = 0;
+  append(f: Flow): void {
+    f.prev = this.tail;
+    f.next = null;
+    if (this.tail) this.tail.next = f;
+    else this.head = f;
+    this.tail = f;
+    this.size++;
+  }
+  remove(f: Flow): void {
+    if (f.prev) f.prev.next = f.next;
+    else this.head = f.next;
+    if (f.next) f.next.prev = f.prev;
+    else this.tail = f.prev;
+    f.prev = f.next = null;
+    this.size--;
+  }
+}
+
+/** Groups decoded packets into flows and hands finished flows to `onFlow`. */
+export class FlowAssembler {
+  private readonly table = new Map<string, Flow>();
+  private readonly open = new FlowList();
+  private readonly closing = new FlowList();
+  private readonly idleUs: number;
+  private readonly activeUs: number;
+  private readonly lingerUs: number;
+  private readonly inspectBytes: number;
+  private readonly onFlow: FlowHandler;
+  private readonly keyUnits = new Uint16Array(19);
+  private clock = -Infinity;
+  private nextSweep = -Infinity;
+
+  constructor(onFlow: FlowHandler, options: AssemblerOptions = {}) {
+    const idle = options.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S;
+    const active = options.activeTimeoutS ?? DEFAULT_ACTIVE_TIMEOUT_S;
+    const linger = options.lingerS ?? DEFAULT_LINGER_S;
+    const inspect = options.inspectBytes ?? DEFAULT_INSPECT_BYTES;
+    if (!(idle > 0)) throw new RangeError(`invalid idleTimeoutS: ${idle}`);
+    if (!(active > 0)) throw new RangeError(`invalid activeTimeoutS: ${active}`);
+    if (!(linger >= 0)) throw new RangeError(`invalid lingerS: ${linger}`);
+    if (!(inspect >= 0) || !Number.isInteger(inspect)) throw new RangeError(`invalid inspectBytes: ${inspect}`);
+    this.idleUs = idle * 1e6;
+    this.activeUs = active * 1e6;
+    this.lingerUs = linger * 1e6;
+    this.inspectBytes = inspect;
+    this.onFlow = onFlow;
+  }
+
+  /** Flows currently held. */
+  get activeFlows(): number {
+    return this.table.size;
+  }
+
+  /** Account one decoded IP packet captured at `ts` (µs) on `linkType`. */
+  add(p: DecodedPacket, ts: number, linkType: number): void {
+    if (ts > this.clock) this.clock = ts;
+    if (this.clock >= this.nextSweep) {
+      this.sweep(this.clock);
+      this.nextSweep = this.clock + 1e6;
+    }
+    const data = p.data;
+    const n = p.addrLen;
+    // Which endpoint is "low": compare addresses, then ports. ICMP compares addresses only.
+    let cmp = 0;
+    for (let i = 0; i < n && cmp === 0; i++) cmp = data[p.srcOff + i] - data[p.dstOff + i];
+    const icmp = p.proto === 1 || p.proto === 58;
+    let lowIsSrc: boolean;
+    if (cmp !== 0) lowIsSrc = cmp < 0;
+    else lowIsSrc = icmp || p.srcPort <= p.dstPort;
+    const key = this.keyOf(p, lowIsSrc, icmp);
+    let flow = this.table.get(key);
+    const flags = p.tcpFlags;
+    if (flow !== undefined) {
+      const isSynOnly = p.proto === 6 && (flags & 0x12) === 0x02;
+      if (flow.closeReason !== null && isSynOnly) {
+        this.finish(flow, flow.closeReason);
+        flow = undefined;
+      } else if (ts - flow.tsEnd > this.idleUs) {
+        this.finish(flow, 'idle');
+        flow = undefined;
+      } else if (ts - flow.tsStart >= this.activeUs && flow.packets > 0) {
+        this.onFlow(flow, 'active');
+        flow.resetSegment();
+      }
+    }
+    if (flow === undefined) {
+      // A SYN-ACK as first packet means we missed the SYN: its receiver is the initiator.
+      const senderInitiates = !(p.proto === 6 && (flags & 0x12) === 0x12);
+      flow = new Flow(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType);
+      flow.tsStart = ts;
+      flow.tsEnd = ts;
+      this.table.set(key, flow);
+      this.open.append(flow);
+    } else if (flow.closeReason === null) {
+      this.open.remove(flow);
+      this.open.append(flow);
+    } else {
+      this.closing.remove(flow);
+      this.closing.append(flow);
+    }
+    const fwd = lowIsSrc === flow.initLow;
+    this.account(flow, p, ts, fwd);
+  }
+
+  private keyOf(p: DecodedPacket, lowIsSrc: boolean, icmp: boolean): string {
+    const u = this.keyUnits;
+    const d = p.data;
+    const a = lowIsSrc ? p.srcOff : p.dstOff;
+    const b = lowIsSrc ? p.dstOff : p.srcOff;
+    let k = 0;
+    for (let i = 0; i < p.addrLen; i += 2) u[k++] = (d[a + i] << 8) | d[a + i + 1];
+    for (let i = 0; i < p.addrLen; i += 2) u[k++] = (d[b + i] << 8) | d[b + i + 1];
+    if (icmp) {
+      const pair = (p.proto === 1 ? ICMP_PAIR : ICMP6_PAIR)[p.srcPort];
+      if (pair === undefined) {
+        u[k++] = p.srcPort;
+        u[k++] = p.dstPort;
+      } else {
+        u[k++] = Math.min(p.srcPort, pair);
+        u[k++] = 0xffff;
+      }
+    } else {
+      u[k++] = lowIsSrc ? p.srcPort : p.dstPort;
+      u[k++] = lowIsSrc ? p.dstPort : p.srcPort;
+    }
+    u[k++] = p.proto;
+    return String.fromCharCode.apply(null, u.subarray(0, k) as unknown as number[]);
+  }
+
+  private account(f: Flow, p: DecodedPacket, ts: number, fwd: boolean): void {
+    const len = p.ipLen;
+    if (f.packets > 0) {
+      const iat = ts > f.tsEnd ? (ts - f.tsEnd) / 1e6 : 0;
+      const n = ++f.iatN;
+      const d = iat - f.iatMean;
+      f.iatMean += d / n;
+      f.iatM2 += d * (iat - f.iatMean);
+      if (iat < f.iatMin) f.iatMin = iat;
+      if (iat > f.iatMax) f.iatMax = iat;
+    } else {
+      f.tsStart = ts;
+    }
+    if (ts > f.tsEnd) f.tsEnd = ts;
+    const n = f.packets + 1;
+    const d = len - f.lenMean;
+    f.lenMean += d / n;
+    f.lenM2 += d * (len - f.lenMean);
+    if (len < f.lenMin) f.lenMin = len;
+    if (len > f.lenMax) f.lenMax = len;
+    if (p.ttl < f.ttlMin) f.ttlMin = p.ttl;
+    if (p.ttl > f.ttlMax) f.ttlMax = p.ttl;
+    if (fwd) {
+      f.fwdPackets++;
+      f.fwdBytes += len;
+      f.fwdPayload += p.payloadLen;
+      if (f.srcMac < 0 && p.srcMac >= 0) f.srcMac = p.srcMac;
+      if (f.dstMac < 0 && p.dstMac >= 0) f.dstMac = p.dstMac;
+    } else {
+      f.bwdPackets++;
+      f.bwdBytes += len;
+      f.bwdPayload += p.payloadLen;
+      if (f.dstMac < 0 && p.srcMac >= 0) f.dstMac = p.srcMac;
+      if (f.srcMac < 0 && p.dstMac >= 0) f.srcMac = p.dstMac;
+    }
+    if (f.vlan < 0 && p.vlan >= 0) f.vlan = p.vlan;
+    if (p.proto === 6 && p.hasL4) {
+      const fl = p.tcpFlags;
+      if (fwd) f.flagsFwd |= fl;
+      else f.flagsBwd |= fl;
+      if (fl & 0x02) f.syn++;
+      if (fl & 0x01) {
+        f.fin++;
+        if (fwd) f.finFwd = true;
+        else f.finBwd = true;
+      }
+      if (fl & 0x04) f.rst++;
+      if (fl & 0x08) f.psh++;
+      if (fl & 0x10) f.ack++;
+      if (fl & 0x20) f.urg++;
+      if (this.inspectBytes > 0) this.keepTcp(f, p, fwd);
+      if (f.closeReason === null && ((fl & 0x04) !== 0 || (f.finFwd && f.finBwd))) {
+        f.closeReason = fl & 0x04 ? 'rst' : 'fin';
+        this.open.remove(f);
+        this.closing.append(f);
+      }
+    } else if (p.proto === 17 && p.payloadCap > 0 && this.inspectBytes > 0) {
+      // UDP: the first datagram each way is what DNS/DHCP inspection reads.
+      if (fwd && f.fwdLen === 0) {
+        f.fwdBuf = p.data.slice(p.payloadOff, p.payloadOff + Math.min(p.payloadCap, this.inspectBytes));
+        f.fwdLen = f.fwdBuf.length;
+      } else if (!fwd && f.bwdLen === 0) {
+        f.bwdBuf = p.data.slice(p.payloadOff, p.payloadOff + Math.min(p.payloadCap, this.inspectBytes));
+        f.bwdLen = f.bwdBuf.length;
+      }
+    }
+  }
+
+  /** Append in-order TCP payload to the direction's inspection buffer, skipping retransmissions. */
+  private keepTcp(f: Flow, p: DecodedPacket, fwd: boolean): void {
+    const seqNow = fwd ? f.fwdSeq : f.bwdSeq;
+    let off = p.payloadOff;
+    let cap = p.payloadCap;
+    let len = p.payloadLen;
+    let seq = p.tcpSeq;
+    if (p.tcpFlags & 0x02) seq = (seq + 1) >>> 0;
+    if (seqNow >= 0 && len > 0) {
+      const behind = -((seq - seqNow) | 0);
+      if (behind > 0) {
+        // A retransmission, whole or partly: keep only bytes not seen before.
+        if (behind >= len) return;
+        off += behind;
+        cap -= behind;
+        len -= behind;
+        seq = seqNow;
+      }
+    }
+    if (len > 0 || seqNow < 0) {
+      if (fwd) f.fwdSeq = (seq + len) >>> 0;
+      else f.bwdSeq = (seq + len) >>> 0;
+    }
+    if (cap <= 0) return;
+    const limit = this.inspectBytes;
+    const have = fwd ? f.fwdLen : f.bwdLen;
+    if (have >= limit) return;
+    let buf = fwd ? f.fwdBuf : f.bwdBuf;
+    const need = Math.min(limit, have + cap);
+    if (buf === null || buf.length < need) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(need, buf ? buf.length * 2 : 512)));
+      if (buf) grown.set(buf.subarray(0, have));
+      buf = grown;
+      if (fwd) f.fwdBuf = buf;
+      else f.bwdBuf = buf;
+    }
+    const take = need - have;
+    buf.set(p.data.subarray(off, off + take), have);
+    if (fwd) f.fwdLen = need;
+    else f.bwdLen = need;
+  }
+
+  private finish(f: Flow, reason: EndReason): void {
+    this.table.delete(f.key);
+    if (f.closeReason === null) this.open.remove(f);
+    else this.closing.remove(f);
+    if (f.packets > 0) this.onFlow(f, reason);
+  }
+
+  /** End flows idle (or lingering after close) at capture time `now` (µs). */
+  sweep(now: number): void {
+    for (let f = this.closing.head; f !== null && now - f.tsEnd > this.lingerUs; f = this.closing.head) this.finish(f, f.closeReason ?? 'fin');
+    for (let f = this.open.head; f !== null && now - f.tsEnd > this.idleUs; f = this.open.head) this.finish(f, 'idle');
+  }
+
+  /** End of input: emit every flow still held (closed ones with their close reason). */
+  flush(): void {
+    for (let f = this.closing.head; f !== null; f = this.closing.head) this.finish(f, f.closeReason ?? 'fin');
+    for (let f = this.open.head; f !== null; f = this.open.head) this.finish(f, 'eof');
+  }
+}
