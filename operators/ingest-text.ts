@@ -490,3 +490,23 @@ export function featuresJson(names: readonly string[], positions: readonly numbe
   }
   return out + '}';
 }
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Epoch microseconds of an ISO 8601 time as Zeek and Suricata write it (`2024-03-01T10:00:00.000100+0000`,
+ * `…Z`, no zone = UTC), keeping all six fraction digits (Date.parse keeps only milliseconds); null if not one.
+ */
+export function isoMicros(text: string): number | null {
+  const m = ISO_TIME.exec(text.trim());
+  if (!m) return null;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(ms) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) return null;
+  const fraction = m[7] ? Math.round(Number(m[7]) * 1e6) : 0;
+  let offsetMinutes = 0;
+  if (m[8] && m[8] !== 'Z') {
+    const z = m[8].replace(':', '');
+    offsetMinutes = (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
+  }
+  return (ms - offsetMinutes * 60000) * 1000 + fraction;
+}
