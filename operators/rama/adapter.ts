@@ -1,0 +1,206 @@
+/**
+ * From stored rows to RAMA inputs. `inputsFromRows` is pure: rows of the declared input tables
+ * (tables.ts) in, one DeviceRiskInput per device out, bad rows as dead letters with the reason.
+ * `readInputRows` fetches those rows through any SQL query function (the DuckDB store's `all`),
+ * so this module never imports DuckDB; the SQL is the one place that maps other producers'
+ * column names onto RAMA's.
+ */
+import { createHash } from 'node:crypto';
+import type { DeadLetter } from '../../pipeline/types.ts';
+import { CRITICALITIES, SEVERITIES, type AttackInput, type AttackVector, type Criticality, type DeviceRiskInput, type Exploitation, type FindingInput, type Severity, type VulnInput } from './model.ts';
+import { RAMA_INPUT_VERSION } from './tables.ts';
+
+/** Severity of a threat when the detection does not say (ENISA threat names, lower case). */
+export const THREAT_SEVERITY: Readonly<Record<string, Severity>> = {
+  ransomware: 'critical',
+  malware: 'high',
+  botnets: 'high',
+  'denial of service': 'high',
+  'data breaches': 'high',
+  'cyber espionage': 'high',
+  'physical manipulation/damage/theft/loss': 'high',
+  'web application attacks': 'medium',
+  'web-based attacks': 'medium',
+  phishing: 'medium',
+  'identity theft': 'medium',
+  'insider threat': 'medium',
+  'information leakage': 'medium',
+  cryptojacking: 'medium',
+  spam: 'low',
+};
+/** Severity of a threat that is not in THREAT_SEVERITY. */
+export const UNKNOWN_THREAT_SEVERITY: Severity = 'high';
+
+/** Rows as they come out of the store (timestamps as epoch microseconds). */
+export interface InputRows {
+  readonly devices: readonly Record<string, unknown>[];
+  readonly vulns: readonly Record<string, unknown>[];
+  readonly findings: readonly Record<string, unknown>[];
+  readonly detections: readonly Record<string, unknown>[];
+}
+
+/** Inputs, the rows that could not be used, and where the inputs came from. */
+export interface AdaptedInputs {
+  readonly inputs: DeviceRiskInput[];
+  readonly deadLetters: DeadLetter[];
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const bool = (v: unknown): boolean | null => (v === null || v === undefined ? null : v === true || v === 'true' || v === 1);
+
+function deviceKey(site: unknown, device: unknown): string {
+  return `${String(site)}\u0000${String(device)}`;
+}
+
+function vectorAv(vector: string | null): AttackVector | null {
+  const m = vector ? /AV:([NALP])/.exec(vector) : null;
+  return m ? (m[1] as AttackVector) : null;
+}
+
+/**
+ * Map rows to inputs. Unknown values resolve to the worse one (criticality null → life-sustaining,
+ * segmented null → no, internet_exposed null → yes); rows that cannot be read are dead-lettered.
+ */
+export function inputsFromRows(rows: InputRows): AdaptedInputs {
+  const deadLetters: DeadLetter[] = [];
+  const dead = (table: string, row: unknown, reason: string) => deadLetters.push({ input: table, stage: 'rama', reason, payload: JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 4096) });
+  const byKey = new Map<string, { base: Omit<DeviceRiskInput, 'vulns' | 'findings' | 'attacks'>; vulns: VulnInput[]; findings: FindingInput[]; attacks: AttackInput[] }>();
+  for (const r of rows.devices) {
+    const device = str(r.device);
+    const site = str(r.site);
+    if (!device || !site) {
+      dead('devices', r, 'device or site is empty');
+      continue;
+    }
+    const crit = str(r.criticality) ?? 'life-sustaining';
+    if (!(CRITICALITIES as readonly string[]).includes(crit)) {
+      dead('devices', r, `unknown criticality: ${crit}`);
+      continue;
+    }
+    const key = deviceKey(site, device);
+    if (byKey.has(key)) {
+      dead('devices', r, `device ${device} of site ${site} is listed twice`);
+      continue;
+    }
+    byKey.set(key, {
+      base: {
+        device,
+        site,
+        unit: str(r.unit) ?? 'unassigned',
+        make: str(r.make) ?? 'unknown',
+        model: str(r.model) ?? 'unknown',
+        criticality: crit as Criticality,
+        controls: { segmented: bool(r.segmented) ?? false, internetExposed: bool(r.internet_exposed) ?? true },
+      },
+      vulns: [],
+      findings: [],
+      attacks: [],
+    });
+  }
+  for (const r of rows.vulns) {
+    const d = byKey.get(deviceKey(r.site, r.device));
+    if (!d) {
+      dead('device_vulns', r, `unknown device ${String(r.device)} of site ${String(r.site)}`);
+      continue;
+    }
+    const base = Number(r.cvss_base);
+    const rubric = r.rubric_adjusted_base === null || r.rubric_adjusted_base === undefined ? null : Number(r.rubric_adjusted_base);
+    const exploitation = (str(r.exploitation) ?? 'none') as Exploitation;
+    const version = str(r.cvss_version) ?? 'headline';
+    if (!(base >= 0 && base <= 10) || (rubric !== null && !(rubric >= 0 && rubric <= 10))) {
+      dead('device_vulns', r, `CVSS base outside 0–10: ${String(r.cvss_base)} / rubric ${String(r.rubric_adjusted_base)}`);
+      continue;
+    }
+    if (!['none', 'poc', 'active'].includes(exploitation)) {
+      dead('device_vulns', r, `unknown exploitation: ${exploitation}`);
+      continue;
+    }
+    if (!['3.0', '3.1', '4.0', 'headline'].includes(version)) {
+      dead('device_vulns', r, `unknown CVSS version: ${version}`);
+      continue;
+    }
+    d.vulns.push({
+      cve: str(r.cve) ?? 'unknown',
+      cvssBase: base,
+      cvssVersion: version as VulnInput['cvssVersion'],
+      rubricAdjustedBase: rubric,
+      attackVector: vectorAv(str(r.cvss_vector)),
+      kev: bool(r.kev) ?? false,
+      exploitation,
+      automatable: bool(r.automatable) ?? false,
+      fixAvailable: bool(r.fix_available) ?? false,
+      fixApplied: bool(r.fix_applied) ?? false,
+    });
+  }
+  for (const r of rows.findings) {
+    const d = byKey.get(deviceKey(r.site, r.device));
+    const severity = str(r.severity)?.toLowerCase() ?? '';
+    if (!d) dead('findings', r, `unknown device ${String(r.device)} of site ${String(r.site)}`);
+    else if (!(SEVERITIES as readonly string[]).includes(severity)) dead('findings', r, `unknown severity: ${severity}`);
+    else d.findings.push({ rule: str(r.rule) ?? 'unknown', severity: severity as Severity });
+  }
+  for (const r of rows.detections) {
+    if (str(r.label)?.toLowerCase() === 'benign') continue;
+    const d = byKey.get(deviceKey(r.site, r.device));
+    const threat = (str(r.threat) ?? 'unknown').toLowerCase();
+    const severity = str(r.severity)?.toLowerCase() ?? THREAT_SEVERITY[threat] ?? UNKNOWN_THREAT_SEVERITY;
+    const confidence = Number(r.confidence);
+    const ts = Number(r.ts);
+    if (!d) dead('detections', r, `unknown device ${String(r.device)} of site ${String(r.site)}`);
+    else if (!(SEVERITIES as readonly string[]).includes(severity)) dead('detections', r, `unknown severity: ${severity}`);
+    else if (!(confidence >= 0 && confidence <= 1)) dead('detections', r, `confidence outside 0–1: ${String(r.confidence)}`);
+    else if (!Number.isFinite(ts)) dead('detections', r, `timestamp is not a number: ${String(r.ts)}`);
+    else d.attacks.push({ threat, severity: severity as Severity, confidence, ts });
+  }
+  const inputs: DeviceRiskInput[] = [];
+  for (const d of byKey.values()) inputs.push({ ...d.base, vulns: d.vulns, findings: d.findings, attacks: d.attacks });
+  inputs.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  return { inputs, deadLetters };
+}
+
+/** A fingerprint of one device's inputs, independent of the order of its lists (16 hex digits). */
+export function inputFingerprint(input: DeviceRiskInput): string {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const canonical = {
+    ...input,
+    vulns: input.vulns.map((v) => JSON.stringify([v.cve, v.cvssBase, v.cvssVersion, v.rubricAdjustedBase ?? null, v.attackVector ?? null, v.kev, v.exploitation, v.automatable, v.fixAvailable, v.fixApplied])).sort(cmp),
+    findings: input.findings.map((f) => `${f.rule}\u0000${f.severity}`).sort(cmp),
+    attacks: input.attacks.map((a) => JSON.stringify([a.threat, a.severity, a.confidence, a.ts])).sort(cmp),
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
+}
+
+/** Any SQL runner returning plain row objects (the store's `all`). */
+export type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+
+/** The SQL that reads each input table as RAMA's columns; timestamps as epoch microseconds. */
+export const INPUT_SQL = {
+  devices: 'SELECT device, site, unit, make, model, criticality, segmented, internet_exposed FROM devices',
+  vulns: 'SELECT device, site, cve, cvss_base, cvss_version, cvss_vector, rubric_adjusted_base, kev, exploitation, automatable, fix_available, fix_applied FROM device_vulns',
+  findings: 'SELECT site, device, rule, severity FROM findings',
+  detections: 'SELECT epoch_us(ts) AS ts, site, device, label, threat, severity, confidence FROM detections',
+} as const;
+
+const TABLE_OF: Readonly<Record<keyof typeof INPUT_SQL, string>> = { devices: 'devices', vulns: 'device_vulns', findings: 'findings', detections: 'detections' };
+
+/**
+ * Read the input rows (a missing findings/detections/device_vulns table reads as empty; a missing
+ * devices table is an error) and say which table versions were read.
+ */
+export async function readInputRows(query: Query): Promise<{ rows: InputRows; versions: Record<string, string> }> {
+  const present = new Set((await query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")).map((r) => String(r.table_name)));
+  if (!present.has('devices')) throw new RangeError('no devices table: import an inventory or run `heir rama simulate` first');
+  const out: Record<string, Record<string, unknown>[]> = {};
+  const versions: Record<string, string> = {};
+  for (const key of Object.keys(INPUT_SQL) as (keyof typeof INPUT_SQL)[]) {
+    const table = TABLE_OF[key];
+    if (!present.has(table)) {
+      out[key] = [];
+      versions[table] = 'absent';
+      continue;
+    }
+    out[key] = await query(INPUT_SQL[key]);
+    versions[table] = `rama-input-v${RAMA_INPUT_VERSION}`;
+  }
+  return { rows: out as unknown as InputRows, versions };
+}
