@@ -110,8 +110,25 @@ function attackTechniques(bundlePath: string): KbTechnique[] {
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** Makers whose OUIs the knowledge base keeps: medical device makers and the embedded radio/serial modules EMDs are built on. */
+const OUI_KEEP = /philips medical|philips patient|philips healthcare|dr.gerwerk|draeger|medtronic|baxter|b\.? ?braun|becton|carefusion|ge ?health|ge medical|siemens health|welch ?allyn|hill-rom|mindray|nihon ?kohden|spacelabs|smiths ?medical|hospira|icu ?medical|fresenius|alaris|masimo|zoll|stryker|natus|nonin|edan|omron health|roche|abbott|boston scientific|biotronik|st\. ?jude|carestream|fujifilm|canon medical|hologic|varian|elekta|olympus medical|karl storz|getinge|maquet|hamilton medical|vyaire|capsule tech|silex|digi international|lantronix|espressif|raspberry pi|murata|laird|texas instruments|microchip/i;
+
+/** OUI prefixes (24-bit, `00:09:5C`) of the makers above, from a Wireshark `manuf` file (IEEE registry data). */
+export function ouiSubset(manufPath: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!existsSync(manufPath)) return out;
+  for (const line of readFileSync(manufPath, 'utf8').split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const [prefix, short, long] = line.split('\t');
+    if (!/^[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/.test(prefix ?? '')) continue;
+    const name = (long ?? short ?? '').trim();
+    if (OUI_KEEP.test(name)) out[prefix] = name;
+  }
+  return out;
+}
+
 /** Build the knowledge base from a directory laid out like ../shared/knowledge. Deterministic for the same input. */
-export function buildKnowledgeBase(dir: string): KnowledgeBase {
+export function buildKnowledgeBase(dir: string, options: { manuf?: string } = {}): KnowledgeBase {
   const unmapped = new Set<string>();
   const vendorsOf = (written: string): string[] => {
     const r = normaliseVendor(written);
@@ -263,6 +280,7 @@ export function buildKnowledgeBase(dir: string): KnowledgeBase {
       { name: 'CISA CSAF files for ICSMA advisories', origin: 'github.com/cisagov/CSAF', licence: 'US government work, TLP:CLEAR' },
       { name: 'CISA Known Exploited Vulnerabilities', origin: 'github.com/cisagov/kev-data', licence: 'CC0 1.0' },
       { name: 'CISA vulnrichment (SSVC)', origin: 'github.com/cisagov/vulnrichment', licence: 'CC0 1.0' },
+      { name: 'IEEE OUI registry (subset: medical and embedded-module makers), via the Wireshark manuf file', origin: 'standards-oui.ieee.org', licence: 'public registry data' },
       { name: 'MITRE ATT&CK for ICS v18.1', origin: 'github.com/mitre-attack/attack-stix-data', licence: '© 2025 The MITRE Corporation. This work is reproduced and distributed with the permission of The MITRE Corporation.' },
     ],
     counts: {
@@ -274,6 +292,7 @@ export function buildKnowledgeBase(dir: string): KnowledgeBase {
       attack_ics_techniques: attack.length,
     },
     unmapped_vendors: [...unmapped].sort(),
+    oui: ouiSubset(options.manuf ?? '/usr/share/wireshark/manuf'),
     advisories,
     attack_ics: attack,
   };

@@ -79,6 +79,8 @@ export interface KnowledgeBase {
   readonly sources: readonly { readonly name: string; readonly origin: string; readonly licence: string }[];
   readonly counts: Readonly<Record<string, number>>;
   readonly unmapped_vendors: readonly string[];
+  /** MAC OUI prefix (`00:09:5C`) → registered maker, for medical and embedded-module makers. */
+  readonly oui: Readonly<Record<string, string>>;
   readonly advisories: readonly KbAdvisory[];
   readonly attack_ics: readonly KbTechnique[];
 }
