@@ -13,8 +13,11 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { batchFromColumns } from '../pipeline/columns.ts';
-import { ConfigError } from '../pipeline/errors.ts';
+import { ConfigError, InputError } from '../pipeline/errors.ts';
 import { CIC_WINDOW_FEATURES_V1, featureSchema } from './feature-sets.ts';
+import { Decoded, DecodedPacket, SUPPORTED_LINK_TYPES, decodeFrame } from './pcap/decode.ts';
+import { addressText } from './pcap/flow-record.ts';
+import { CaptureReader } from './pcap/reader.ts';
 
 /** The packet facts the window features need (filled from the pcap decoder's output). */
 export interface WindowPacket {
@@ -41,6 +44,8 @@ export interface WindowPacket {
   readonly tcpFlags: number;
   /** Transport header length: TCP data offset × 4, 8 for UDP and ICMP, 0 otherwise. */
   readonly transportHeaderLength: number;
+  /** Source MAC as a 48-bit number; -1 when the link layer has none. */
+  readonly srcMac: number;
 }
 
 /** Options of the windower. */
@@ -59,6 +64,8 @@ export interface PacketWindow {
   readonly src: string | null;
   readonly dst: string | null;
   readonly features: Float64Array;
+  /** Distinct source MACs of the window's frames (labelling ARP spoofing needs them). */
+  readonly macs: readonly number[];
   label: string | null;
 }
 
@@ -155,6 +162,7 @@ function close(state: WindowState, w: OpenWindow): PacketWindow {
     src: first.src,
     dst: first.dst,
     features: windowFeatures(w.packets),
+    macs: [...new Set(w.packets.map((p) => p.srcMac).filter((m) => m >= 0))],
     label: null,
   };
 }
@@ -261,4 +269,115 @@ export function windowFeaturesBatch(windows: readonly PacketWindow[]): RecordBat
     cols[names[j]] = a;
   }
   return batchFromColumns(schema, columns, cols, n);
+}
+
+/**
+ * The window packet of a frame the pcap decoder has read (`decodeFrame` → `result`). ARP frames,
+ * which the decoder reports as not IP, are read here only as far as their sender and target
+ * protocol addresses (Ethernet/IPv4 ARP); other non-IP frames keep null addresses.
+ */
+export function windowPacketOf(p: DecodedPacket, result: Decoded, linkType: number, data: Uint8Array, start: number, caplen: number, wireLength: number, ts: number): WindowPacket | null {
+  if (result === Decoded.BAD) return null;
+  const linkHeader = linkType === 1 || linkType === 113 || linkType === 276;
+  if (result === Decoded.NOT_IP) {
+    let arp = false;
+    let src: string | null = null;
+    let dst: string | null = null;
+    // Ethernet (untagged) ARP for IPv4: hardware type 1, protocol 0x0800, lengths 6 and 4.
+    if (linkType === 1 && caplen >= 42 && data[start + 12] === 0x08 && data[start + 13] === 0x06) {
+      arp = true;
+      const o = start + 14;
+      if (data[o + 4] === 6 && data[o + 5] === 4) {
+        src = addressText(data.subarray(o + 14, o + 18));
+        dst = addressText(data.subarray(o + 24, o + 28));
+      }
+    }
+    return { ts, length: wireLength, linkHeader, arp, ipVersion: 0, proto: 0, ttl: 0, src, dst, srcPort: -1, dstPort: -1, tcpFlags: 0, transportHeaderLength: 0, srcMac: p.srcMac };
+  }
+  const src = addressText(p.data.subarray(p.srcOff, p.srcOff + p.addrLen));
+  const dst = addressText(p.data.subarray(p.dstOff, p.dstOff + p.addrLen));
+  const ports = p.hasL4 && (p.proto === 6 || p.proto === 17);
+  let thl = 0;
+  if (p.hasL4) {
+    if (p.proto === 6) thl = tcpHeaderLength(p);
+    else if (p.proto === 17 || p.proto === 1 || p.proto === 58) thl = 8;
+  }
+  return {
+    ts,
+    length: wireLength,
+    linkHeader,
+    arp: false,
+    ipVersion: p.ipVersion,
+    proto: p.proto,
+    ttl: p.ttl,
+    src,
+    dst,
+    srcPort: ports ? p.srcPort : -1,
+    dstPort: ports ? p.dstPort : -1,
+    tcpFlags: p.proto === 6 ? p.tcpFlags : 0,
+    transportHeaderLength: thl,
+    srcMac: p.srcMac,
+  };
+}
+
+/** TCP data offset × 4 of a decoded TCP packet (IPv4 options and plain IPv6 headers honoured; 20 otherwise). */
+function tcpHeaderLength(p: DecodedPacket): number {
+  const d = p.data;
+  const tcpStart = p.ipVersion === 4 ? p.srcOff - 12 + (d[p.srcOff - 12] & 0x0f) * 4 : p.srcOff + 32;
+  if (tcpStart + 13 > d.length) return 20;
+  const thl = (d[tcpStart + 12] >> 4) * 4;
+  // The decoder put the payload right after the header: a mismatch means extension headers moved it.
+  return tcpStart + thl === p.payloadOff ? thl : 20;
+}
+
+/** Counters of one capture featurization. */
+export interface CaptureWindowStats {
+  packets: number;
+  bad: number;
+  skipped: number;
+  windows: number;
+}
+
+/**
+ * Featurize a whole capture (file chunks, or `tcpdump -w -` on a pipe) into packet windows, in
+ * event-time order of their first packet. Damaged records are counted in `stats.bad` (the flow
+ * ingest dead-letters them); the windower state may be passed in to continue a stream.
+ */
+export async function windowsFromCapture(chunks: AsyncIterable<Uint8Array>, input: string, options: { state?: WindowState; stats?: CaptureWindowStats } = {}): Promise<PacketWindow[]> {
+  const state = options.state ?? createWindowState();
+  const stats = options.stats ?? { packets: 0, bad: 0, skipped: 0, windows: 0 };
+  const decoded = new DecodedPacket();
+  const out: PacketWindow[] = [];
+  const pending: WindowPacket[] = [];
+  const reader = new CaptureReader(input, {
+    packet(data, start, caplen, wireLen, ts, linkType) {
+      stats.packets++;
+      if (!SUPPORTED_LINK_TYPES.has(linkType)) {
+        stats.skipped++;
+        return;
+      }
+      const r = decodeFrame(decoded, linkType, data, start, caplen);
+      const wp = windowPacketOf(decoded, r, linkType, data, start, caplen, wireLen, ts);
+      if (wp) pending.push(wp);
+      else stats.bad++;
+    },
+    bad() {
+      stats.bad++;
+    },
+  });
+  let sawBytes = false;
+  for await (const chunk of chunks) {
+    if (chunk.length > 0) sawBytes = true;
+    reader.push(chunk);
+    if (pending.length > 0) {
+      out.push(...pushPackets(state, pending));
+      pending.length = 0;
+    }
+  }
+  if (!sawBytes) throw new InputError(input, 'empty capture');
+  reader.end();
+  out.push(...pushPackets(state, pending), ...flushWindows(state));
+  out.sort((a, b) => a.tsStart - b.tsStart || (a.id < b.id ? -1 : 1));
+  stats.windows += out.length;
+  return out;
 }

@@ -123,6 +123,8 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
     started.push(...startServers(topology, work, ports));
     await waitForPorts(server, Object.values(ports), 10_000);
     tcpdump = await startCapture(topology, capture);
+    const telemetry = startTelemetry(topology, ports, seededRandom(seed ^ 0x5eed));
+    started.push(telemetry.child);
     const ctx: PhaseContext = { hosts: topology.hosts, scale, random, work, ports, log };
     const benign = chosen.filter((p) => p.attacker === null);
     const attacks = shuffle(chosen.filter((p) => p.attacker !== null), random);
@@ -154,6 +156,7 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
       });
       log(`${phase.name.padEnd(20)} ${((end - start) / 1000).toFixed(1).padStart(5)} s  ${summary}`);
     }
+    await telemetry.end();
     await sleep(500);
     await stop(tcpdump, 'SIGINT', 3000);
     tcpdump = null;
@@ -178,6 +181,31 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
     destroyTopology(topology);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Background benign telemetry for the whole run: the monitor keeps one MQTT session and publishes
+ * its vitals about once a second, as a bedside monitor does, also while attacks run.
+ */
+function startTelemetry(topology: Topology, ports: LabPorts, random: () => number): { child: ChildProcess; end(): Promise<void> } {
+  const server = topology.hosts.get('server')!;
+  const child = startOn(topology.hosts.get('monitor')!, ['mosquitto_pub', '-h', server.address, '-p', String(ports.mqtt), '-i', 'monitor-bed7-telemetry', '-q', '0', '-t', 'ward3/bed7/telemetry', '-l'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  child.stdin!.on('error', () => undefined);
+  let seq = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = () => {
+    child.stdin!.write(`{"seq":${seq++},"hr":${60 + Math.floor(random() * 30)},"spo2":${94 + Math.floor(random() * 5)}}\n`);
+    timer = setTimeout(tick, 800 + Math.floor(random() * 400));
+  };
+  tick();
+  return {
+    child,
+    end() {
+      if (timer) clearTimeout(timer);
+      child.stdin!.end();
+      return stop(child, 'SIGTERM', 2000);
+    },
+  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
