@@ -129,7 +129,9 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
     const benign = chosen.filter((p) => p.attacker === null);
     const attacks = shuffle(chosen.filter((p) => p.attacker !== null), random);
     const phases: LabPhase[] = [];
-    for (const phase of [...benign, ...attacks]) {
+    // Benign traffic before and after the attacks (the second round named `<phase>-2`).
+    const plan = [...benign, ...attacks, ...benign.map((p) => ({ ...p, name: `${p.name}-2` }))];
+    for (const phase of plan) {
       await sleep(300 + Math.floor(random() * 600));
       const start = Date.now();
       let summary: string;
