@@ -30,8 +30,9 @@ export interface Incident {
 
 const TIME_START = ['first_seen', 'ts_start', 'ts', 'window_start'];
 const TIME_END = ['last_seen', 'ts_end', 'ts', 'window_end'];
-const TAXONOMY = ['enisa', 'owasp', 'owasp_iot', 'attack_ics', 'taxonomy'];
-const DRIVERS = ['drivers', 'top_features', 'explanation', 'evidence'];
+// The threat column is the ENISA threat; the other taxonomies ride in their own columns.
+const TAXONOMY = ['threat', 'owasp', 'owasp_iot', 'attack_ics'];
+const DRIVERS = ['features_top', 'drivers', 'evidence'];
 
 /** Columns of a table (empty when it does not exist). */
 async function columnsOf(store: Store, table: string): Promise<Map<string, string>> {
@@ -57,11 +58,11 @@ export function incidentsSql(columns: ReadonlyMap<string, string>, gapSeconds: n
   const t = (c: string) => (/TIMESTAMP/i.test(columns.get(c) ?? '') ? `epoch_us(${ident(c)})` : `CAST(${ident(c)} AS BIGINT)`);
   return `
 WITH d AS (
-  SELECT device, threat, label, confidence, ${t(start!)} AS t0, ${t(end!)} AS t1
+  SELECT coalesce(device, '?') AS device, coalesce(threat, 'unknown') AS threat, label, confidence, ${t(start!)} AS t0, ${t(end!)} AS t1
     ${tax.map((c) => `, CAST(${ident(c)} AS VARCHAR) AS ${ident(`tax_${c}`)}`).join('')}
     ${driver ? `, CAST(${ident(driver)} AS VARCHAR) AS drivers` : ', NULL::VARCHAR AS drivers'}
   FROM ${ident(table)}
-  WHERE label IS NOT NULL AND lower(label) NOT IN ('benign', 'normal')
+  WHERE label IS NOT NULL AND lower(label) NOT IN ('benign', 'normal')${columns.has('benign') ? ' AND NOT benign' : ''}
 ), o AS (
   SELECT *, max(t1) OVER (PARTITION BY device, threat, label ORDER BY t0, t1 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
   FROM d
@@ -87,7 +88,7 @@ export async function incidents(store: Store, gapSeconds = DEFAULT_INCIDENT_GAP_
   const iso = (us: unknown) => new Date(Number(us) / 1000).toISOString();
   return rows.map((r) => {
     const taxonomy: Record<string, string | null> = {};
-    for (const c of TAXONOMY) if (`tax_${c}` in r) taxonomy[c] = (r[`tax_${c}`] as string | null) ?? null;
+    for (const c of TAXONOMY) if (`tax_${c}` in r) taxonomy[c === 'threat' ? 'enisa' : c] = (r[`tax_${c}`] as string | null) ?? null;
     return {
       device: String(r.device),
       threat: String(r.threat),

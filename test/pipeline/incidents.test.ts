@@ -16,8 +16,9 @@ const SPECS: ColumnSpec[] = [
   { name: 'label', kind: 'utf8', nullable: false, doc: '' },
   { name: 'threat', kind: 'utf8', nullable: false, doc: '' },
   { name: 'confidence', kind: 'f64', nullable: false, doc: '' },
-  { name: 'enisa', kind: 'utf8', nullable: true, doc: '' },
-  { name: 'drivers', kind: 'utf8', nullable: true, doc: '' },
+  { name: 'owasp', kind: 'utf8', nullable: true, doc: '' },
+  { name: 'features_top', kind: 'utf8', nullable: true, doc: '' },
+  { name: 'benign', kind: 'bool', nullable: false, doc: '' },
 ];
 const SCHEMA = arrowSchema('detections', 1, SPECS);
 const T0 = Date.UTC(2026, 0, 1, 12) * 1000;
@@ -26,11 +27,11 @@ const s = (sec: number) => T0 + sec * 1e6;
 function rows() {
   const out: Record<string, unknown>[] = [];
   // One SYN flood on .10: 500 detections over 5 s, then again 200 s later (a second incident).
-  for (let i = 0; i < 500; i++) out.push({ ts: s(i / 100), ts_end: s(i / 100 + 0.01), device: '10.0.0.10', label: 'TCP_IP-DoS-SYN', threat: 'denial-of-service', confidence: 0.6 + (i % 4) / 10, enisa: 'ETL-DOS', drivers: i === 3 ? 'syn_flag_number=1' : 'x' });
-  for (let i = 0; i < 20; i++) out.push({ ts: s(200 + i), ts_end: s(200.5 + i), device: '10.0.0.10', label: 'TCP_IP-DoS-SYN', threat: 'denial-of-service', confidence: 0.7, enisa: 'ETL-DOS', drivers: null });
+  for (let i = 0; i < 500; i++) out.push({ ts: s(i / 100), ts_end: s(i / 100 + 0.01), device: '10.0.0.10', label: 'TCP_IP-DoS-SYN', threat: 'denial-of-service', confidence: 0.6 + (i % 4) / 10, owasp: 'A05', features_top: i === 3 ? 'syn_flag_number=1' : 'x', benign: false });
+  for (let i = 0; i < 20; i++) out.push({ ts: s(200 + i), ts_end: s(200.5 + i), device: '10.0.0.10', label: 'TCP_IP-DoS-SYN', threat: 'denial-of-service', confidence: 0.7, owasp: 'A05', features_top: null, benign: false });
   // A scan of another device in between, and benign rows that never become incidents.
-  for (let i = 0; i < 30; i++) out.push({ ts: s(50 + i * 0.1), ts_end: s(50 + i * 0.1), device: '10.0.0.22', label: 'Recon-Port_Scan', threat: 'network-reconnaissance', confidence: 0.8, enisa: 'ETL-RECON', drivers: null });
-  for (let i = 0; i < 10; i++) out.push({ ts: s(i), ts_end: s(i), device: '10.0.0.21', label: 'Benign', threat: 'none', confidence: 0.99, enisa: null, drivers: null });
+  for (let i = 0; i < 30; i++) out.push({ ts: s(50 + i * 0.1), ts_end: s(50 + i * 0.1), device: '10.0.0.22', label: 'Recon-Port_Scan', threat: 'network-reconnaissance', confidence: 0.8, owasp: null, features_top: null, benign: false });
+  for (let i = 0; i < 10; i++) out.push({ ts: s(i), ts_end: s(i), device: '10.0.0.21', label: 'Benign', threat: 'none', confidence: 0.99, owasp: null, features_top: null, benign: true });
   return out;
 }
 
@@ -48,7 +49,8 @@ test('detections of one ongoing attack fold into one incident; a long quiet gap 
     assert.is(flood.first_seen, new Date(T0 / 1000).toISOString());
     assert.is(flood.last_seen, new Date(s(4.99 + 0.01) / 1000).toISOString());
     assert.ok(Math.abs(flood.confidence - 0.9) < 1e-9);
-    assert.equal(flood.taxonomy, { enisa: 'ETL-DOS' });
+    assert.equal(flood.taxonomy, { enisa: 'denial-of-service', owasp: 'A05' });
+    assert.is(flood.drivers, 'syn_flag_number=1');
     assert.equal([scan.device, scan.count], ['10.0.0.22', 30]);
     assert.equal([again.device, again.count], ['10.0.0.10', 20]);
     // A gap longer than the quiet spell joins the two flood incidents.
