@@ -37,6 +37,22 @@ const DEAD_PAYLOAD_BYTES = 256;
 
 type Format = 'unknown' | 'pcap' | 'pcapng';
 
+/**
+ * A 64-bit pcapng timestamp (high and low words, `unitsPerSecond` units) in whole microseconds.
+ * Nanosecond stamps exceed 2^53, so decimal resolutions finer than 1 µs divide word by word to
+ * stay exact; binary resolutions (rare) go through floating point.
+ */
+function toMicros(high: number, low: number, unitsPerSecond: number): number {
+  if (unitsPerSecond === 1e6) return high * 4294967296 + low;
+  const divisor = unitsPerSecond / 1e6;
+  if (Number.isInteger(divisor) && divisor < 2 ** 20) {
+    const hq = Math.floor(high / divisor);
+    const hr = high - hq * divisor;
+    return hq * 4294967296 + Math.floor((hr * 4294967296 + low) / divisor);
+  }
+  return Math.floor(((high * 4294967296 + low) / unitsPerSecond) * 1e6);
+}
+
 interface Interface {
   linkType: number;
   /** Divide the raw timestamp by this to get seconds (10^6 for µs). */
@@ -310,8 +326,7 @@ export class CaptureReader {
       const caplen = view.getUint32(pos + 20, little);
       const wire = view.getUint32(pos + 24, little);
       if (caplen > len - 32) return this.sink.bad(`pcapng captured length ${caplen} exceeds its block (${len} bytes)`, buf.slice(pos, pos + Math.min(len, DEAD_PAYLOAD_BYTES)), offset);
-      const units = high * 4294967296 + low;
-      const ts = iface.unitsPerSecond === 1e6 ? units : Math.floor((units / iface.unitsPerSecond) * 1e6);
+      const ts = toMicros(high, low, iface.unitsPerSecond);
       this.lastTs = ts;
       this.sink.packet(buf, pos + 28, caplen, wire < caplen ? caplen : wire, ts, iface.linkType);
       return;
