@@ -54,6 +54,18 @@ function asOfOf(args: ParsedArgs): number {
   return ms * 1000;
 }
 
+let pipeClosed = false;
+let watching = false;
+/** A reader that stops early (`| head`) closes the pipe: stop writing quietly, not with a stack. */
+function watchPipe(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    pipeClosed = true;
+  });
+}
+
 /** `heir rama devices|site|benchmark|whatif|simulate`. */
 export const command: Command = {
   name: 'rama',
@@ -67,14 +79,9 @@ export const command: Command = {
     if (!db) usageError('rama', '--db FILE is required');
     if (args.positionals.length > 0) usageError('rama', `unexpected argument: ${args.positionals[0]}`);
     const io = await import('../rama-io.ts');
-    // A reader that stops early (`| head`) closes the pipe: stop writing quietly, not with a stack.
-    let closed = false;
-    process.stdout.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      closed = true;
-    });
+    watchPipe();
     const out = (line: string) => {
-      if (!closed) process.stdout.write(line + '\n');
+      if (!pipeClosed) process.stdout.write(line + '\n');
     };
     switch (sub) {
       case 'simulate':
