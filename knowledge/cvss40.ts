@@ -172,20 +172,25 @@ export function cvss40ScoreOf(m: Cvss4Metrics): number {
   // Find the first highest-severity vector that the scored vector does not exceed in any metric.
   const key36 = `${e3}${e6}`;
   let dist: Record<string, number> | null = null;
-  search: for (const a of MAX_EQ1[e1])
-    for (const b of MAX_EQ2[e2])
-      for (const c of MAX_EQ3EQ6[key36])
-        for (const d of [MAX_EQ4[e4]]) {
-          const max = fragment(`${a}/${b}/${c}/${d}`);
-          const candidate: Record<string, number> = {};
-          for (const k of Object.keys(LEVEL)) {
-            const delta = LEVEL[k][m[k]] - LEVEL[k][max[k]];
-            if (delta < 0) continue search;
-            candidate[k] = delta;
-          }
-          dist = candidate;
-          break search;
-        }
+  const candidates: string[] = [];
+  for (const a of MAX_EQ1[e1]) for (const b of MAX_EQ2[e2]) for (const c of MAX_EQ3EQ6[key36]) candidates.push(`${a}/${b}/${c}/${MAX_EQ4[e4]}`);
+  for (const text of candidates) {
+    const max = fragment(text);
+    const candidate: Record<string, number> = {};
+    let fits = true;
+    for (const k of Object.keys(LEVEL)) {
+      const delta = LEVEL[k][m[k]] - LEVEL[k][max[k]];
+      if (delta < 0) {
+        fits = false;
+        break;
+      }
+      candidate[k] = delta;
+    }
+    if (fits) {
+      dist = candidate;
+      break;
+    }
+  }
   if (dist === null) throw new Error(`CVSS v4.0: no highest-severity vector found for MacroVector ${mv}`);
   const d1 = dist.AV + dist.PR + dist.UI;
   const d2 = dist.AC + dist.AT;

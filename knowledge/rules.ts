@@ -17,7 +17,7 @@ export type FindingSeverity = (typeof SEVERITIES)[number];
 
 /** One condition of a rule's `when` list (all must hold). */
 export type Condition =
-  | { field: string; eq?: string | number | boolean; ne?: string | number | boolean; in?: (string | number)[]; not_in?: (string | number)[]; in_list?: string; null?: boolean; gt?: number; gte?: number; lt?: number; lte?: number; matches?: string }
+  | { field: string; eq?: string | number | boolean; ne?: string | number | boolean; in?: (string | number)[]; not_in?: (string | number)[]; in_list?: string; null?: boolean; gt?: number; gte?: number; lt?: number; lte?: number; matches?: string; ignore_case?: boolean }
   | { internal: 'src' | 'dst'; is: boolean }
   | { lookup: 'default_credential' }
   | { lookup: 'end_of_support'; fields: string[] }
@@ -94,7 +94,8 @@ function checkCondition(cond: unknown, where: string, lists: Record<string, unkn
     problems.push(`${where}.field: "${String(c.field)}" is not a flow column`);
     return;
   }
-  const ops = Object.keys(c).filter((k) => k !== 'field');
+  const ops = Object.keys(c).filter((k) => k !== 'field' && k !== 'ignore_case');
+  if ('ignore_case' in c && (typeof c.ignore_case !== 'boolean' || !('matches' in c))) problems.push(`${where}.ignore_case: true or false, with matches only`);
   if (ops.length !== 1 || !FIELD_OPS.includes(ops[0])) {
     problems.push(`${where}: needs exactly one operator of ${FIELD_OPS.join(', ')} (found ${ops.join(', ') || 'none'})`);
     return;

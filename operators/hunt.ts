@@ -124,7 +124,8 @@ function compile(cond: Condition, cols: Columns, rules: RuleSet, addresses: Addr
     return (i) => typeof values[i] === 'string' && set.has((values[i] as string).toLowerCase());
   }
   if (cond.matches !== undefined) {
-    const re = new RegExp(cond.matches, 'i');
+    // Case-sensitive unless the rule asks otherwise: FHIR resource names (Patient, Device) are capitalised.
+    const re = new RegExp(cond.matches, cond.ignore_case ? 'i' : '');
     return (i) => typeof values[i] === 'string' && re.test(values[i] as string);
   }
   const num = (i: number) => (typeof values[i] === 'number' ? (values[i] as number) : null);
