@@ -14,8 +14,6 @@ import {
   TimestampMicrosecond,
   Utf8,
   makeData,
-  makeVector,
-  vectorFromArray,
   type DataType,
 } from 'apache-arrow';
 
@@ -104,14 +102,11 @@ function columnData(spec: ColumnSpec, values: ArrayLike<unknown> | undefined, le
   const type = arrowType(spec.kind);
   if (values === undefined) {
     if (!spec.nullable) throw new Error(`column ${spec.name} is required but missing`);
-    return makeNullColumn(type, length);
+    return makeNullColumn(spec.kind, type, length);
   }
   if (values.length !== length) throw new Error(`column ${spec.name} has ${values.length} values, expected ${length}`);
-  if (spec.kind === 'utf8' || spec.kind === 'bool') {
-    const data = vectorFromArray(Array.from(values as ArrayLike<string | boolean | null>), type).data[0];
-    if (!spec.nullable && data.nullCount > 0) throw new Error(`column ${spec.name} must not hold null`);
-    return data;
-  }
+  if (spec.kind === 'utf8') return utf8Data(spec, type as Utf8, values, length);
+  if (spec.kind === 'bool') return boolData(spec, type as Bool, values, length);
   // Numeric kinds: copy into a typed array once; null/undefined/NaN-for-i32 become invalid slots.
   const isTs = spec.kind === 'ts';
   const out = spec.kind === 'f64' ? new Float64Array(length) : spec.kind === 'i32' ? new Int32Array(length) : new BigInt64Array(length);
@@ -133,8 +128,67 @@ function columnData(spec: ColumnSpec, values: ArrayLike<unknown> | undefined, le
   return makeData({ type, length, nullCount, nullBitmap: bitmap, data: out } as never);
 }
 
-function makeNullColumn(type: DataType, length: number) {
-  return makeVector(vectorFromArray(new Array(length).fill(null), type)).data[0];
+/**
+ * Utf8 column data built directly (offsets + one byte buffer + validity bitmap): Arrow's generic
+ * vectorFromArray builder costs milliseconds per column, which dominated small batches (one
+ * IPFIX datagram, a few CSV lines).
+ */
+function utf8Data(spec: ColumnSpec, type: Utf8, values: ArrayLike<unknown>, length: number) {
+  const offsets = new Int32Array(length + 1);
+  let bitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  let total = 0;
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!spec.nullable) throw new Error(`column ${spec.name} must not hold null (row ${i})`);
+      bitmap ??= new Uint8Array((length + 7) >> 3).fill(0xff);
+      bitmap[i >> 3] &= ~(1 << (i & 7));
+      nullCount++;
+    } else total += Buffer.byteLength(String(v), 'utf8');
+    offsets[i + 1] = total;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) bytes.write(String(v), offsets[i], 'utf8');
+  }
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, total);
+  return makeData({ type, length, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data });
+}
+
+/** Bool column data: values and validity as bitmaps. */
+function boolData(spec: ColumnSpec, type: Bool, values: ArrayLike<unknown>, length: number) {
+  const data = new Uint8Array((length + 7) >> 3);
+  let bitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!spec.nullable) throw new Error(`column ${spec.name} must not hold null (row ${i})`);
+      bitmap ??= new Uint8Array((length + 7) >> 3).fill(0xff);
+      bitmap[i >> 3] &= ~(1 << (i & 7));
+      nullCount++;
+    } else if (v) data[i >> 3] |= 1 << (i & 7);
+  }
+  return makeData({ type, length, nullCount, nullBitmap: bitmap, data });
+}
+
+/** A column of `length` nulls. */
+function makeNullColumn(kind: ColumnKind, type: DataType, length: number) {
+  const nullBitmap = new Uint8Array((length + 7) >> 3);
+  switch (kind) {
+    case 'utf8':
+      return makeData({ type: type as Utf8, length, nullCount: length, nullBitmap, valueOffsets: new Int32Array(length + 1), data: new Uint8Array(0) });
+    case 'bool':
+      return makeData({ type: type as Bool, length, nullCount: length, nullBitmap, data: new Uint8Array((length + 7) >> 3) });
+    case 'f64':
+      return makeData({ type: type as Float64, length, nullCount: length, nullBitmap, data: new Float64Array(length) });
+    case 'i32':
+      return makeData({ type: type as Int32, length, nullCount: length, nullBitmap, data: new Int32Array(length) });
+    case 'ts':
+      return makeData({ type: type as TimestampMicrosecond, length, nullCount: length, nullBitmap, data: new BigInt64Array(length) } as never);
+  }
 }
 
 /** Read one row of a batch as a plain object with timestamps in epoch microseconds. */
