@@ -72,7 +72,17 @@ export function parseVersionSpec(expr: string): VersionSpec {
   return { kind: 'any-of', specs };
 }
 
-/** Whether a version satisfies a spec: true, false, or null when the spec is free text that cannot be decided. */
+/** Whether two versions are written in the same scheme (both start with a number, or both with a letter). */
+export function comparable(a: string, b: string): boolean {
+  const x = segments(a)[0];
+  const y = segments(b)[0];
+  return x !== undefined && y !== undefined && typeof x === typeof y;
+}
+
+/**
+ * Whether a version satisfies a spec: true, false, or null when it cannot be decided (free text,
+ * or a version written in another scheme than the advisory's, such as U61 against 012U000061).
+ */
 export function versionMatches(spec: VersionSpec, version: string): boolean | null {
   const v = version.trim().replace(/^[vV](?=\d)/, '');
   switch (spec.kind) {
@@ -90,6 +100,7 @@ export function versionMatches(spec: VersionSpec, version: string): boolean | nu
       return want.every((s, i) => got[i] === s);
     }
     case 'range': {
+      if ((spec.lower && !comparable(v, spec.lower.v)) || (spec.upper && !comparable(v, spec.upper.v))) return null;
       if (spec.lower) {
         const c = compareVersions(v, spec.lower.v);
         if (c < 0 || (c === 0 && !spec.lower.inclusive)) return false;
