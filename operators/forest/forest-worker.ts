@@ -15,6 +15,6 @@ port.on('message', (tree: number) => {
     return;
   }
   const arrays = trainTree(job.data, job.targets, job.params, job.seed, tree);
-  port.postMessage({ tree, arrays }, [arrays.feature.buffer, arrays.threshold.buffer, arrays.right.buffer, arrays.proba.buffer, arrays.importance.buffer]);
+  port.postMessage({ tree, arrays }, [arrays.feature.buffer, arrays.threshold.buffer, arrays.right.buffer, arrays.proba.buffer, arrays.importance.buffer] as ArrayBuffer[]);
 });
 port.postMessage('ready');
