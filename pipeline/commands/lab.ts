@@ -3,6 +3,7 @@ import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir lab record --out DIR [--seed N] [--scale tiny|small|full] [--phases a,b,…] [--loopback]
        heir lab phases
+       heir lab eval --train DIR[,DIR…] --test DIR [--features cic-window|flow|device] [--json]
 
 record   Records a labelled capture with real tools: benign clinical traffic (HL7 over MLLP with
          python3-hl7, DICOM C-ECHO/C-STORE with dcmtk, MQTT telemetry with mosquitto, HTTP/TLS with
@@ -17,7 +18,10 @@ record   Records a labelled capture with real tools: benign clinical traffic (HL
   --scale S     tiny (seconds), small (about a minute, default) or full (several minutes)
   --phases L    comma-separated phase names (default: all; see heir lab phases)
   --loopback    record on loopback even where namespaces work
-phases   Lists the phases with their labels and tools.`;
+phases   Lists the phases with their labels and tools.
+eval     Trains a forest on the train runs' rows and scores a held-out run (another seed): per phase
+         the share of rows flagged as an attack (benign phases: the false positives), per class
+         precision and recall.`;
 
 /** `heir lab`: the attack lab. */
 export const command: Command = {
@@ -31,6 +35,7 @@ export const command: Command = {
       for (const p of PHASES) process.stdout.write(`${p.name.padEnd(20)} ${p.label.padEnd(24)} ${p.category.padEnd(11)} ${p.tools.map(([t]) => t).join(', ')}\n`);
       return 0;
     }
+    if (sub === 'eval') return evaluate(rest);
     if (sub !== 'record') usageError('lab', sub === undefined ? 'missing sub-command (record or phases)' : `unknown sub-command ${sub}`);
     const args = parseArgs('lab', rest, { out: 'string', seed: 'string', scale: 'string', phases: 'string', loopback: 'boolean' });
     if (args.positionals.length) usageError('lab', `unexpected argument ${args.positionals[0]}`);
@@ -52,3 +57,25 @@ export const command: Command = {
     return 0;
   },
 };
+
+async function evaluate(argv: readonly string[]): Promise<number> {
+  const args = parseArgs('lab', argv, { train: 'string', test: 'string', features: 'string', json: 'boolean' });
+  const train = stringFlag(args, 'train')?.split(',').filter(Boolean);
+  const test = stringFlag(args, 'test');
+  if (!train?.length || !test) usageError('lab', 'eval needs --train DIR[,DIR…] and --test DIR');
+  const { evaluateLab } = await import('../lab/evaluate.ts');
+  const r = await evaluateLab(train, test, { featureSet: stringFlag(args, 'features') });
+  if (args.flags.json === true) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return 0;
+  }
+  const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
+  process.stdout.write(`feature set ${r.featureSet}: trained on ${r.trainRows} rows of ${train.join(', ')}; held-out ${test}: ${r.testRows} rows\n\n`);
+  process.stdout.write(`${'phase'.padEnd(22)}${'label'.padEnd(24)}${'rows'.padStart(6)}${'flagged'.padStart(9)}${'exact'.padStart(8)}\n`);
+  for (const p of r.phases) process.stdout.write(`${p.phase.padEnd(22)}${p.label.padEnd(24)}${String(p.rows).padStart(6)}${pct(p.flagged, p.rows).padStart(9)}${pct(p.exact, p.rows).padStart(8)}\n`);
+  process.stdout.write(`\n${'class'.padEnd(24)}${'support'.padStart(8)}${'precision'.padStart(11)}${'recall'.padStart(8)}\n`);
+  for (const c of r.perClass) process.stdout.write(`${c.label.padEnd(24)}${String(c.support).padStart(8)}${c.precision.toFixed(3).padStart(11)}${c.recall.toFixed(3).padStart(8)}\n`);
+  process.stdout.write(`\nbenign rows flagged (false-positive rate): ${(100 * r.benignFalsePositiveRate).toFixed(2)}%; attack rows flagged: ${(100 * r.attackRecall).toFixed(1)}%\n`);
+  process.stdout.write(`top features: ${r.importance.slice(0, 8).map((f) => `${f.feature} ${f.importance.toFixed(3)}`).join(', ')}\n`);
+  return 0;
+}

@@ -51,8 +51,8 @@ interface Bound {
 export interface Labeller {
   /**
    * The attack phase that explains traffic between `a` and `b` over [from, to] (µs), or null
-   * (benign): the phase must overlap the interval and its attacker must be one of the two
-   * addresses, or (ARP) one of the source MACs.
+   * (benign): the phase must overlap the interval (or have ended less than the grace before it)
+   * and its attacker must be one of the two addresses, or (ARP) one of the source MACs.
    */
   phaseOf(from: number, to: number, a: string | null, b: string | null, macs?: readonly number[]): LabPhase | null;
 }
@@ -62,20 +62,23 @@ function macNumber(mac: string | null): number {
   return parseInt(mac.replaceAll(':', ''), 16);
 }
 
+/** How long after an attack phase the attacker's traffic still belongs to it (µs). */
+export const ATTACK_GRACE_MICROS = 5_000_000;
+
 /** Build the labeller of a run. */
-export function labeller(labels: LabLabels): Labeller {
+export function labeller(labels: LabLabels, graceMicros = ATTACK_GRACE_MICROS): Labeller {
   const bounds: Bound[] = labels.phases
     .filter((p) => p.attacker !== null)
     .map((p) => ({ phase: p, start: Date.parse(p.start) * 1000, end: Date.parse(p.end) * 1000, mac: macNumber(p.attacker_mac) }));
   return {
     phaseOf(from, to, a, b, macs) {
-      for (const x of bounds) {
-        if (to < x.start || from > x.end) continue;
-        const attacker = x.phase.attacker;
-        if (attacker !== null && (a === attacker || b === attacker)) return x.phase;
-        if (macs && x.mac >= 0 && macs.includes(x.mac)) return x.phase;
-      }
-      return null;
+      const involves = (x: Bound) => (x.phase.attacker !== null && (a === x.phase.attacker || b === x.phase.attacker)) || (macs !== undefined && x.mac >= 0 && macs.includes(x.mac));
+      for (const x of bounds) if (to >= x.start && from <= x.end && involves(x)) return x.phase;
+      // The attacker's traffic trails its tool: ARP retries for swept addresses, retransmissions,
+      // late replies. Within the grace after a phase it still belongs to the latest phase that ended.
+      let latest: Bound | null = null;
+      for (const x of bounds) if (from > x.end && from <= x.end + graceMicros && involves(x) && (!latest || x.end > latest.end)) latest = x;
+      return latest?.phase ?? null;
     },
   };
 }
