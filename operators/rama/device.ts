@@ -52,30 +52,47 @@ interface FactorHazard {
   h2: number;
 }
 
-/** Multipliers of the three stages for an exposure path (attacks already happened: never reduced). */
-function stageFactors(av: AttackVector | 'observed', input: DeviceRiskInput): [number, number, number] {
-  const net = !input.controls.internetExposed && av === 'N' ? NO_INTERNET_FACTOR : 1;
-  const seg = input.controls.segmented && (av === 'N' || av === 'A') ? SEGMENTATION_FACTOR : 1;
-  return [1, net, net * seg];
+/** The hazards of one class, with duplicates of a key merged (per stage, the worst). */
+class ClassHazards {
+  readonly items: FactorHazard[] = [];
+  /** True when every item has the same stage factors, so one order serves all three stages. */
+  uniform = true;
+  private lastF1 = -1;
+  private lastF2 = -1;
+  private index: Map<string, FactorHazard> | null = null;
+
+  put(key: string, h: number, f1: number, f2: number): void {
+    if (this.lastF1 === -1) {
+      this.lastF1 = f1;
+      this.lastF2 = f2;
+    } else if (f1 !== this.lastF1 || f2 !== this.lastF2) this.uniform = false;
+    const h1 = h * f1;
+    const h2 = h * f2;
+    const cur = this.find(key);
+    if (!cur) {
+      const item = { key, h0: h, h1, h2 };
+      this.items.push(item);
+      this.index?.set(key, item);
+      return;
+    }
+    // Per stage the worst of the duplicates: adding a duplicate can never lower a stage's hazard.
+    if (h > cur.h0) cur.h0 = h;
+    if (h1 > cur.h1) cur.h1 = h1;
+    if (h2 > cur.h2) cur.h2 = h2;
+  }
+
+  private find(key: string): FactorHazard | undefined {
+    // Lists are short (a device has a few CVEs, rules, threats): scan, and index only long ones.
+    if (this.index) return this.index.get(key);
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) if (items[i].key === key) return items[i];
+    if (items.length >= 32) this.index = new Map(items.map((x) => [x.key, x]));
+    return undefined;
+  }
 }
 
 function severityShare(share: number): number {
   return -Math.log1p(-share);
-}
-
-/** Record a hazard under its key, keeping per stage the worst of duplicates (monotone under adding). */
-function put(map: Map<string, FactorHazard>, key: string, h: number, f: readonly [number, number, number]): void {
-  const h0 = h * f[0];
-  const h1 = h * f[1];
-  const h2 = h * f[2];
-  const cur = map.get(key);
-  if (!cur) {
-    map.set(key, { key, h0, h1, h2 });
-    return;
-  }
-  if (h0 > cur.h0) cur.h0 = h0;
-  if (h1 > cur.h1) cur.h1 = h1;
-  if (h2 > cur.h2) cur.h2 = h2;
 }
 
 function fail(input: DeviceRiskInput, message: string): never {
@@ -83,10 +100,14 @@ function fail(input: DeviceRiskInput, message: string): never {
 }
 
 /** The per-key hazards of each class, criticality applied. Validates the input. */
-function hazards(input: DeviceRiskInput, options: ScoreOptions): Record<FactorClass, Map<string, FactorHazard>> {
+function hazards(input: DeviceRiskInput, options: ScoreOptions): Record<FactorClass, ClassHazards> {
   const w = CRITICALITY_WEIGHT[input.criticality];
   if (w === undefined) fail(input, `unknown criticality: ${String(input.criticality)}`);
-  const out = { vuln: new Map<string, FactorHazard>(), finding: new Map<string, FactorHazard>(), attack: new Map<string, FactorHazard>() };
+  // Stage factors by exposure path (§2.3): no internet exposure helps network-vector weaknesses,
+  // segmentation network- and adjacent-vector ones; attacks already happened and are never reduced.
+  const net = input.controls.internetExposed ? 1 : NO_INTERNET_FACTOR;
+  const seg = input.controls.segmented ? SEGMENTATION_FACTOR : 1;
+  const out = { vuln: new ClassHazards(), finding: new ClassHazards(), attack: new ClassHazards() };
   for (const v of input.vulns) {
     const base = v.rubricAdjustedBase ?? v.cvssBase;
     if (!(base >= 0 && base <= 10)) fail(input, `${v.cve}: CVSS base ${String(base)} is not within 0–10`);
@@ -95,15 +116,16 @@ function hazards(input: DeviceRiskInput, options: ScoreOptions): Record<FactorCl
     const e = Math.max(exploitation, v.kev ? EXPLOITATION_FACTOR.active : 1) * (v.automatable ? AUTOMATABLE_FACTOR : 1);
     const s = base / 10;
     const h = v.fixApplied ? 0 : K_VULN * s * s * e * w;
-    put(out.vuln, v.cve, h, stageFactors(v.attackVector ?? 'N', input));
+    const av: AttackVector = v.attackVector ?? 'N';
+    const f1 = av === 'N' ? net : 1;
+    out.vuln.put(v.cve, h, f1, av === 'N' || av === 'A' ? f1 * seg : f1);
   }
-  const network = stageFactors('N', input);
+  const netSeg = net * seg;
   for (const f of input.findings) {
     const share = FINDING_SHARE[f.severity];
     if (share === undefined) fail(input, `finding ${f.rule}: unknown severity: ${String(f.severity)}`);
-    put(out.finding, f.rule, severityShare(share) * w, network);
+    out.finding.put(f.rule, severityShare(share) * w, net, netSeg);
   }
-  const observed = stageFactors('observed', input);
   for (const a of input.attacks) {
     const share = ATTACK_SHARE[a.severity];
     if (share === undefined) fail(input, `attack ${a.threat}: unknown severity: ${String(a.severity)}`);
@@ -111,23 +133,22 @@ function hazards(input: DeviceRiskInput, options: ScoreOptions): Record<FactorCl
     if (!Number.isFinite(a.ts)) fail(input, `attack ${a.threat}: timestamp ${String(a.ts)} is not a number`);
     const ageDays = Math.max(0, options.asOf - a.ts) / DAY_MICROS;
     const decay = Math.pow(2, -ageDays / ATTACK_HALF_LIFE_DAYS);
-    put(out.attack, a.threat, severityShare(share) * a.confidence * decay * w, observed);
+    out.attack.put(a.threat, severityShare(share) * a.confidence * decay * w, 1, 1);
   }
   return out;
 }
 
-/** Worst first, ties by key: the canonical order, independent of input order. */
-function byStage(items: readonly FactorHazard[], stage: 'h0' | 'h1' | 'h2'): FactorHazard[] {
-  return items.slice().sort((a, b) => b[stage] - a[stage] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
+const BY_H0 = (a: FactorHazard, b: FactorHazard) => b.h0 - a.h0 || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const BY_H1 = (a: FactorHazard, b: FactorHazard) => b.h1 - a.h1 || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const BY_H2 = (a: FactorHazard, b: FactorHazard) => b.h2 - a.h2 || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-/** Integer hazard units of the items of one class at one stage, with rank weights (in `order`). */
-function stageUnits(ordered: readonly FactorHazard[], stage: 'h0' | 'h1' | 'h2', rho: number, units: number[]): number {
+/** Integer hazard units of the items of one class at one stage, worst first, rank-weighted. */
+function stageUnits(ordered: readonly FactorHazard[], stage: 'h0' | 'h1' | 'h2', rho: number, units: number[] | null): number {
   let total = 0;
   let weight = 1;
   for (let k = 0; k < ordered.length; k++) {
     const u = Math.round(weight * ordered[k][stage] * HAZARD_UNITS);
-    units[k] = u;
+    if (units) units.push(u);
     total += u;
     weight *= rho;
   }
@@ -143,23 +164,30 @@ export function scoreDevice(input: DeviceRiskInput, options: ScoreOptions): Devi
   const byClass = hazards(input, options);
   const factors: string[] = [];
   const weights: number[] = [];
-  const stageTotals = [0, 0, 0];
-  const scratch: number[] = [];
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
   for (const cls of CLASSES) {
-    const items = [...byClass[cls].values()];
+    const hz = byClass[cls];
+    const items = hz.items;
+    if (items.length === 0) continue;
     const rho = RHO[cls];
-    const ordered0 = byStage(items, 'h0');
-    stageTotals[0] += stageUnits(ordered0, 'h0', rho, scratch);
-    for (let k = 0; k < ordered0.length; k++) {
-      factors.push(PREFIX[cls] + ordered0[k].key);
-      weights.push(scratch[k]);
+    items.sort(BY_H0);
+    t0 += stageUnits(items, 'h0', rho, weights);
+    for (let k = 0; k < items.length; k++) factors.push(PREFIX[cls] + items[k].key);
+    if (hz.uniform) {
+      // Same factors for every item: the stage-0 order is a worst-first order of stages 1 and 2
+      // too (items that become equal are interchangeable in the sum).
+      t1 += stageUnits(items, 'h1', rho, null);
+      t2 += stageUnits(items, 'h2', rho, null);
+    } else {
+      t1 += stageUnits(items.slice().sort(BY_H1), 'h1', rho, null);
+      t2 += stageUnits(items.slice().sort(BY_H2), 'h2', rho, null);
     }
-    stageTotals[1] += stageUnits(byStage(items, 'h1'), 'h1', rho, scratch);
-    stageTotals[2] += stageUnits(byStage(items, 'h2'), 'h2', rho, scratch);
   }
-  const c0 = centsOf(stageTotals[0]);
-  const c1 = centsOf(stageTotals[1]);
-  const c2 = centsOf(stageTotals[2]);
+  const c0 = centsOf(t0);
+  const c1 = centsOf(t1);
+  const c2 = centsOf(t2);
   const parts = apportion(10000 - c0, weights);
   const contributions: Contribution[] = new Array(factors.length + 2);
   for (let i = 0; i < factors.length; i++) contributions[i] = contribution(factors[i], -parts[i]);
@@ -174,8 +202,8 @@ export function scoreDevice(input: DeviceRiskInput, options: ScoreOptions): Devi
     score: c2 / 100,
     band: bandOfCents(c2),
     contributions,
-    hazardRaw: stageTotals[0],
-    hazard: stageTotals[2],
+    hazardRaw: t0,
+    hazard: t2,
   };
 }
 
