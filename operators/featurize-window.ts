@@ -330,6 +330,55 @@ function tcpHeaderLength(p: DecodedPacket): number {
   return tcpStart + thl === p.payloadOff ? thl : 20;
 }
 
+/**
+ * Streaming packet-window featurizer for an ingest that already reads and decodes packets (the
+ * pcap parser's record sink): hand it every decoded frame, take the `window_features` batch of the
+ * windows closed so far whenever a flow batch is cut.
+ * @example
+ * const windows = new WindowFeaturizer();
+ * // in the CaptureReader sink, after decodeFrame(p, linkType, data, start, caplen) returned r:
+ * windows.add(p, r, linkType, data, start, caplen, wireLen, ts);
+ * const batch = windows.take(); // null when no window closed
+ */
+export class WindowFeaturizer {
+  readonly state: WindowState;
+  private ready: PacketWindow[] = [];
+  private pending: WindowPacket[] = [];
+
+  constructor(options: WindowOptions = {}) {
+    this.state = createWindowState(options);
+  }
+
+  /** Add one decoded frame; damaged frames are ignored here (the flow ingest dead-letters them). */
+  add(p: DecodedPacket, result: Decoded, linkType: number, data: Uint8Array, start: number, caplen: number, wireLength: number, ts: number): void {
+    const wp = windowPacketOf(p, result, linkType, data, start, caplen, wireLength, ts);
+    if (wp) this.pending.push(wp);
+    if (this.pending.length >= 256) this.drainPending();
+  }
+
+  /** The windows closed since the last call, as a `window_features` batch (null when none). */
+  take(): RecordBatch | null {
+    this.drainPending();
+    if (this.ready.length === 0) return null;
+    const batch = windowFeaturesBatch(this.ready);
+    this.ready = [];
+    return batch;
+  }
+
+  /** Close every open window (end of input) and return them with any not yet taken. */
+  flush(): RecordBatch | null {
+    this.drainPending();
+    this.ready.push(...flushWindows(this.state));
+    return this.take();
+  }
+
+  private drainPending(): void {
+    if (this.pending.length === 0) return;
+    this.ready.push(...pushPackets(this.state, this.pending));
+    this.pending = [];
+  }
+}
+
 /** Counters of one capture featurization. */
 export interface CaptureWindowStats {
   packets: number;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CIC_WINDOW_FEATURES_V1 } from '../../operators/feature-sets.ts';
 import {
-  createWindowState, flushWindows, pushPackets, windowFeatures, windowFeaturesBatch, windowPacketOf, windowsFromCapture, type WindowPacket,
+  WindowFeaturizer, createWindowState, flushWindows, pushPackets, windowFeatures, windowFeaturesBatch, windowPacketOf, windowsFromCapture, type WindowPacket,
 } from '../../operators/featurize-window.ts';
 import { DecodedPacket, decodeFrame } from '../../operators/pcap/decode.ts';
 
@@ -136,6 +136,19 @@ test('a pcap stream is featurized through the pcap reader and decoder', async ()
   assert.equal(windows[0].macs.sort(), [0x020000000001, 0x020000000007]);
   async function* empty() {}
   await windowsFromCapture(empty(), 'none.pcap').then(() => assert.unreachable('empty input'), (e: Error) => assert.match(e.message, /none.pcap: empty capture/));
+});
+
+test('the streaming featurizer hands out window batches as windows close', () => {
+  const wf = new WindowFeaturizer({ size: 2 });
+  const d = new DecodedPacket();
+  const frames = [tcpFrame('10.0.0.1', '10.0.0.2', 1, 2, 2, 20), tcpFrame('10.0.0.2', '10.0.0.1', 2, 1, 0x12, 20), tcpFrame('10.0.0.1', '10.0.0.2', 1, 2, 0x10, 20)];
+  frames.forEach((f, i) => wf.add(d, decodeFrame(d, 1, f, 0, f.length), 1, f, 0, f.length, f.length, i * 10));
+  const first = wf.take()!;
+  assert.is(first.numRows, 1);
+  assert.is(wf.take(), null);
+  const last = wf.flush()!;
+  assert.is(last.numRows, 1);
+  assert.is(last.getChild('Number')!.get(0), 1);
 });
 
 test.run();
