@@ -133,7 +133,7 @@ test('a pcap stream is featurized through the pcap reader and decoder', async ()
   close(value(windows[0].features, 'ARP'), 1 / 3, 'ARP share');
   close(value(windows[0].features, 'rst_flag_number'), 1 / 3, 'RST share');
   close(value(windows[0].features, 'IAT'), 1, 'IAT seconds');
-  assert.equal(windows[0].macs.sort(), [0x020000000001, 0x020000000007]);
+  assert.equal([...windows[0].macs].sort(), [0x020000000001, 0x020000000007]);
   async function* empty() {}
   await windowsFromCapture(empty(), 'none.pcap').then(() => assert.unreachable('empty input'), (e: Error) => assert.match(e.message, /none.pcap: empty capture/));
 });
