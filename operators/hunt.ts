@@ -159,6 +159,10 @@ interface Accumulator {
   peers: Set<string>;
   facts: Map<string, Set<string>>;
   notes: RowNotes;
+  /** Default-credential list entries seen, and how often such a login was accepted or refused. */
+  defaults: Map<string, { user: string; source: string }>;
+  defaultAccepted: number;
+  defaultRefused: number;
   cleartextSecret: boolean;
   measure?: { value: number; threshold: number; window_s: number; what: string };
 }
@@ -181,10 +185,11 @@ function describe(acc: Accumulator): { text: string; json: string } {
     parts.push('a password crossed in cleartext (not kept)');
     json.cleartext_password = true;
   }
-  if (acc.notes.defaultCredential) {
-    const d = acc.notes.defaultCredential;
-    parts.push(`known default account "${d.user}" (default-credential entry ${d.id}: ${d.source})`);
-    json.default_credential = { account: d.user, entry: d.id, source: d.source };
+  if (acc.defaults.size > 0) {
+    const entries = [...acc.defaults].map(([id, d]) => `${id}: ${d.source}`);
+    const user = [...acc.defaults.values()][0].user;
+    parts.push(`known default account "${user}" (default-credential list ${entries.join('; ')}); accepted in ${acc.defaultAccepted} flow${acc.defaultAccepted === 1 ? '' : 's'}, refused in ${acc.defaultRefused}`);
+    json.default_credential = { account: user, entries: [...acc.defaults.keys()], accepted: acc.defaultAccepted, refused: acc.defaultRefused };
   }
   if (acc.notes.endOfSupport) {
     const e = acc.notes.endOfSupport;
@@ -215,6 +220,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
   const end = cols.get('ts_end');
   const user = cols.get('login_user');
   const secret = cols.get('login_secret_sha256');
+  const failures = cols.get('login_failures');
   const accs = new Map<string, Accumulator>();
   const cipherNames = new Map<string, string>();
   for (const [code, name] of Object.entries(rules.lists.weak_tls_ciphers ?? {})) cipherNames.set(code.toLowerCase(), name);
@@ -228,7 +234,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       case 'service':
         return service(proto[i], dport[i]);
       case 'login':
-        return `${service(proto[i], dport[i])} ${String(notes?.defaultCredential?.user ?? user[i] ?? '')}`.trim();
+        return `${service(proto[i], dport[i])} ${String(user[i] ?? '')}`.trim();
       case 'software':
         return notes?.endOfSupport?.id ?? 'software';
       default:
@@ -256,6 +262,9 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
         peers: new Set(),
         facts: new Map(),
         notes: {},
+        defaults: new Map(),
+        defaultAccepted: 0,
+        defaultRefused: 0,
         cleartextSecret: false,
       };
       accs.set(id, acc);
@@ -275,7 +284,12 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       if (set.size < MAX_LISTED) set.add(field === 'tls_cipher' ? cipherName(String(v)) : redact(String(v)));
     }
     if (secret[i] !== null && (rule.evidence.includes('login_user') || rule.subject === 'login')) acc.cleartextSecret = true;
-    if (notes?.defaultCredential) acc.notes.defaultCredential = notes.defaultCredential;
+    if (notes?.defaultCredential) {
+      const d = notes.defaultCredential;
+      acc.defaults.set(d.id, { user: d.user, source: d.source });
+      if (Number(failures[i] ?? 0) > 0) acc.defaultRefused++;
+      else acc.defaultAccepted++;
+    }
     if (notes?.endOfSupport) {
       acc.notes.endOfSupport = notes.endOfSupport;
       acc.notes.endOfSupportField = notes.endOfSupportField;
@@ -383,7 +397,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       flow_count: acc.flows,
       evidence: text,
       evidence_json: json,
-      default_credential: acc.notes.defaultCredential ? `${acc.notes.defaultCredential.user} (${acc.notes.defaultCredential.id})` : null,
+      default_credential: acc.defaults.size > 0 ? `${[...acc.defaults.values()][0].user} (${[...acc.defaults.keys()].join(', ')})` : null,
       enisa: t.enisa.join(','),
       owasp: t.owasp.join(','),
       owasp_iot: t.owasp_iot.join(','),
