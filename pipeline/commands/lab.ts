@@ -3,7 +3,7 @@ import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir lab record --out DIR [--seed N] [--scale tiny|small|full] [--phases a,b,…] [--loopback]
        heir lab phases
-       heir lab eval --train DIR[,DIR…] --test DIR [--features cic-window|flow|device] [--json]
+       heir lab eval --train DIR[,DIR…] --test DIR [--features cic-window|flow|device] [--trees N] [--out MODEL] [--json]
 
 record   Records a labelled capture with real tools: benign clinical traffic (HL7 over MLLP with
          python3-hl7, DICOM C-ECHO/C-STORE with dcmtk, MQTT telemetry with mosquitto, HTTP/TLS with
@@ -21,7 +21,7 @@ record   Records a labelled capture with real tools: benign clinical traffic (HL
 phases   Lists the phases with their labels and tools.
 eval     Trains a forest on the train runs' rows and scores a held-out run (another seed): per phase
          the share of rows flagged as an attack (benign phases: the false positives), per class
-         precision and recall.`;
+         precision and recall. --out writes the trained model (for classify) with these metrics.`;
 
 /** `heir lab`: the attack lab. */
 export const command: Command = {
@@ -59,14 +59,21 @@ export const command: Command = {
 };
 
 async function evaluate(argv: readonly string[]): Promise<number> {
-  const args = parseArgs('lab', argv, { train: 'string', test: 'string', features: 'string', json: 'boolean' });
+  const args = parseArgs('lab', argv, { train: 'string', test: 'string', features: 'string', json: 'boolean', trees: 'string', out: 'string' });
   const train = stringFlag(args, 'train')?.split(',').filter(Boolean);
   const test = stringFlag(args, 'test');
   if (!train?.length || !test) usageError('lab', 'eval needs --train DIR[,DIR…] and --test DIR');
   const { evaluateLab } = await import('../lab/evaluate.ts');
-  const r = await evaluateLab(train, test, { featureSet: stringFlag(args, 'features') });
+  const trees = numberFlag('lab', args, 'trees', 60, 1, 2000);
+  const r = await evaluateLab(train, test, { featureSet: stringFlag(args, 'features'), forest: { trees } });
+  const out = stringFlag(args, 'out');
+  if (out) {
+    const { saveModel } = await import('../../operators/forest/model-file.ts');
+    saveModel(out, r.model);
+  }
   if (args.flags.json === true) {
-    process.stdout.write(JSON.stringify(r) + '\n');
+    const { model: _model, ...rest } = r;
+    process.stdout.write(JSON.stringify(rest) + '\n');
     return 0;
   }
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
@@ -77,5 +84,6 @@ async function evaluate(argv: readonly string[]): Promise<number> {
   for (const c of r.perClass) process.stdout.write(`${c.label.padEnd(24)}${String(c.support).padStart(8)}${c.precision.toFixed(3).padStart(11)}${c.recall.toFixed(3).padStart(8)}\n`);
   process.stdout.write(`\nbenign rows flagged (false-positive rate): ${(100 * r.benignFalsePositiveRate).toFixed(2)}%; attack rows flagged: ${(100 * r.attackRecall).toFixed(1)}%\n`);
   process.stdout.write(`top features: ${r.importance.slice(0, 8).map((f) => `${f.feature} ${f.importance.toFixed(3)}`).join(', ')}\n`);
+  if (out) process.stdout.write(`model written to ${out} (feature set ${r.featureSet}, ${r.model.meta.classes.length} classes)\n`);
   return 0;
 }

@@ -4,7 +4,11 @@
  * report per phase what share of its rows was flagged as an attack, and per class precision and
  * recall. Benign phases give the false-positive rate.
  */
+import { evaluate } from '../../operators/forest/metrics.ts';
+import { trainingHash, type Model } from '../../operators/forest/model-file.ts';
 import { trainForest, type ForestOptions } from '../../operators/forest/train-forest.ts';
+import { featureSet } from '../../operators/feature-sets.ts';
+import { threatMapFor } from '../../operators/threat-map.ts';
 import { loadLabDataset, readLabels, type LabDataset } from './dataset.ts';
 
 /** Per-phase result on the held-out run. */
@@ -39,6 +43,8 @@ export interface LabEvaluation {
   /** Attack rows predicted as any attack / attack rows. */
   readonly attackRecall: number;
   readonly importance: { feature: string; importance: number }[];
+  /** The trained model, ready for `saveModel` (its metrics are those of the held-out run). */
+  readonly model: Model;
 }
 
 function concat(sets: readonly LabDataset[]): { X: Float64Array; y: string[] } {
@@ -63,7 +69,8 @@ export async function evaluateLab(trainDirs: readonly string[], testDir: string,
   const classes = [...new Set(y)].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
   const yi = Uint8Array.from(y, (l) => index.get(l)!);
-  const trained = await trainForest(X, y.length, width, yi, classes.length, { trees: 60, seed: 1, classWeight: 'balanced', oob: false, ...options.forest }, { threads: 1 });
+  const forestOptions: Partial<ForestOptions> = { trees: 60, seed: 1, classWeight: 'balanced', oob: false, ...options.forest };
+  const trained = await trainForest(X, y.length, width, yi, classes.length, forestOptions, { threads: 1 });
   const proba = trained.forest.predictProba(test.X, test.y.length);
   const K = classes.length;
   const predicted: string[] = new Array(test.y.length);
@@ -112,7 +119,31 @@ export async function evaluateLab(trainDirs: readonly string[], testDir: string,
     }
   }
   const importance = test.featureNames.map((feature, j) => ({ feature, importance: trained.importance[j] })).sort((a, b) => b.importance - a.importance);
+  // The held-out report over the rows whose class the model knows.
+  const known: number[] = [];
+  for (let r = 0; r < test.y.length; r++) if (index.has(test.y[r])) known.push(r);
+  const report = evaluate(known.map((r) => index.get(test.y[r])!), known.map((r) => index.get(predicted[r])!), classes);
+  const set = featureSet(test.featureSet);
+  const model: Model = {
+    forest: trained.forest,
+    meta: {
+      source: 'heir',
+      features: test.featureNames,
+      featureSet: { name: set.name, version: set.version },
+      classes,
+      benign: classes.includes(benign) ? benign : null,
+      threatMap: threatMapFor(classes),
+      dataset: { name: 'heir-lab', layout: test.featureSet, target: 'class', keep: [], dropDuplicates: false, encodings: {}, file: trainDirs.join(',') },
+      trainingDataHash: trainingHash(X, yi),
+      split: { kind: 'held-out-run', testFraction: test.y.length / (test.y.length + y.length), seed: forestOptions.seed ?? 1, trainRows: y.length, testRows: test.y.length },
+      metrics: { test: report, oobScore: trained.oobScore },
+      seed: forestOptions.seed ?? 1,
+      options: { ...forestOptions, maxFeatures: forestOptions.maxFeatures ?? 'sqrt' },
+      importance: Object.fromEntries(importance.map((i) => [i.feature, i.importance])),
+    },
+  };
   return {
+    model,
     featureSet: test.featureSet,
     trainRows: y.length,
     testRows: test.y.length,
