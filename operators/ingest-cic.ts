@@ -24,7 +24,7 @@ import { InputError } from '../pipeline/errors.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { Parser } from '../pipeline/types.ts';
 import { warn } from '../pipeline/warn.ts';
-import { featuresJson, headerIndex, parseLines, parseNumber, RowError, splitCsv, type LineReader, type TextRow } from './ingest-text.ts';
+import { FeatureWriter, headerIndex, parseLines, parseNumber, RowError, splitCsv, type LineReader, type TextRow } from './ingest-text.ts';
 
 const PROTOCOLS = ['HTTP', 'HTTPS', 'DNS', 'Telnet', 'SMTP', 'SSH', 'IRC', 'TCP', 'UDP', 'DHCP', 'ARP', 'ICMP', 'IGMP', 'IPv', 'LLC'];
 const FLAGS = ['fin_flag_number', 'syn_flag_number', 'rst_flag_number', 'psh_flag_number', 'ack_flag_number', 'ece_flag_number', 'cwr_flag_number'];
@@ -59,7 +59,7 @@ class CicReader implements LineReader {
   private index: Map<string, number> | null = null;
   private width = 0;
   private layout: readonly string[] = [];
-  private positions: number[] = [];
+  private features = new FeatureWriter([], []);
   private labelAt = -1;
 
   constructor(private readonly input: string) {}
@@ -108,7 +108,7 @@ class CicReader implements LineReader {
       fin_count: whole('fin_count', 2147483647),
       rst_count: whole('rst_count', 2147483647),
       ack_count: whole('ack_count', 2147483647),
-      features: featuresJson(this.layout, this.positions, fields),
+      features: this.features.json(fields),
     };
     if (this.labelAt >= 0) {
       const raw = fields[this.labelAt].trim();
@@ -132,7 +132,7 @@ class CicReader implements LineReader {
       );
     }
     this.layout = missing45.length === 0 ? CIC_45 : CIC_39;
-    this.positions = this.layout.map((n) => index.get(n)!);
+    this.features = new FeatureWriter(this.layout, this.layout.map((n) => index.get(n)!));
     this.labelAt = LABEL_COLUMNS.map((n) => index.get(n)).find((i) => i !== undefined) ?? -1;
     const known = new Set<string>([...this.layout, ...LABEL_COLUMNS]);
     const extra = [...index.keys()].filter((n) => !known.has(n));

@@ -475,20 +475,29 @@ export function headerIndex(fields: readonly string[]): Map<string, number> {
 }
 
 /**
- * The `features` JSON of a row: the named dataset columns as numbers. `inf`/`nan` are kept as null
- * (JSON has no infinity), and so is an empty cell; a value that is not a number at all is a RowError naming the column.
+ * Writes the `features` JSON of rows: the named dataset columns as numbers. `inf`/`nan` are kept
+ * as null (JSON has no infinity), and so is an empty cell; a value that is not a number at all is
+ * a RowError naming the column. Keys are quoted once, at construction.
  */
-export function featuresJson(names: readonly string[], positions: readonly number[], fields: readonly string[]): string {
-  let out = '{';
-  for (let k = 0; k < names.length; k++) {
-    const text = fields[positions[k]];
-    // An empty cell is a missing value (CIC leaves Std/Variance empty for one-packet windows).
-    const v = text.trim() === '' ? NaN : parseNumber(text, true);
-    if (v === null) throw new RowError(`${names[k]} is not a number: ${JSON.stringify(text.slice(0, 40))}`);
-    if (k > 0) out += ',';
-    out += JSON.stringify(names[k]) + ':' + (Number.isFinite(v) ? String(v) : 'null');
+export class FeatureWriter {
+  private readonly keys: string[];
+
+  constructor(private readonly names: readonly string[], private readonly positions: readonly number[]) {
+    this.keys = names.map((n, k) => (k ? ',' : '{') + JSON.stringify(n) + ':');
   }
-  return out + '}';
+
+  /** The JSON object of one row's fields. */
+  json(fields: readonly string[]): string {
+    let out = '';
+    for (let k = 0; k < this.keys.length; k++) {
+      const text = fields[this.positions[k]];
+      // An empty cell is a missing value (CIC leaves Std/Variance empty for one-packet windows).
+      const v = text.trim() === '' ? NaN : parseNumber(text, true);
+      if (v === null) throw new RowError(`${this.names[k]} is not a number: ${JSON.stringify(text.slice(0, 40))}`);
+      out += this.keys[k] + (Number.isFinite(v) ? String(v) : 'null');
+    }
+    return this.keys.length ? out + '}' : '{}';
+  }
 }
 
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;

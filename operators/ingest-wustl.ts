@@ -13,7 +13,7 @@
  */
 import { InputError } from '../pipeline/errors.ts';
 import type { Parser } from '../pipeline/types.ts';
-import { featuresJson, headerIndex, ipVersionOf, parseLines, requireNumber, requirePort, RowError, splitCsv, type LineReader, type TextRow } from './ingest-text.ts';
+import { FeatureWriter, headerIndex, ipVersionOf, parseLines, requireNumber, requirePort, RowError, splitCsv, type LineReader, type TextRow } from './ingest-text.ts';
 
 /** Columns a WUSTL-EHMS header must have. */
 const REQUIRED = ['SrcAddr', 'DstAddr', 'Sport', 'Dport', 'SrcBytes', 'DstBytes', 'Dur', 'TotPkts', 'Label'] as const;
@@ -25,8 +25,7 @@ class WustlReader implements LineReader {
   readonly source = 'wustl';
   private index: Map<string, number> | null = null;
   private width = 0;
-  private featureNames: string[] = [];
-  private featurePositions: number[] = [];
+  private features = new FeatureWriter([], []);
 
   constructor(private readonly input: string) {}
 
@@ -41,11 +40,8 @@ class WustlReader implements LineReader {
       }
       this.index = index;
       this.width = fields.length;
-      for (const [name, i] of index) {
-        if (NOT_FEATURES.has(name)) continue;
-        this.featureNames.push(name);
-        this.featurePositions.push(i);
-      }
+      const kept = [...index].filter(([name]) => !NOT_FEATURES.has(name));
+      this.features = new FeatureWriter(kept.map(([name]) => name), kept.map(([, i]) => i));
       return null;
     }
     if (fields.length !== this.width) throw new RowError(`expected ${this.width} fields, found ${fields.length}`);
@@ -100,7 +96,7 @@ class WustlReader implements LineReader {
         pkt_len_max: lenMax,
         label,
         label_category: category || null,
-        features: featuresJson(this.featureNames, this.featurePositions, fields),
+        features: this.features.json(fields),
       },
     };
   }
