@@ -8,6 +8,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 import type { Field, RecordBatch } from 'apache-arrow';
 import { appendBatch, duckTypeName } from './arrow-to-duckdb.ts';
 import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
+import { DEAD_LETTER_SCHEMA, deadLetterBatch } from './dead-letters.ts';
 import { FLOW_SCHEMA } from './flow-schema.ts';
 import type { BatchSink, DeadLetter, Tables } from './types.ts';
 
@@ -22,8 +23,7 @@ export interface StoreOptions {
 
 // Each entry migrates the bookkeeping schema from version i to i+1. Append; never edit one.
 const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS _batches (batch_id VARCHAR PRIMARY KEY, tables VARCHAR NOT NULL, row_count BIGINT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now());
-   CREATE TABLE IF NOT EXISTS dead_letters (input VARCHAR NOT NULL, stage VARCHAR NOT NULL, reason VARCHAR NOT NULL, batch_id VARCHAR, payload BLOB, stored_at TIMESTAMPTZ NOT NULL DEFAULT now());`,
+  `CREATE TABLE IF NOT EXISTS _batches (batch_id VARCHAR PRIMARY KEY, tables VARCHAR NOT NULL, row_count BIGINT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
 ];
 
 /** Quote an SQL identifier. */
@@ -77,6 +77,7 @@ export class Store implements BatchSink {
       try {
         await store.migrate();
         await store.ensureTable('flows', FLOW_SCHEMA.fields);
+        await store.ensureTable('dead_letters', DEAD_LETTER_SCHEMA.fields);
       } catch (error) {
         store.closeSync();
         throw openError(path, error);
@@ -152,6 +153,7 @@ export class Store implements BatchSink {
       }
       let rows = 0;
       for (const [name, batch] of entries) {
+        if (tableName(name, batch) === 'dead_letters') this.counters.deadLetters += batch.numRows;
         await this.appendTable(tableName(name, batch), batch);
         rows += batch.numRows;
       }
@@ -198,20 +200,14 @@ export class Store implements BatchSink {
     }
   }
 
-  /** Keep a record that could not be processed, with its reason. */
-  deadLetter(entry: DeadLetter): Promise<void> {
+  /** Keep records that could not be processed, with their reasons (not tied to a batch id). */
+  deadLetter(...entries: DeadLetter[]): Promise<void> {
     const next = this.queue.then(async () => {
-      const payload = entry.payload === undefined ? null : typeof entry.payload === 'string' ? new TextEncoder().encode(entry.payload) : entry.payload;
-      const prepared = await this.connection.prepare('INSERT INTO dead_letters (input, stage, reason, batch_id, payload) VALUES ($1, $2, $3, $4, $5)');
-      prepared.bindVarchar(1, entry.input);
-      prepared.bindVarchar(2, entry.stage);
-      prepared.bindVarchar(3, entry.reason);
-      if (entry.batchId === undefined) prepared.bindNull(4);
-      else prepared.bindVarchar(4, entry.batchId);
-      if (payload === null) prepared.bindNull(5);
-      else prepared.bindBlob(5, payload.subarray(0, 4096));
-      await prepared.run();
-      this.counters.deadLetters++;
+      if (entries.length === 0) return;
+      const batch = deadLetterBatch(entries);
+      await this.ensureTable('dead_letters', batch.schema.fields);
+      await this.appendTable('dead_letters', batch);
+      this.counters.deadLetters += entries.length;
     });
     this.queue = next.catch(() => undefined);
     return next;

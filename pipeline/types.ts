@@ -113,7 +113,7 @@ export interface BatchSink {
   /** Write all tables of one batch atomically; a batch id seen before adds nothing. Returns whether it was new. */
   write(batchId: string, tables: Tables): Promise<boolean>;
   /** Record a dead-lettered input with its reason. */
-  deadLetter(entry: DeadLetter): Promise<void>;
+  deadLetter(...entries: DeadLetter[]): Promise<void>;
   close(): Promise<void>;
 }
 
