@@ -32,7 +32,7 @@ test('the shipped default model, through featurize-flow and classify, flags the 
       if (!d.benign) attackFlagged++;
     }
   });
-  // docs/models.md reports these numbers: no benign flow flagged, every attack flow but two.
+  // docs/models.md reports these numbers: no benign flow flagged, every attack flow but one.
   assert.ok(benignFlagged / benign <= 0.05, `benign flows flagged: ${benignFlagged}/${benign}`);
   assert.ok(attackFlagged / attack >= 0.99, `attack flows flagged: ${attackFlagged}/${attack}`);
   const flagged = detections.find((d) => !d.benign)!;
