@@ -5,7 +5,6 @@
  * (a featurize operator adds them) or inside the `features` JSON column that dataset parsers
  * fill; a feature found in neither is an error naming it.
  */
-import { createHash } from 'node:crypto';
 import { DataType, Precision, type Float, type Int, type RecordBatch, type Vector } from 'apache-arrow';
 import { batchFromColumns } from '../pipeline/columns.ts';
 import { ErrorCode, HeirError } from '../pipeline/errors.ts';
@@ -20,7 +19,7 @@ export interface ClassifyOptions {
   readonly input?: string;
   /** Features named in `features_top` (default 3). */
   readonly topFeatures?: number;
-  /** Trees whose paths explain a detection (default 16; fewer is faster). */
+  /** Trees whose paths explain a detection (default 8; fewer is faster). */
   readonly explainTrees?: number;
 }
 
@@ -73,6 +72,29 @@ function copyColumn(column: Vector, x: Float64Array, f: number, d: number, rows:
   }
 }
 
+/** FNV-1a (64-bit, as two 32-bit halves) of a string, continuing from `h`. */
+function fnv64(s: string, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
+  for (let i = 0; i < s.length; i++) {
+    lo ^= s.charCodeAt(i);
+    // Multiply the 64-bit state by the FNV prime 0x100000001b3 in 32-bit halves.
+    const l = Math.imul(lo, 0x1b3);
+    const carry = Math.floor(((lo >>> 0) * 0x1b3) / 4294967296);
+    hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) | 0;
+    lo = l;
+  }
+  return [hi >>> 0, lo >>> 0];
+}
+
+/** Deterministic detection id: 16 hex digits of FNV-1a over the flow id, a separator and the model id. */
+export function detectionId(flowId: string, modelHash: [number, number]): string {
+  const [hi, lo] = fnv64(flowId, modelHash[0], modelHash[1]);
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+function jsonNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : 'null';
+}
+
 function joined(list: readonly string[]): string | null {
   return list.length > 0 ? list.join(',') : null;
 }
@@ -82,11 +104,12 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const input = options.input ?? 'flows';
   const top = options.topFeatures ?? 3;
   const id = modelId(model);
+  const idHash = fnv64('\0' + id);
   const { forest, meta } = model;
   const K = forest.classes;
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
-  const explainTrees = Math.min(forest.trees, options.explainTrees ?? 16);
+  const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
   return {
     descriptor: {
       name: 'classify',
@@ -109,6 +132,13 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
       const tsCol = batch.getChild('ts_start') ?? batch.getChild('ts');
+      // Timestamps: the raw int64 microseconds where the column has no nulls, else Arrow's milliseconds.
+      const tsRaw = tsCol && tsCol.nullCount === 0 && tsCol.data.length === 1 ? (tsCol.data[0].values as unknown) : null;
+      const tsMicros = (r: number): number => {
+        if (tsRaw instanceof BigInt64Array) return Number(tsRaw[r]);
+        const t = tsCol?.get(r) as number | null | undefined;
+        return t === null || t === undefined ? 0 : Math.round(Number(t) * 1000);
+      };
       const cols = {
         detection_id: new Array<string>(rows),
         flow_id: new Array<string>(rows),
@@ -126,18 +156,17 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         benign: new Array<boolean>(rows),
       };
       const counts = new Float64Array(meta.features.length);
+      const pathFeatures = new Int32Array(4096);
       for (let r = 0; r < rows; r++) {
         let best = 0;
         for (let k = 1; k < K; k++) if (proba[r * K + k] > proba[r * K + best]) best = k;
         const flowId = flowIds ? String(flowIds.get(r)) : `${context.batchId}:${r}`;
-        cols.detection_id[r] = createHash('sha1').update(flowId).update('\0').update(id).digest('hex').slice(0, 16);
+        cols.detection_id[r] = detectionId(flowId, idHash);
         cols.flow_id[r] = flowId;
         cols.site_id[r] = sites ? String(sites.get(r)) : context.site;
         const dev = deviceCol?.get(r);
         cols.device[r] = dev === null || dev === undefined ? null : String(dev);
-        // Arrow returns timestamps in milliseconds; the table keeps microseconds.
-        const t = tsCol?.get(r) as number | bigint | null | undefined;
-        cols.ts[r] = t === null || t === undefined ? 0 : Math.round(Number(t) * 1000);
+        cols.ts[r] = tsMicros(r);
         cols.label[r] = meta.classes[best];
         cols.confidence[r] = proba[r * K + best];
         const benign = best === benignIndex;
@@ -152,22 +181,40 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const detections = batchFromColumns(DETECTIONS_SCHEMA, DETECTION_COLUMNS, cols as unknown as Record<string, ArrayLike<unknown>>, rows);
       return { ...tables, detections };
 
-      // The features that decided most splits on the paths of the trees voting for the label.
+      // The features that decided most splits on the paths of the first trees whose leaf votes for
+      // the label (walked inline: this runs for every detection).
       function explain(r: number, label: number): string {
         counts.fill(0);
         let total = 0;
-        const one = new Float64Array(K);
+        const d = forest.features;
+        const base = r * d;
+        const feature = forest.feature;
+        const threshold = forest.threshold;
+        const right = forest.right;
         for (let t = 0; t < explainTrees; t++) {
-          one.fill(0);
-          forest.accumulate(x.subarray(r * forest.features, (r + 1) * forest.features), 1, one, t, t + 1);
-          if (one[label] < 0.5) continue;
-          forest.path(x, r, t, (f) => {
-            counts[f]++;
-            total++;
-          });
+          let used = 0;
+          let node = forest.roots[t];
+          let f = feature[node];
+          while (f >= 0) {
+            pathFeatures[used++] = f;
+            node = x[base + f] <= threshold[node] ? node + 1 : right[node];
+            f = feature[node];
+          }
+          if ((f === -1 ? right[node] : forest.leafClass(node)) !== label) continue;
+          for (let i = 0; i < used; i++) counts[pathFeatures[i]]++;
+          total += used;
         }
-        const order = Array.from(counts.keys()).filter((f) => counts[f] > 0).sort((a, b) => counts[b] - counts[a] || a - b).slice(0, top);
-        return JSON.stringify(order.map((f) => ({ feature: meta.features[f], value: x[r * forest.features + f], share: Number((counts[f] / total).toFixed(3)) })));
+        let out = '[';
+        // Top features by count, ties by feature order: a few passes of selection, no sorting.
+        for (let k = 0; k < top; k++) {
+          let bestF = -1;
+          for (let f2 = 0; f2 < d; f2++) if (counts[f2] > 0 && (bestF < 0 || counts[f2] > counts[bestF])) bestF = f2;
+          if (bestF < 0) break;
+          if (k > 0) out += ',';
+          out += `{"feature":${JSON.stringify(meta.features[bestF])},"value":${jsonNumber(x[base + bestF])},"share":${Math.round((1000 * counts[bestF]) / total) / 1000}}`;
+          counts[bestF] = 0;
+        }
+        return out + ']';
       }
     },
   };

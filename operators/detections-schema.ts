@@ -13,7 +13,7 @@ const c = <N extends string, K extends ColumnSpec['kind'], Nl extends boolean>(n
 
 /** The columns of the detections table. */
 export const DETECTION_COLUMNS = [
-  c('detection_id', 'utf8', false, 'Deterministic id: 16 hex digits of SHA-1 over flow_id and model, so a replayed batch yields the same ids.'),
+  c('detection_id', 'utf8', false, 'Deterministic id: 16 hex digits of a 64-bit FNV-1a hash over the model id and flow_id, so a replayed batch yields the same ids.'),
   c('flow_id', 'utf8', false, 'The classified flow (or feature row).'),
   c('site_id', 'utf8', false, 'Site that observed the flow.'),
   c('device', 'utf8', true, "The device concerned: the row's device column where the feature set names one, else the flow's source address."),

@@ -265,6 +265,17 @@ export class FlatForest implements FlatForestArrays {
     }
   }
 
+  /** The class a leaf node votes for (its pure class, or the most probable one). */
+  leafClass(node: number): number {
+    const f = this.feature[node];
+    if (f === -1) return this.right[node];
+    if (f !== -2) throw new RangeError(`node ${node} is not a leaf`);
+    const p = this.right[node];
+    let best = 0;
+    for (let k = 1; k < this.classes; k++) if (this.proba[p + k] > this.proba[p + best]) best = k;
+    return best;
+  }
+
   /** The leaf of tree `t` that row `r` falls into, and the path's features (for explanations). */
   path(x: Float64Array, r: number, t: number, visit: (feature: number, node: number) => void): number {
     const base = r * this.features;

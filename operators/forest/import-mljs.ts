@@ -17,12 +17,15 @@ interface MlNode {
   distribution?: number[][] | { data?: number[][] } | number[];
 }
 
-interface MlForestJson {
-  name?: string;
+interface MlForestBase {
   isClassifier?: boolean;
   indexes?: number[][];
   estimators?: { root?: MlNode; name?: string }[];
-  n?: number;
+}
+
+interface MlForestJson extends MlForestBase {
+  name?: string;
+  baseModel?: MlForestBase;
 }
 
 /** The largest double below v (so `x < v` is `x <= previousDouble(v)`). */
@@ -48,8 +51,10 @@ function distributionOf(node: MlNode): number[] {
  * `classes` classes (ml.js labels are class indices 0 … classes-1).
  */
 export function importMlRandomForest(json: unknown, features: number, classes?: number, input = '<ml.js model>'): FlatForest {
-  const model = json as MlForestJson;
-  if (!model || model.name !== 'RFClassifier' || !Array.isArray(model.estimators) || !Array.isArray(model.indexes)) {
+  const outer = json as MlForestJson;
+  // toJSON() nests the forest under baseModel; accept the flat form too.
+  const model: MlForestBase | undefined = outer?.baseModel ?? outer;
+  if (!outer || outer.name !== 'RFClassifier' || !model || !Array.isArray(model.estimators) || !Array.isArray(model.indexes) || model.isClassifier === false) {
     throw new UserError(ErrorCode.MODEL_INVALID, `${input}: not an ml-random-forest classifier (expected name 'RFClassifier' with estimators and indexes)`);
   }
   const estimators = model.estimators;

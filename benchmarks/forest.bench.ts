@@ -1,0 +1,199 @@
+/**
+ * Forest benchmark: our forest vs scikit-learn (n_jobs=1 and all cores) vs ml-random-forest, in one
+ * run, on the same data and the same stratified split, with the same hyper-parameters (100 trees,
+ * max_features sqrt, bootstrap, unlimited depth). Prints train seconds, predict rows/s and
+ * macro-F1 for each, and the ratios; prediction is also measured inside the classify operator
+ * on Arrow batches. ml-random-forest cannot train on the full data in reasonable time, so it and
+ * our forest are compared on a subsample (same rows, same number of trees).
+ *
+ * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--trees N] [--seed N]
+ * Needs /usr/bin/python3 with python3-sklearn (Debian).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
+import RF from 'ml-random-forest';
+import type { Target } from '../datasets/adapter.ts';
+import { loadNamed, trainOnDataset } from '../datasets/experiment.ts';
+import { takeRows, type Dataset } from '../datasets/load.ts';
+import { stratifiedSplit } from '../datasets/split.ts';
+import { classifyOperator } from '../operators/classify.ts';
+import { evaluate } from '../operators/forest/metrics.ts';
+import { trainForest } from '../operators/forest/train-forest.ts';
+import { setWarningSink } from '../pipeline/warn.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const SAMPLE = args.includes('--sample');
+const TREES = Number(flag('trees') ?? 100);
+const SEED = Number(flag('seed') ?? 1);
+const ONLY = flag('only');
+const REPEATS = 3;
+const ML_ROWS = 500;
+const ML_TREES = 20;
+const PYTHON = '/usr/bin/python3';
+
+const CASES: { name: string; dataset: string; target: Target }[] = [
+  { name: 'wustl-binary', dataset: 'wustl-ehms-2020', target: 'binary' },
+  { name: 'ciciomt-binary', dataset: 'ciciomt2024', target: 'binary' },
+  { name: 'ciciomt-category', dataset: 'ciciomt2024', target: 'category' },
+  { name: 'ciciomt-class', dataset: 'ciciomt2024', target: 'class' },
+];
+
+interface Side {
+  trainSeconds: number;
+  predictRowsPerSecond: number;
+  macroF1: number;
+  accuracy?: number;
+}
+
+function best(fn: () => void, repeats = REPEATS): number {
+  let t = Infinity;
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    fn();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+  }
+  return t;
+}
+
+/** The test rows as Arrow flow batches carrying the model's feature columns, as a featurize operator writes them. */
+function flowBatches(data: Dataset, x: Float64Array, rows: number, size: number): RecordBatch[] {
+  const d = data.features.length;
+  const fields = [new Field('flow_id', new Utf8(), false), new Field('site_id', new Utf8(), false), new Field('src_addr', new Utf8(), true), new Field('ts_start', new TimestampMicrosecond('UTC'), false), ...data.features.map((f) => new Field(f, new Float64(), false))];
+  const schema = new Schema(fields);
+  const batches: RecordBatch[] = [];
+  for (let r0 = 0; r0 < rows; r0 += size) {
+    const n = Math.min(size, rows - r0);
+    const children = [
+      vectorFromArray(Array.from({ length: n }, (_, i) => `flow-${r0 + i}`), new Utf8()).data[0],
+      vectorFromArray(new Array(n).fill('bench'), new Utf8()).data[0],
+      vectorFromArray(Array.from({ length: n }, (_, i) => `10.0.0.${(r0 + i) % 250}`), new Utf8()).data[0],
+      makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(1_700_000_000_000_000 + (r0 + i) * 1000)) }),
+      ...data.features.map((_, f) => makeData({ type: new Float64(), length: n, data: Float64Array.from({ length: n }, (_, i) => x[(r0 + i) * d + f]) })),
+    ];
+    batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));
+  }
+  return batches;
+}
+
+async function runCase(c: (typeof CASES)[number], work: string) {
+  const data = loadNamed(c.dataset, { sample: SAMPLE, target: c.target });
+  const labels = data.targets[c.target];
+  const K = labels.classes.length;
+  const d = data.features.length;
+  const split = stratifiedSplit(labels.y, K, 0.3, SEED);
+  const train = takeRows(data, c.target, split.train);
+  const test = takeRows(data, c.target, split.test);
+  writeFileSync(join(work, 'xtr.f64'), train.x);
+  writeFileSync(join(work, 'ytr.u8'), train.y);
+  writeFileSync(join(work, 'xte.f64'), test.x);
+  writeFileSync(join(work, 'yte.u8'), test.y);
+
+  // Ours, single thread and all cores (the same model: the seed fixes every tree).
+  const t0 = performance.now();
+  const one = await trainForest(train.x, train.rows, d, train.y, K, { trees: TREES, seed: SEED, oob: false }, { threads: 1 });
+  const oursTrain1 = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  await trainForest(train.x, train.rows, d, train.y, K, { trees: TREES, seed: SEED, oob: false }, { threads: cpus().length });
+  const oursTrainAll = (performance.now() - t1) / 1000;
+  let pred: Int32Array = new Int32Array(0);
+  one.forest.predict(test.x, test.rows);
+  const oursPredict = best(() => (pred = one.forest.predict(test.x, test.rows)));
+  const ours: Side & { trainSecondsAllCores: number; nodes: number } = {
+    trainSeconds: oursTrain1,
+    trainSecondsAllCores: oursTrainAll,
+    predictRowsPerSecond: test.rows / oursPredict,
+    macroF1: evaluate(test.y, pred, labels.classes).macroF1,
+    accuracy: evaluate(test.y, pred, labels.classes).accuracy,
+    nodes: one.forest.nodes,
+  };
+
+  // Inside the classify operator, on Arrow batches of 4,096 flows.
+  const { model } = await trainOnDataset({ dataset: c.dataset, target: c.target, forest: { trees: TREES, seed: SEED, oob: false } }, data);
+  const op = classifyOperator(model);
+  const batches = flowBatches(data, test.x, test.rows, 4096);
+  const ctx = { site: 'bench', sensor: 'bench', batchId: 'bench', warn() {} };
+  for (const b of batches.slice(0, 1)) op.apply({ flows: b }, ctx);
+  const opSeconds = best(() => {
+    for (const b of batches) op.apply({ flows: b }, ctx);
+  });
+  const classifyRowsPerSecond = test.rows / opSeconds;
+
+  // scikit-learn in a child process on the same files.
+  const sk = JSON.parse(execFileSync(PYTHON, [join(import.meta.dirname, 'forest-sklearn.py'), work, String(d), String(TREES), String(SEED), String(REPEATS)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
+    sklearn: string; jobs1: Side; jobsAll: Side;
+  };
+
+  // ml-random-forest vs ours on a subsample it can finish: the first ML_ROWS training rows, ML_TREES trees.
+  const m = Math.min(ML_ROWS, train.rows);
+  const X = Array.from({ length: m }, (_, i) => Array.from(train.x.subarray(i * d, (i + 1) * d)));
+  const Y = Array.from(train.y.subarray(0, m));
+  const ml = new RF.RandomForestClassifier({ nEstimators: ML_TREES, seed: SEED, maxFeatures: Math.floor(Math.sqrt(d)) });
+  const t2 = performance.now();
+  ml.train(X, Y);
+  const mlTrain = (performance.now() - t2) / 1000;
+  const XT = Array.from({ length: test.rows }, (_, i) => Array.from(test.x.subarray(i * d, (i + 1) * d)));
+  let mlPred: number[] = [];
+  const mlPredict = best(() => (mlPred = ml.predict(XT)), 1);
+  const small = await trainForest(train.x.subarray(0, m * d), m, d, train.y.subarray(0, m), K, { trees: ML_TREES, seed: SEED, oob: false });
+  const t3 = performance.now();
+  await trainForest(train.x.subarray(0, m * d), m, d, train.y.subarray(0, m), K, { trees: ML_TREES, seed: SEED, oob: false });
+  const smallTrain = (performance.now() - t3) / 1000;
+  let smallPred: Int32Array = new Int32Array(0);
+  small.forest.predict(test.x, test.rows);
+  const smallPredict = best(() => (smallPred = small.forest.predict(test.x, test.rows)));
+  const mljs: Side = { trainSeconds: mlTrain, predictRowsPerSecond: test.rows / mlPredict, macroF1: evaluate(test.y, Int32Array.from(mlPred), labels.classes).macroF1 };
+  const oursSmall: Side = { trainSeconds: smallTrain, predictRowsPerSecond: test.rows / smallPredict, macroF1: evaluate(test.y, smallPred, labels.classes).macroF1 };
+
+  return {
+    case: c.name, dataset: data.name, target: c.target, sample: SAMPLE, trainRows: train.rows, testRows: test.rows, features: d, classes: K, trees: TREES, sklearnVersion: sk.sklearn,
+    ours, classifyRowsPerSecond, sklearn1: sk.jobs1, sklearnAll: sk.jobsAll, mljs, oursSmall, mlRows: m, mlTrees: ML_TREES,
+    ratios: {
+      trainOursOverSklearn1: ours.trainSeconds / sk.jobs1.trainSeconds,
+      trainOursAllOverSklearnAll: ours.trainSecondsAllCores / sk.jobsAll.trainSeconds,
+      predictOursOverSklearn1: ours.predictRowsPerSecond / sk.jobs1.predictRowsPerSecond,
+      classifyOpOverSklearn1: classifyRowsPerSecond / sk.jobs1.predictRowsPerSecond,
+      predictOursOverMljs: oursSmall.predictRowsPerSecond / mljs.predictRowsPerSecond,
+      trainMljsOverOurs: mljs.trainSeconds / oursSmall.trainSeconds,
+      macroF1OursMinusSklearn: ours.macroF1 - sk.jobs1.macroF1,
+    },
+  };
+}
+
+setWarningSink(null);
+if (!existsSync(PYTHON)) {
+  process.stderr.write(`forest bench: ${PYTHON} is missing (apt-get install python3-sklearn)\n`);
+  process.exit(1);
+}
+const work = mkdtempSync(join(tmpdir(), 'heir-forest-bench-'));
+const results = [];
+try {
+  for (const c of CASES) {
+    if (ONLY && c.name !== ONLY) continue;
+    const r = await runCase(c, work);
+    results.push(r);
+    const f = (v: number, p = 2) => v.toFixed(p);
+    const k = (v: number) => `${Math.round(v).toLocaleString('en-US')}`;
+    process.stdout.write(
+      [
+        `== ${r.case}: ${r.dataset} ${r.target}${r.sample ? ' (committed sample)' : ''}, ${r.trainRows} train / ${r.testRows} test rows × ${r.features} features, ${r.classes} classes, ${r.trees} trees`,
+        `  ours            train ${f(r.ours.trainSeconds)} s (all ${cpus().length} cores ${f(r.ours.trainSecondsAllCores)} s)  predict ${k(r.ours.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.ours.macroF1, 4)}`,
+        `  ours (classify operator, Arrow batches of 4096)  ${k(r.classifyRowsPerSecond)} rows/s`,
+        `  sklearn n_jobs=1  train ${f(r.sklearn1.trainSeconds)} s  predict ${k(r.sklearn1.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearn1.macroF1, 4)}`,
+        `  sklearn all cores train ${f(r.sklearnAll.trainSeconds)} s  predict ${k(r.sklearnAll.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearnAll.macroF1, 4)}`,
+        `  subsample ${r.mlRows} rows, ${r.mlTrees} trees: ml-random-forest train ${f(r.mljs.trainSeconds)} s predict ${k(r.mljs.predictRowsPerSecond)} rows/s macro-F1 ${f(r.mljs.macroF1, 4)}; ours train ${f(r.oursSmall.trainSeconds, 3)} s predict ${k(r.oursSmall.predictRowsPerSecond)} rows/s macro-F1 ${f(r.oursSmall.macroF1, 4)}`,
+        `  ratios: train ours/sklearn(1) ${f(r.ratios.trainOursOverSklearn1)} (target ≤ 1.0); predict ours/sklearn(1) ${f(r.ratios.predictOursOverSklearn1)}× (≥ 2); classify op/sklearn(1) ${f(r.ratios.classifyOpOverSklearn1)}×; predict ours/ml.js ${f(r.ratios.predictOursOverMljs, 0)}× (≥ 50); macro-F1 ours − sklearn ${r.ratios.macroF1OursMinusSklearn >= 0 ? '+' : ''}${f(r.ratios.macroF1OursMinusSklearn, 4)} (|·| ≤ 0.01)`,
+        '',
+      ].join('\n'),
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+if (args.includes('--json')) process.stdout.write(JSON.stringify({ node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, results }, null, 2) + '\n');
