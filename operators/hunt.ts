@@ -243,7 +243,14 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
   };
 
   const add = (rule: Rule, i: number, notes: RowNotes | undefined, subjectOverride?: string): Accumulator | null => {
-    const device = (rule.device === 'src' ? src[i] : dst[i]) as string | null;
+    // A finding is about a hospital device: when the rule's side is outside the hospital and the
+    // other side inside (a device sending credentials to an internet broker), the inside one is the device.
+    let side = rule.device;
+    const named = (side === 'src' ? src[i] : dst[i]) as string | null;
+    const other = (side === 'src' ? dst[i] : src[i]) as string | null;
+    if (named !== null && other !== null && !addresses.isInternal(named) && addresses.isInternal(other)) side = side === 'src' ? 'dst' : 'src';
+    const peerSide = rule.peer === null ? null : side === 'src' ? 'dst' : 'src';
+    const device = (side === 'src' ? src[i] : dst[i]) as string | null;
     if (device === null) return null;
     const subject = subjectOverride ?? subjectOf(rule, i, notes);
     const id = findingId(site[i] as string, rule.id, device, subject);
@@ -254,7 +261,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
         site: site[i] as string,
         sensor: sensor[i] as string,
         device,
-        mac: ((rule.device === 'src' ? srcMac[i] : dstMac[i]) as string | null) ?? null,
+        mac: ((side === 'src' ? srcMac[i] : dstMac[i]) as string | null) ?? null,
         subject,
         first: start[i] as number,
         last: end[i] as number,
@@ -272,8 +279,8 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
     acc.flows++;
     if ((start[i] as number) < acc.first) acc.first = start[i] as number;
     if ((end[i] as number) > acc.last) acc.last = end[i] as number;
-    if (rule.peer) {
-      const p = (rule.peer === 'src' ? src[i] : dst[i]) as string | null;
+    if (peerSide) {
+      const p = (peerSide === 'src' ? src[i] : dst[i]) as string | null;
       if (p !== null) acc.peers.add(p);
     }
     for (const field of rule.evidence) {
