@@ -49,4 +49,9 @@ test('default credentials are recognised by password hash; end-of-support table 
   assert.not.ok(table.find((p) => p.id === 'windows-xp')!.pattern.test('Mozilla/5.0 (Windows NT 5.10)'));
 });
 
+test('docs/rules.md lists every shipped rule', () => {
+  const doc = readFileSync('docs/rules.md', 'utf8');
+  for (const r of loadRules().rules) assert.ok(doc.includes(`| \`${r.id}\` |`), `${r.id} is not in docs/rules.md`);
+});
+
 test.run();
