@@ -15,11 +15,11 @@ interface Entry {
 }
 
 const REGISTRY: Readonly<Record<string, Entry>> = {
-  featurize: {
-    summary: 'per-flow features (feature set flow@1) from the flow schema',
+  'featurize-flow': {
+    summary: 'per-flow features (feature set flow@1) from the flow schema into flow_features',
     load: async () => (await import('./featurize-flow.ts')).featurizeFlowOperator,
   },
-  'device-behaviour': {
+  'featurize-device': {
     summary: 'per-device behaviour over event-time sliding windows (feature set device@1)',
     load: async () => {
       const m = await import('./featurize-device.ts');
@@ -32,7 +32,12 @@ const REGISTRY: Readonly<Record<string, Entry>> = {
       const { defaultModelPath } = await import('./default-model.ts');
       const path = options.model ?? defaultModelPath();
       if (!path) throw new ConfigError('operator classify needs a model: set model = "FILE" in the config or pass --model FILE');
-      return (await import('./classify.ts')).classifyFromFile(path);
+      const { loadModel } = await import('./forest/model-file.ts');
+      const { classifyOperator } = await import('./classify.ts');
+      const model = loadModel(path);
+      // A model trained on per-flow features reads what featurize-flow wrote; dataset models read
+      // their columns from the flows table (and its features JSON).
+      return classifyOperator(model, { input: model.meta.featureSet.name === 'flow' ? 'flow_features' : 'flows' });
     },
   },
   hunt: {
@@ -44,6 +49,16 @@ const REGISTRY: Readonly<Record<string, Entry>> = {
     load: async () => (await import('./inventory.ts')).createInventory(),
   },
 };
+
+/**
+ * The chain `heir ingest --db` and `heir demo` run: features, classification (when a model is
+ * given or shipped), hunt rules and inventory.
+ */
+export async function defaultOperators(model?: string): Promise<string[]> {
+  const { defaultModelPath } = await import('./default-model.ts');
+  const classify = model !== undefined || defaultModelPath() !== undefined;
+  return ['featurize-flow', ...(classify ? ['classify'] : []), 'hunt', 'inventory'];
+}
 
 /** Names of the operators, in registry order. */
 export const OPERATOR_NAMES: readonly string[] = Object.keys(REGISTRY);

@@ -6,6 +6,7 @@ import { loadOperators } from '../operators/index.ts';
 import { MemoryBus } from './bus-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Runner } from './runner.ts';
+import { sourceFromConfig } from './sources.ts';
 import { openStore, type Store } from './store.ts';
 import type { Bus } from './types.ts';
 
@@ -51,4 +52,33 @@ export async function openSite(config: PipelineConfig, options: { withStore?: bo
       await store?.close();
     },
   };
+}
+
+/** Publish every configured source of a site (the source role). */
+export async function publishSources(site: Site, signal?: AbortSignal): Promise<void> {
+  const { config } = site;
+  for (const source of config.sources) {
+    await site.runner.publish(sourceFromConfig(source, { site: config.site, sensor: config.sensor, batchSize: config.batch.maxRows }), signal);
+  }
+}
+
+/**
+ * Sources and worker in one process: the worker starts at once (the in-process bus is bounded)
+ * and stops once publishing has ended and everything published has been handled for
+ * `idleExitMs`, or when the signal aborts. Without `idleExitMs` it runs until the signal.
+ */
+export async function runSite(site: Site, signal: AbortSignal, idleExitMs?: number): Promise<void> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const working = site.runner.work({ signal: stop.signal });
+  try {
+    await publishSources(site, stop.signal);
+    if (idleExitMs !== undefined) await site.runner.drained(idleExitMs, stop.signal);
+    else await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+  } finally {
+    stop.abort();
+    signal.removeEventListener('abort', onAbort);
+    await working;
+  }
 }

@@ -42,8 +42,7 @@ export const command: Command = {
     });
     const idleFlag = args.flags['idle-exit'] === undefined ? undefined : numberFlag('run', args, 'idle-exit', 0, 0) * 1000;
     const statsMs = numberFlag('run', args, 'stats', 0, 0) * 1000;
-    const { openSite } = await import('../site.ts');
-    const { sourceFromConfig } = await import('../sources.ts');
+    const { openSite, publishSources, runSite } = await import('../site.ts');
     const site = await openSite(config, { withStore: role !== 'source' });
     const controller = new AbortController();
     let signals = 0;
@@ -58,26 +57,11 @@ export const command: Command = {
     const report = () => process.stderr.write(`heir run: ${JSON.stringify({ ...site.runner.counters, bus: site.bus.counters })}\n`);
     const timer = statsMs > 0 ? setInterval(report, statsMs) : undefined;
     try {
-      const publishAll = async () => {
-        for (const source of config.sources) {
-          await site.runner.publish(sourceFromConfig(source, { site: config.site, sensor: config.sensor, batchSize: config.batch.maxRows }), controller.signal);
-        }
-      };
-      if (role === 'source') await publishAll();
+      if (role === 'source') await publishSources(site, controller.signal);
       else if (role === 'worker') await site.runner.work({ signal: controller.signal, idleExitMs: idleFlag });
       else {
-        // Sources and worker together: the worker starts at once (the in-process bus is bounded),
-        // and stops once publishing has ended and everything published has been handled.
         const allFiles = config.sources.length > 0 && config.sources.every((s) => s.path !== '-');
-        const idleExitMs = idleFlag ?? (allFiles ? 2000 : undefined);
-        const working = site.runner.work({ signal: controller.signal });
-        try {
-          await publishAll();
-          if (idleExitMs !== undefined) await site.runner.drained(idleExitMs, controller.signal);
-        } finally {
-          controller.abort();
-          await working;
-        }
+        await runSite(site, controller.signal, idleFlag ?? (allFiles ? 2000 : undefined));
       }
     } finally {
       if (timer) clearInterval(timer);
