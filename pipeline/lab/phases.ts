@@ -68,6 +68,12 @@ export interface PhaseContext {
   readonly work: string;
   /** Service ports on the server (standard ports in namespaces; shifted on loopback). */
   readonly ports: LabPorts;
+  /**
+   * True on loopback: every host shares the machine's stack, so the attacker's tools bind its
+   * 127.0.77.x address explicitly (nmap -S -e lo, hping3 -a, mosquitto_pub -A, curl --interface)
+   * and benign clients use the default source 127.0.0.1.
+   */
+  readonly loopback: boolean;
   /** Append a line to the run log. */
   log(line: string): void;
 }
@@ -87,6 +93,22 @@ export interface PhaseSpec {
   readonly tools: readonly (readonly [program: string, pkg: string])[];
   /** Runs the phase; resolves with a one-line summary of what was sent. */
   run(ctx: PhaseContext): Promise<string>;
+}
+
+/** Source-binding options of an attack tool on loopback (none inside namespaces). */
+function bind(ctx: PhaseContext, tool: 'nmap' | 'hping3' | 'mosquitto_pub' | 'curl'): string[] {
+  if (!ctx.loopback) return [];
+  const a = host(ctx, 'attacker').address;
+  switch (tool) {
+    case 'nmap':
+      return ['-S', a, '-e', 'lo'];
+    case 'hping3':
+      return ['-a', a];
+    case 'mosquitto_pub':
+      return ['-A', a];
+    case 'curl':
+      return ['--interface', a];
+  }
 }
 
 function host(ctx: PhaseContext, role: string): LabHost {
@@ -209,7 +231,7 @@ export const PHASES: readonly PhaseSpec[] = [
     tools: [['nmap', 'nmap']],
     async run(ctx) {
       const ports = portList(ctx, ctx.scale.scanPorts);
-      check('nmap -sS', await runOn(host(ctx, 'attacker'), ['nmap', '-sS', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
+      check('nmap -sS', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sS', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
       return `nmap -sS ports ${ports}`;
     },
   },
@@ -222,7 +244,7 @@ export const PHASES: readonly PhaseSpec[] = [
     tools: [['nmap', 'nmap']],
     async run(ctx) {
       const ports = portList(ctx, ctx.scale.scanPorts);
-      check('nmap -sT', await runOn(host(ctx, 'attacker'), ['nmap', '-sT', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
+      check('nmap -sT', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sT', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
       return `nmap -sT ports ${ports}`;
     },
   },
@@ -236,7 +258,7 @@ export const PHASES: readonly PhaseSpec[] = [
     async run(ctx) {
       const lo = int(ctx, 100, 900);
       const ports = `${lo}-${lo + ctx.scale.udpScanPorts - 1}`;
-      check('nmap -sU', await runOn(host(ctx, 'attacker'), ['nmap', '-sU', '-n', '-Pn', '-T4', '--max-retries', '0', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
+      check('nmap -sU', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sU', '-n', '-Pn', '-T4', '--max-retries', '0', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
       return `nmap -sU ports ${ports}`;
     },
   },
@@ -250,7 +272,7 @@ export const PHASES: readonly PhaseSpec[] = [
     async run(ctx) {
       const srv = host(ctx, 'server').address;
       const prefix = srv.slice(0, srv.lastIndexOf('.'));
-      check('nmap -sn', await runOn(host(ctx, 'attacker'), ['nmap', '-sn', '-n', '-PE', '--send-ip', '-T4', `${prefix}.1-40`], { timeoutMs: 60_000 }));
+      check('nmap -sn', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sn', '-n', '-PE', '--send-ip', '-T4', `${prefix}.1-40`], { timeoutMs: 60_000 }));
       return `nmap -sn ICMP echo sweep of ${prefix}.1-40`;
     },
   },
@@ -273,7 +295,7 @@ export const PHASES: readonly PhaseSpec[] = [
       const worker = async () => {
         while (next < n) {
           const i = next++;
-          await runOn(atk, ['mosquitto_pub', '-h', srv, '-p', String(ctx.ports.mqtt), '-i', `c${i}-${int(ctx, 1000, 9999)}`, '-t', 'ward3/x', '-m', '1'], { timeoutMs: 10_000 });
+          await runOn(atk, ['mosquitto_pub', ...bind(ctx, 'mosquitto_pub'), '-h', srv, '-p', String(ctx.ports.mqtt), '-i', `c${i}-${int(ctx, 1000, 9999)}`, '-t', 'ward3/x', '-m', '1'], { timeoutMs: 10_000 });
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));
@@ -290,7 +312,7 @@ export const PHASES: readonly PhaseSpec[] = [
     async run(ctx) {
       const n = ctx.scale.mqttPublishes;
       const lines = Array.from({ length: n }, (_, i) => `{"hr":${(i * 37) % 200},"spo2":0}`);
-      check('mosquitto_pub -l', await runOn(host(ctx, 'attacker'), ['mosquitto_pub', '-h', host(ctx, 'server').address, '-p', String(ctx.ports.mqtt), '-i', `pub-${int(ctx, 100, 999)}`, '-t', 'ward3/bed7/vitals', '-l'], { timeoutMs: 60_000, input: lines.join('\n') + '\n' }));
+      check('mosquitto_pub -l', await runOn(host(ctx, 'attacker'), ['mosquitto_pub', ...bind(ctx, 'mosquitto_pub'), '-h', host(ctx, 'server').address, '-p', String(ctx.ports.mqtt), '-i', `pub-${int(ctx, 100, 999)}`, '-t', 'ward3/bed7/vitals', '-l'], { timeoutMs: 60_000, input: lines.join('\n') + '\n' }));
       return `${n} PUBLISHes on one session, unpaced`;
     },
   },
@@ -308,13 +330,14 @@ export const PHASES: readonly PhaseSpec[] = [
       const list = Array.from({ length: ctx.scale.passwords }, (_, i) => `${words[i % words.length]}${i >= words.length ? i : ''}`);
       const file = join(ctx.work, 'passwords.txt');
       writeFileSync(file, list.join('\n') + '\n');
-      if (haveProgram('hydra')) {
+      // hydra cannot choose its source address, so on loopback the curl logins stand in for it.
+      if (haveProgram('hydra') && !ctx.loopback) {
         await runOn(atk, ['hydra', '-l', 'service', '-P', file, '-t', '4', '-W', '1', '-I', `ftp://${srv}:${ctx.ports.ftp}`], { timeoutMs: 90_000 });
         return `hydra: ${list.length} FTP passwords for user service`;
       }
       // Without hydra: the same guesses as real FTP logins with curl, one after the other.
-      for (const password of list) await runOn(atk, ['curl', '-sS', '--max-time', '5', `ftp://service:${password}@${srv}:${ctx.ports.ftp}/`], { timeoutMs: 10_000 });
-      return `curl: ${list.length} FTP logins for user service (hydra not installed)`;
+      for (const password of list) await runOn(atk, ['curl', ...bind(ctx, 'curl'), '-sS', '--max-time', '5', `ftp://service:${password}@${srv}:${ctx.ports.ftp}/`], { timeoutMs: 10_000 });
+      return `curl: ${list.length} FTP logins for user service (${ctx.loopback ? 'loopback: hydra cannot bind a source address' : 'hydra not installed'})`;
     },
   },
   {
@@ -366,7 +389,7 @@ function flood(name: string, label: string, modeOf: (ctx: PhaseContext) => strin
       const mode = modeOf(ctx);
       // Bounded: -c N -i uX instead of --flood; the interval jitters by seed.
       const interval = Math.max(100, Math.round(ctx.scale.floodIntervalMicros * (0.7 + 0.6 * ctx.random())));
-      const r = await runOn(host(ctx, 'attacker'), ['hping3', ...mode, '-c', String(n), '-i', `u${interval}`, host(ctx, 'server').address], { timeoutMs: 120_000 });
+      const r = await runOn(host(ctx, 'attacker'), ['hping3', ...bind(ctx, 'hping3'), ...mode, '-c', String(n), '-i', `u${interval}`, host(ctx, 'server').address], { timeoutMs: 120_000 });
       check(`hping3 ${mode.join(' ')}`, r, true);
       return `hping3 ${what}: ${n} packets every ${interval} µs`;
     },

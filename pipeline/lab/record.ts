@@ -93,10 +93,6 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
   const missing = missingTools(chosen);
   if (missing.length) throw new UserError(ErrorCode.LAB_TOOL_MISSING, `the lab needs ${missing.join(', ')}; install with apt-get install -y ${[...new Set(missing.map((m) => m.replace(/.*package (\S+)\)/, '$1')))].join(' ')}`);
   const skipped: { name: string; reason: string }[] = [];
-  if (chosen.some((p) => p.name === 'arp-spoofing') && !haveProgram('arpspoof')) {
-    skipped.push({ name: 'arp-spoofing', reason: 'arpspoof not installed (Debian package dsniff)' });
-    chosen = chosen.filter((p) => p.name !== 'arp-spoofing');
-  }
 
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
@@ -105,15 +101,23 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
   const attackerOctet = 60 + Math.floor(random() * 60);
   const specs = [
     { role: 'server', octet: 10 },
-    { role: 'monitor', octet: 21 },
-    { role: 'modality', octet: 22 },
-    { role: 'workstation', octet: 23 },
+    { role: 'monitor', octet: 21, loopbackDefaultSource: true },
+    { role: 'modality', octet: 22, loopbackDefaultSource: true },
+    { role: 'workstation', octet: 23, loopbackDefaultSource: true },
     { role: 'attacker', octet: attackerOctet },
   ];
   const topology = createTopology(prefix, specs, options.forceLoopback === true);
-  if (topology.mode === 'loopback') log(`network namespaces are not available (${topology.fallbackReason}); recording on loopback with 127.0.77.x addresses and ports shifted by 30000`);
+  if (topology.mode === 'loopback') log(`network namespaces are not available (${topology.fallbackReason}); recording on loopback: server and attacker on 127.0.77.x, benign clients from 127.0.0.1, service ports shifted by 30000`);
   else log(`lab network: namespaces ${prefix}-* on bridge br0 in ${topology.switchNamespace}`);
   const ports = topology.mode === 'netns' ? STANDARD_PORTS : LOOPBACK_PORTS;
+  if (chosen.some((p) => p.name === 'arp-spoofing')) {
+    const reason = topology.mode === 'loopback' ? 'ARP spoofing needs hosts on a shared link (network namespaces); loopback has no ARP' : !haveProgram('arpspoof') ? 'arpspoof not installed (Debian package dsniff)' : null;
+    if (reason) {
+      skipped.push({ name: 'arp-spoofing', reason });
+      chosen = chosen.filter((p) => p.name !== 'arp-spoofing');
+      log(`skipping arp-spoofing: ${reason}`);
+    }
+  }
   const started: ChildProcess[] = [];
   const capture = join(out, 'capture.pcap');
   let tcpdump: ChildProcess | null = null;
@@ -125,7 +129,7 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
     tcpdump = await startCapture(topology, capture);
     const telemetry = startTelemetry(topology, ports, seededRandom(seed ^ 0x5eed));
     started.push(telemetry.child);
-    const ctx: PhaseContext = { hosts: topology.hosts, scale, random, work, ports, log };
+    const ctx: PhaseContext = { hosts: topology.hosts, scale, random, work, ports, loopback: topology.mode === 'loopback', log };
     const benign = chosen.filter((p) => p.attacker === null);
     const attacks = shuffle(chosen.filter((p) => p.attacker !== null), random);
     const phases: LabPhase[] = [];

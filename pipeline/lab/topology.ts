@@ -31,6 +31,11 @@ export interface Topology {
 export interface HostSpec {
   readonly role: string;
   readonly octet: number;
+  /**
+   * On loopback, a client whose tools cannot choose a source address: it is 127.0.0.1, the
+   * machine's own loopback source (labels then tell it apart from the attacker by address).
+   */
+  readonly loopbackDefaultSource?: boolean;
 }
 
 /** Subnet of the namespace lab (a /24 that only exists inside its namespaces). */
@@ -63,7 +68,7 @@ export function createTopology(prefix: string, specs: readonly HostSpec[], force
   const probe = forceLoopback ? { ok: false, reason: 'loopback mode requested' } : probeNetns();
   if (!probe.ok) {
     const hosts = new Map<string, LabHost>();
-    for (const s of specs) hosts.set(s.role, { role: s.role, address: `127.0.77.${s.octet}`, mac: null, namespace: null });
+    for (const s of specs) hosts.set(s.role, { role: s.role, address: s.loopbackDefaultSource ? '127.0.0.1' : `127.0.77.${s.octet}`, mac: null, namespace: null });
     return { mode: 'loopback', fallbackReason: probe.reason, hosts, switchNamespace: null, captureInterface: 'lo' };
   }
   const sw = `${prefix}-sw`;

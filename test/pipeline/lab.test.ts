@@ -54,6 +54,24 @@ test('a tiny lab run records real traffic with labels that the featurizers can l
   }
 });
 
+test('without namespaces the lab records on loopback, says so, and still labels the attacker', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heir-lab-lo-'));
+  try {
+    const log: string[] = [];
+    const labels = await recordLab({ out, seed: 9, scale: 'tiny', phases: ['benign-hl7', 'dos-syn-flood', 'arp-spoofing'], forceLoopback: true, log: (l) => log.push(l) });
+    assert.is(labels.mode, 'loopback');
+    assert.match(log[0], /recording on loopback/);
+    assert.equal(labels.skipped.map((s) => s.name), ['arp-spoofing']);
+    assert.match(labels.hosts.attacker.address, /^127\.0\.77\.\d+$/);
+    assert.is(labels.hosts.monitor.address, '127.0.0.1');
+    const windows = await loadLabDataset(out);
+    assert.ok(windows.y.filter((y) => y === 'TCP_IP-DoS-SYN').length >= 30, 'flood windows from the bound attacker address');
+    assert.ok(windows.y.filter((y) => y === 'Benign').length >= 2, 'benign HL7 windows');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('unknown phases and scales are user errors', async () => {
   await recordLab({ out: join(tmpdir(), 'never'), phases: ['nope'] }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /unknown lab phase\(s\) nope/));
   await recordLab({ out: join(tmpdir(), 'never'), scale: 'huge' as never }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /unknown lab scale huge/));
