@@ -46,7 +46,7 @@ export interface FileSourceOptions {
 }
 
 /**
- * A parser over one input as a batch source. Batch ids are `format:sensor:input:offset`, so
+ * A parser over one input as a batch source. Batch ids are `format:sensor:input:offset:sequence`, so
  * reading the same file again yields the same ids (the store then adds nothing).
  */
 export function fileSource(format: string, path: string, options: FileSourceOptions): BatchSource {
@@ -55,12 +55,16 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
     async *batches(signal?: AbortSignal): AsyncIterable<SourceBatch> {
       const parser = await parserFor(format);
       const parseOptions: ParseOptions = { site: options.site, sensor: options.sensor, input: path, batchSize: options.batchSize ?? 2000, signal };
+      // Several outputs may end at one offset (the end-of-file flush), so the output's sequence
+      // number is part of the id too; both are the same when the same input is read again.
+      let sequence = 0;
       for await (const out of parser.parse(readChunks(path), parseOptions)) {
+        sequence++;
         const tables: Record<string, import('apache-arrow').RecordBatch> = {};
         if (out.flows && out.flows.numRows > 0) tables.flows = out.flows;
         if (out.deadLetters && out.deadLetters.length > 0) tables.dead_letters = deadLetterBatch(out.deadLetters);
         if (Object.keys(tables).length === 0) continue;
-        yield { id: `${format}:${options.sensor}:${path}:${out.offset}`, tables };
+        yield { id: `${format}:${options.sensor}:${path}:${out.offset}:${sequence}`, tables };
       }
     },
   };
