@@ -17,7 +17,8 @@ ytr = np.fromfile(os.path.join(work, "ytr.u8"), dtype=np.uint8)
 xte = np.fromfile(os.path.join(work, "xte.f64"), dtype=np.float64).reshape(-1, features)
 yte = np.fromfile(os.path.join(work, "yte.u8"), dtype=np.uint8)
 out = {"sklearn": sklearn.__version__, "numpy": np.__version__, "cores": os.cpu_count()}
-for jobs in (1, -1):
+jobs_list = [int(j) for j in sys.argv[6].split(",")] if len(sys.argv) > 6 else [1, -1]
+for jobs in jobs_list:
     model = RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=jobs, max_features="sqrt", bootstrap=True)
     t0 = time.perf_counter()
     model.fit(xtr, ytr)

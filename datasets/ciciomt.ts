@@ -43,7 +43,7 @@ export const CICIOMT_CLASSES: readonly string[] = Object.keys(CLASS_CATEGORY);
  */
 export function ciciomtClassOf(capture: string): string | null {
   let s = basename(capture.trim());
-  s = s.replace(/\.csv$/i, '').replace(/\.pcap$/i, '');
+  s = s.replace(/\.gz$/i, '').replace(/\.csv$/i, '').replace(/\.pcap$/i, '');
   s = s.replace(/^WiFi_and_MQTT_(test|train)_/i, '');
   s = s.replace(/_(test|train)$/i, '');
   if (CLASS_CATEGORY[s]) return s;

@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadNamed, trainOnDataset } from '../../datasets/experiment.ts';
+import { takeRows } from '../../datasets/load.ts';
+import { stratifiedSplit } from '../../datasets/split.ts';
+import { permutationImportance } from '../../operators/forest/importance.ts';
+import { evaluate } from '../../operators/forest/metrics.ts';
+import { serializeModel } from '../../operators/forest/model-file.ts';
+import { trainForest } from '../../operators/forest/train-forest.ts';
+import { Rng } from '../../operators/forest/rng.ts';
+import type { FlatForest } from '../../operators/forest/flat-forest.ts';
+import { setWarningSink } from '../../pipeline/warn.ts';
+
+setWarningSink(null);
+const cic = loadNamed('ciciomt2024', { sample: true });
+const wustl = loadNamed('wustl-ehms-2020', { sample: true });
+
+function sides(data: typeof cic, target: 'binary' | 'category' | 'class') {
+  const labels = data.targets[target];
+  const split = stratifiedSplit(labels.y, labels.classes.length, 0.3, 1);
+  return { train: takeRows(data, target, split.train), test: takeRows(data, target, split.test), classes: labels.classes, d: data.features.length };
+}
+
+/** Reference walk on raw thresholds, node by node (independent of the coded prediction loop). */
+function naiveProba(forest: FlatForest, x: Float64Array, r: number): Float64Array {
+  const out = new Float64Array(forest.classes);
+  for (let t = 0; t < forest.trees; t++) {
+    const leaf = forest.path(x, r, t, () => {});
+    if (forest.feature[leaf] === -1) out[forest.right[leaf]] += 1;
+    else for (let k = 0; k < forest.classes; k++) out[k] += forest.proba[forest.right[leaf] + k];
+  }
+  for (let k = 0; k < forest.classes; k++) out[k] /= forest.trees;
+  return out;
+}
+
+test('CICIoMT category: macro-F1 above a floor that majority voting or shuffled labels cannot reach', async () => {
+  const s = sides(cic, 'category');
+  const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, s.classes.length, { trees: 30, seed: 1 });
+  const r = evaluate(s.test.y, m.forest.predict(s.test.x, s.test.rows), s.classes);
+  assert.ok(r.macroF1 >= 0.7, `macro-F1 ${r.macroF1}`);
+  assert.ok(m.oobScore !== null && Math.abs(m.oobScore - r.accuracy) < 0.1, `oob ${m.oobScore} vs test accuracy ${r.accuracy}`);
+  // The same forest on shuffled labels is far below the floor: the floor can fail.
+  const shuffled = Uint8Array.from(s.train.y);
+  new Rng(7).shuffle(shuffled as unknown as number[]);
+  const bad = await trainForest(s.train.x, s.train.rows, s.d, shuffled, s.classes.length, { trees: 30, seed: 1 });
+  const rb = evaluate(s.test.y, bad.forest.predict(s.test.x, s.test.rows), s.classes);
+  assert.ok(rb.macroF1 < 0.4, `shuffled-label macro-F1 ${rb.macroF1}`);
+});
+
+test('WUSTL binary (identifiers dropped) and CICIoMT class: floors, entropy and class weights train too', async () => {
+  const w = sides(wustl, 'binary');
+  const mw = await trainForest(w.train.x, w.train.rows, w.d, w.train.y, 2, { trees: 30, seed: 2, criterion: 'entropy', classWeight: 'balanced' });
+  const rw = evaluate(w.test.y, mw.forest.predict(w.test.x, w.test.rows), w.classes, mw.forest.predictProba(w.test.x, w.test.rows));
+  assert.ok(rw.macroF1 >= 0.65, `WUSTL binary macro-F1 ${rw.macroF1}`);
+  assert.ok(rw.rocAuc! >= 0.75, `WUSTL ROC AUC ${rw.rocAuc}`);
+  const c = sides(cic, 'class');
+  const mc = await trainForest(c.train.x, c.train.rows, c.d, c.train.y, 19, { trees: 30, seed: 1 });
+  const rc = evaluate(c.test.y, mc.forest.predict(c.test.x, c.test.rows), c.classes);
+  assert.ok(rc.macroF1 >= 0.6, `19-class macro-F1 ${rc.macroF1}`);
+});
+
+test('the seed fixes the forest bit for bit, whatever the number of threads; another seed changes it', async () => {
+  const req = { dataset: 'ciciomt2024', target: 'category' as const, forest: { trees: 8, seed: 5 } };
+  const a = await trainOnDataset({ ...req, threads: 1 }, cic);
+  const b = await trainOnDataset({ ...req, threads: 2 }, cic);
+  assert.ok(serializeModel(a.model).equals(serializeModel(b.model)), 'same bytes with 1 and 2 threads');
+  const c = await trainOnDataset({ ...req, forest: { trees: 8, seed: 6 } }, cic);
+  assert.not.ok(serializeModel(a.model).equals(serializeModel(c.model)));
+});
+
+test('max depth, probabilities, and importance', async () => {
+  const s = sides(cic, 'category');
+  const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, s.classes.length, { trees: 10, seed: 3, maxDepth: 4, minSamplesLeaf: 5 });
+  for (let r = 0; r < 50; r++) {
+    for (let t = 0; t < m.forest.trees; t++) {
+      let depth = 0;
+      m.forest.path(s.test.x, r, t, () => depth++);
+      assert.ok(depth <= 4, `depth ${depth}`);
+    }
+  }
+  const p = m.forest.predictProba(s.test.x, s.test.rows);
+  for (let r = 0; r < s.test.rows; r++) {
+    let sum = 0;
+    for (let k = 0; k < s.classes.length; k++) sum += p[r * s.classes.length + k];
+    assert.ok(Math.abs(sum - 1) < 1e-9);
+  }
+  const total = m.importance.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(total - 1) < 1e-9 && m.importance.every((v) => v >= 0));
+  const perm = permutationImportance(m.forest, s.test.x, s.test.rows, s.test.y, { repeats: 1, seed: 1 });
+  assert.is(perm.mean.length, s.d);
+  const top = m.importance.indexOf(Math.max(...m.importance));
+  assert.ok(perm.mean[top] > 0, `shuffling the top impurity feature costs accuracy (${perm.mean[top]})`);
+});
+
+test('prediction equals a plain walk of the raw thresholds, at thresholds, beside them and for NaN', async () => {
+  const s = sides(cic, 'binary');
+  const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, 2, { trees: 12, seed: 9 });
+  const f = m.forest;
+  const cuts: number[][] = Array.from({ length: s.d }, () => []);
+  for (let i = 0; i < f.nodes; i++) if (f.feature[i] >= 0) cuts[f.feature[i]].push(f.threshold[i]);
+  const value = fc.oneof(
+    fc.tuple(fc.nat(), fc.constantFrom(-1, 0, 1)).map(([i, side]) => ({ i, side })),
+    fc.constant(null),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.array(value, { minLength: s.d, maxLength: s.d }), { minLength: 1, maxLength: 9 }), (rows) => {
+      const x = new Float64Array(rows.length * s.d);
+      rows.forEach((row, r) =>
+        row.forEach((v, j) => {
+          const list = cuts[j];
+          if (v === null || list.length === 0) x[r * s.d + j] = NaN;
+          else {
+            const t = list[v.i % list.length];
+            x[r * s.d + j] = v.side === 0 ? t : t + v.side * Math.max(1e-9, Math.abs(t) * 1e-12);
+          }
+        }),
+      );
+      const p = f.predictProba(x, rows.length);
+      for (let r = 0; r < rows.length; r++) {
+        const q = naiveProba(f, x, r);
+        for (let k = 0; k < 2; k++) assert.ok(Math.abs(p[r * 2 + k] - q[k]) < 1e-12, `row ${r}`);
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('options are validated with the bad value named', async () => {
+  const x = new Float64Array(8);
+  const y = new Uint8Array(4);
+  let message = '';
+  await trainForest(x, 4, 2, y, 1, { trees: 0 }).catch((e: Error) => (message = e.message));
+  assert.match(message, /invalid trees: 0/);
+  await trainForest(x, 4, 2, Uint8Array.from([0, 3, 0, 0]), 2).catch((e: Error) => (message = e.message));
+  assert.match(message, /label 3 at row 1/);
+});
+
+test.run();
