@@ -348,6 +348,40 @@ test('DICOM echo over TLS (dcmtk +tls) is silent', async () => {
   assert.equal(rulesOf(huntRows(rows)).filter((r) => r.startsWith('cleartext')), []);
 });
 
+test('VNC: x11vnc without a password, probed by nmap vnc-info, is found', async () => {
+  requireTool('x11vnc', 'x11vnc');
+  requireTool('nmap', 'nmap');
+  // A raw framebuffer instead of an X display: x11vnc serves it as a real RFB server.
+  const fb = join(dir, 'fb.raw');
+  writeFileSync(fb, Buffer.alloc(64 * 48 * 4));
+  let port = 0;
+  for (const p of [5903, 5904, 5905, 5906]) {
+    const probe = await run('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${p}`]);
+    if (probe.code !== 0) {
+      port = p;
+      break;
+    }
+  }
+  assert.ok(port > 0, 'no free VNC display port 5903-5906');
+  const vnc = background('x11vnc', ['-rawfb', `map:${fb}@64x48x32`, '-nopw', '-rfbport', String(port), '-listen', '127.0.0.1', '-forever', '-shared']);
+  const file = join(dir, 'vnc.pcap');
+  try {
+    await waitForPort(port).catch((e) => {
+      throw new Error(`${e.message}; x11vnc said: ${vnc.output()}`);
+    });
+    const capture = await captureLoopback(file, `tcp port ${port}`);
+    const info = await run('nmap', ['-Pn', '-n', '-sV', '-p', String(port), '--script', 'vnc-info', '127.0.0.1'], { timeoutMs: 60_000 });
+    await capture.stop();
+    assert.match(info.stdout, /does not require authentication/, `nmap vnc-info: ${info.stdout}`);
+  } finally {
+    await vnc.stop();
+  }
+  const f = await huntFile(file);
+  const v = f.find((x) => x.rule_id === 'vnc-service');
+  assert.ok(v, `no vnc-service among ${rulesOf(f).join(', ')}`);
+  assert.is(v.subject, `tcp/${port}`);
+});
+
 test('a burst of failed FTP logins against vsftpd is brute force; one failure is not', async () => {
   requireTool('vsftpd', 'vsftpd');
   requireTool('curl', 'curl');
