@@ -24,37 +24,56 @@ function isRequest(buf: Uint8Array): boolean {
 interface Message {
   /** First line. */
   start: string;
-  headers: Map<string, string>;
+  /** Values of the headers the facts use (first occurrence), null when absent. */
+  host: string | null;
+  userAgent: string | null;
+  authorization: string | null;
+  server: string | null;
   /** Offset after the message (body skipped); -1 when the message runs past the kept bytes. */
   next: number;
 }
 
-/** Read one message at `at`: start line, headers, and skip its Content-Length body. */
+// Header names the facts read, matched on bytes so other headers cost no string.
+const H_HOST = 'host:';
+const H_UA = 'user-agent:';
+const H_AUTH = 'authorization:';
+const H_SERVER = 'server:';
+const H_LENGTH = 'content-length:';
+const H_TE = 'transfer-encoding:';
+
+function valueOf(buf: Uint8Array, from: number, eol: number): string {
+  return latin1(buf, from, eol).trim();
+}
+
+/** Read one message at `at`: start line, the headers the facts use, and skip its Content-Length body. */
 function readMessage(buf: Uint8Array, at: number): Message | null {
-  const headers = new Map<string, string>();
   let eol = lineEnd(buf, at);
   if (eol >= buf.length) return null;
-  const start = latin1(buf, at, eol);
+  const m: Message = { start: latin1(buf, at, eol), host: null, userAgent: null, authorization: null, server: null, next: -1 };
+  let length = 0;
+  let chunked = false;
   let o = nextLine(buf, eol);
   for (let guard = 0; guard < 200 && o < buf.length; guard++) {
     eol = lineEnd(buf, o);
     if (eol === o) {
       o = nextLine(buf, eol);
-      const length = Number(headers.get('content-length') ?? '0');
-      const chunked = /chunked/i.test(headers.get('transfer-encoding') ?? '');
-      const next = chunked || !Number.isFinite(length) ? -1 : o + length;
-      return { start, headers, next: next > buf.length ? -1 : next };
+      const next = chunked ? -1 : o + length;
+      m.next = next > buf.length ? -1 : next;
+      return m;
     }
     if (eol >= buf.length) break;
-    const line = latin1(buf, o, eol);
-    const colon = line.indexOf(':');
-    if (colon > 0) {
-      const name = line.slice(0, colon).trim().toLowerCase();
-      if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim());
-    }
+    const c = buf[o] | 0x20;
+    if (c === 0x68 && m.host === null && hasAsciiNoCase(buf, H_HOST, o)) m.host = valueOf(buf, o + H_HOST.length, eol);
+    else if (c === 0x75 && m.userAgent === null && hasAsciiNoCase(buf, H_UA, o)) m.userAgent = valueOf(buf, o + H_UA.length, eol);
+    else if (c === 0x61 && m.authorization === null && hasAsciiNoCase(buf, H_AUTH, o)) m.authorization = valueOf(buf, o + H_AUTH.length, eol);
+    else if (c === 0x73 && m.server === null && hasAsciiNoCase(buf, H_SERVER, o)) m.server = valueOf(buf, o + H_SERVER.length, eol);
+    else if (c === 0x63 && hasAsciiNoCase(buf, H_LENGTH, o)) {
+      const n = Number(valueOf(buf, o + H_LENGTH.length, eol));
+      length = Number.isFinite(n) && n >= 0 ? n : Infinity;
+    } else if (c === 0x74 && hasAsciiNoCase(buf, H_TE, o)) chunked = /chunked/i.test(valueOf(buf, o + H_TE.length, eol));
     o = nextLine(buf, eol);
   }
-  return { start, headers, next: -1 };
+  return m;
 }
 
 /** The HTTP dissector. */
@@ -77,11 +96,11 @@ export const http: L7Dissector = {
           if (q >= 0) path = path.slice(0, q);
           out.http_path = cleanText(path, 2000) ?? '/';
         }
-        out.http_host = cleanText(m.headers.get('host') ?? '') ?? null;
-        out.http_user_agent = cleanText(m.headers.get('user-agent') ?? '', 500) ?? null;
+        out.http_host = cleanText(m.host ?? '');
+        out.http_user_agent = cleanText(m.userAgent ?? '', 500);
       }
-      const auth = m.headers.get('authorization');
-      if (!basic && auth !== undefined && /^basic\s+/i.test(auth)) {
+      const auth = m.authorization;
+      if (!basic && auth !== null && /^basic\s+/i.test(auth)) {
         basic = true;
         const decoded = Buffer.from(auth.replace(/^basic\s+/i, ''), 'base64');
         const colon = decoded.indexOf(0x3a);
@@ -97,7 +116,7 @@ export const http: L7Dissector = {
       if (!hasAsciiNoCase(s.bwd, 'http/', at)) break;
       const m = readMessage(s.bwd, at);
       if (!m) break;
-      if (n === 0) out.http_server = cleanText(m.headers.get('server') ?? '') ?? null;
+      if (n === 0) out.http_server = cleanText(m.server ?? '');
       if (/^HTTP\/\S+\s+401\b/.test(m.start)) failures++;
       at = m.next;
     }

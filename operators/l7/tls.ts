@@ -151,31 +151,50 @@ export function ja3(hello: ClientHello): { text: string; hash: string } {
   return { text, hash: md5Hex(text) };
 }
 
-const hex4 = (v: number) => v.toString(16).padStart(4, '0');
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex4 = (v: number) => HEX2[(v >> 8) & 0xff] + HEX2[v & 0xff];
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** Comma-joined 4-digit hex of `values` without GREASE (and without `skip`), numerically sorted when asked. */
+function hexList(values: readonly number[], sorted: boolean, skipA = -1, skipB = -1): string {
+  const kept: number[] = [];
+  for (const v of values) if (!isGrease(v) && v !== skipA && v !== skipB) kept.push(v);
+  // Equal-width hex sorts like the numbers themselves.
+  if (sorted) kept.sort((a, b) => a - b);
+  let out = '';
+  for (let i = 0; i < kept.length; i++) out += (i > 0 ? ',' : '') + hex4(kept[i]);
+  return out;
+}
+
+function countKept(values: readonly number[]): number {
+  let n = 0;
+  for (const v of values) if (!isGrease(v)) n++;
+  return n;
+}
 
 /**
  * JA4-style fingerprint over TCP: `t<ver><d|i><#ciphers><#exts><alpn>_<ciphers hash>_<exts+sigalgs hash>`,
  * GREASE removed, cipher and extension lists sorted, SNI and ALPN left out of the extension hash.
  */
 export function ja4(hello: ClientHello): string {
-  const versions = hello.supportedVersions.filter((v) => !isGrease(v));
-  const top = versions.length > 0 ? Math.max(...versions) : hello.version;
-  const ciphers = hello.ciphers.filter((v) => !isGrease(v));
-  const exts = hello.extensions.filter((v) => !isGrease(v));
+  let top = -1;
+  for (const v of hello.supportedVersions) if (!isGrease(v) && v > top) top = v;
+  if (top < 0) top = hello.version;
+  const cipherCount = countKept(hello.ciphers);
+  const extCount = countKept(hello.extensions);
   let alpn = '00';
   const first = hello.alpn[0];
   if (first !== undefined && first.length > 0) {
     const a = first.charCodeAt(0);
     const z = first.charCodeAt(first.length - 1);
-    alpn = isAlnum(a) && isAlnum(z) ? first[0] + first[first.length - 1] : a.toString(16).padStart(2, '0')[0] + z.toString(16).padStart(2, '0')[1];
+    alpn = isAlnum(a) && isAlnum(z) ? first[0] + first[first.length - 1] : HEX2[a & 0xff][0] + HEX2[z & 0xff][1];
   }
-  const count = (n: number) => String(Math.min(n, 99)).padStart(2, '0');
-  const a = `t${JA4_VERSION[top] ?? '00'}${hello.sni !== null ? 'd' : 'i'}${count(ciphers.length)}${count(exts.length)}${alpn}`;
-  const b = ciphers.length === 0 ? '000000000000' : sha256Prefix12(ciphers.map(hex4).sort().join(','));
-  const extList = exts.filter((v) => v !== EXT_SNI && v !== EXT_ALPN).map(hex4).sort().join(',');
-  const sig = hello.sigAlgs.filter((v) => !isGrease(v)).map(hex4).join(',');
-  const c = exts.length === 0 ? '000000000000' : sha256Prefix12(sig.length > 0 ? `${extList}_${sig}` : extList);
+  const count = (n: number) => (n > 99 ? '99' : n < 10 ? '0' + n : String(n));
+  const a = `t${JA4_VERSION[top] ?? '00'}${hello.sni !== null ? 'd' : 'i'}${count(cipherCount)}${count(extCount)}${alpn}`;
+  const b = cipherCount === 0 ? '000000000000' : sha256Prefix12(hexList(hello.ciphers, true));
+  const extList = hexList(hello.extensions, true, EXT_SNI, EXT_ALPN);
+  const sig = hexList(hello.sigAlgs, false);
+  const c = extCount === 0 ? '000000000000' : sha256Prefix12(sig.length > 0 ? `${extList}_${sig}` : extList);
   return `${a}_${b}_${c}`;
 }
 

@@ -6,6 +6,7 @@
  * active timeout. Statistics are running (Welford) so a flow costs a fixed number of fields plus
  * the first bytes of payload each way kept for application-layer inspection.
  */
+import { bytesWanted } from '../l7/wanted.ts';
 import type { DecodedPacket } from './decode.ts';
 
 /** Why a flow record was emitted. */
@@ -85,6 +86,9 @@ export class Flow {
   bwdLen = 0;
   fwdSeq = -1;
   bwdSeq = -1;
+  /** Bytes worth keeping each way, settled by the first payload (see bytesWanted). */
+  fwdWant = -1;
+  bwdWant = -1;
   // Intrusive LRU list links (open or closing list).
   prev: Flow | null = null;
   next: Flow | null = null;
@@ -242,10 +246,22 @@ export class FlowAssembler {
   }
 
   private keyOf(p: DecodedPacket, lowIsSrc: boolean, icmp: boolean): string {
-    const u = this.keyUnits;
     const d = p.data;
     const a = lowIsSrc ? p.srcOff : p.dstOff;
     const b = lowIsSrc ? p.dstOff : p.srcOff;
+    if (p.addrLen === 4 && !icmp) {
+      // The common case in one call, without a typed-array view per packet.
+      return String.fromCharCode(
+        (d[a] << 8) | d[a + 1],
+        (d[a + 2] << 8) | d[a + 3],
+        (d[b] << 8) | d[b + 1],
+        (d[b + 2] << 8) | d[b + 3],
+        lowIsSrc ? p.srcPort : p.dstPort,
+        lowIsSrc ? p.dstPort : p.srcPort,
+        p.proto,
+      );
+    }
+    const u = this.keyUnits;
     let k = 0;
     for (let i = 0; i < p.addrLen; i += 2) u[k++] = (d[a + i] << 8) | d[a + i + 1];
     for (let i = 0; i < p.addrLen; i += 2) u[k++] = (d[b + i] << 8) | d[b + i + 1];
@@ -336,6 +352,10 @@ export class FlowAssembler {
 
   /** Append in-order TCP payload to the direction's inspection buffer, skipping retransmissions. */
   private keepTcp(f: Flow, p: DecodedPacket, fwd: boolean): void {
+    const have = fwd ? f.fwdLen : f.bwdLen;
+    const want = fwd ? f.fwdWant : f.bwdWant;
+    // Enough kept this way: sequence tracking is no longer needed either.
+    if (want >= 0 && have >= want) return;
     const seqNow = fwd ? f.fwdSeq : f.bwdSeq;
     let off = p.payloadOff;
     let cap = p.payloadCap;
@@ -358,22 +378,25 @@ export class FlowAssembler {
       else f.bwdSeq = (seq + len) >>> 0;
     }
     if (cap <= 0) return;
-    const limit = this.inspectBytes;
-    const have = fwd ? f.fwdLen : f.bwdLen;
-    if (have >= limit) return;
+    const limit = want >= 0 ? want : this.inspectBytes;
     let buf = fwd ? f.fwdBuf : f.bwdBuf;
     const need = Math.min(limit, have + cap);
     if (buf === null || buf.length < need) {
       const grown = new Uint8Array(Math.min(limit, Math.max(need, buf ? buf.length * 2 : 512)));
       if (buf) grown.set(buf.subarray(0, have));
       buf = grown;
-      if (fwd) f.fwdBuf = buf;
-      else f.bwdBuf = buf;
     }
-    const take = need - have;
-    buf.set(p.data.subarray(off, off + take), have);
-    if (fwd) f.fwdLen = need;
-    else f.bwdLen = need;
+    const data = p.data;
+    for (let i = have, j = off; i < need; i++, j++) buf[i] = data[j];
+    if (fwd) {
+      f.fwdBuf = buf;
+      f.fwdLen = need;
+      if (want < 0 && need >= 9) f.fwdWant = bytesWanted(buf, need, this.inspectBytes);
+    } else {
+      f.bwdBuf = buf;
+      f.bwdLen = need;
+      if (want < 0 && need >= 9) f.bwdWant = bytesWanted(buf, need, this.inspectBytes);
+    }
   }
 
   private finish(f: Flow, reason: EndReason): void {

@@ -5,6 +5,7 @@
 import { communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
 import type { FlowRow } from '../../pipeline/flow-schema.ts';
 import { inspectL7 } from '../l7/inspect.ts';
+import type { L7Facts } from '../l7/types.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
 
 /** Dotted IPv4 or RFC 5952 IPv6 text of address bytes. */
@@ -49,13 +50,13 @@ export function macText(mac: number): string | null {
 const EMPTY = new Uint8Array(0);
 
 /** The flow-schema row of `flow`, emitted for `reason`. */
-export function flowRecord(flow: Flow, reason: EndReason, site: string, sensor: string): Partial<FlowRow> {
+export function flowRecord(flow: Flow, reason: EndReason, site: string, sensor: string): FlowRow {
   const f = flow;
   const tcp = f.proto === 6;
   const hasPorts = tcp || f.proto === 17 || f.proto === 1 || f.proto === 58 || f.proto === 132;
   const cid = communityIdBytes(f.srcAddr, f.dstAddr, f.proto, f.srcPort, f.dstPort);
   const packets = f.packets;
-  const facts =
+  const facts: L7Facts =
     (tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)
       ? inspectL7({
           fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
@@ -65,8 +66,8 @@ export function flowRecord(flow: Flow, reason: EndReason, site: string, sensor: 
           dstPort: f.dstPort,
         })
       : {};
+  // Every column in schema order, so all rows share one object shape (fast to read back column by column).
   return {
-    ...facts,
     flow_id: flowId(site, sensor, cid, f.tsStart),
     community_id: cid,
     site_id: site,
@@ -85,6 +86,7 @@ export function flowRecord(flow: Flow, reason: EndReason, site: string, sensor: 
     src_mac: macText(f.srcMac),
     dst_mac: macText(f.dstMac),
     vlan_id: f.vlan >= 0 ? f.vlan : null,
+    l7_proto: facts.l7_proto ?? null,
     fwd_packets: f.fwdPackets,
     bwd_packets: f.bwdPackets,
     fwd_bytes: f.fwdBytes,
@@ -109,6 +111,39 @@ export function flowRecord(flow: Flow, reason: EndReason, site: string, sensor: 
     psh_count: tcp ? f.psh : null,
     ack_count: tcp ? f.ack : null,
     urg_count: tcp ? f.urg : null,
+    tls_version: facts.tls_version ?? null,
+    tls_cipher: facts.tls_cipher ?? null,
+    tls_sni: facts.tls_sni ?? null,
+    tls_ja3: facts.tls_ja3 ?? null,
+    tls_ja4: facts.tls_ja4 ?? null,
+    http_method: facts.http_method ?? null,
+    http_host: facts.http_host ?? null,
+    http_path: facts.http_path ?? null,
+    http_user_agent: facts.http_user_agent ?? null,
+    http_basic_auth: facts.http_basic_auth ?? null,
+    http_server: facts.http_server ?? null,
+    hl7_message_type: facts.hl7_message_type ?? null,
+    hl7_sending_app: facts.hl7_sending_app ?? null,
+    hl7_sending_facility: facts.hl7_sending_facility ?? null,
+    hl7_version: facts.hl7_version ?? null,
+    dicom_called_ae: facts.dicom_called_ae ?? null,
+    dicom_calling_ae: facts.dicom_calling_ae ?? null,
+    dicom_impl_class_uid: facts.dicom_impl_class_uid ?? null,
+    dicom_impl_version: facts.dicom_impl_version ?? null,
+    mqtt_client_id: facts.mqtt_client_id ?? null,
+    mqtt_username: facts.mqtt_username ?? null,
+    mqtt_password: facts.mqtt_password ?? null,
+    login_protocol: facts.login_protocol ?? null,
+    login_user: facts.login_user ?? null,
+    login_secret_sha256: facts.login_secret_sha256 ?? null,
+    login_failures: facts.login_failures ?? null,
+    dns_query: facts.dns_query ?? null,
+    dhcp_hostname: facts.dhcp_hostname ?? null,
+    dhcp_vendor_class: facts.dhcp_vendor_class ?? null,
+    banner: facts.banner ?? null,
     link_type: f.linkType,
+    label: null,
+    label_category: null,
+    features: null,
   };
 }

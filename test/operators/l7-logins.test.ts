@@ -4,6 +4,7 @@
  * a small inetd-like Node server, with `-E` pointing at a login script that prompts like login(1)
  * and always refuses) and the real `telnet` client driven through a pipe. FTP: vsftpd standalone
  * with its own config and `curl ftp://`. HTTP: a Node http server asking for Basic auth and `curl -u`.
+ * SSH: the real OpenSSH client against a Node server that only exchanges identification strings.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -157,6 +158,27 @@ test('HTTP: Basic auth from curl, accepted then refused; request facts, Server h
   assert.is(first.login_failures, 0);
   assert.is(second.login_secret_sha256, sha256Hex('guess'));
   assert.is(second.login_failures, 1);
+});
+
+test('SSH: the server identification string is the banner', async () => {
+  requireTool('ssh', 'openssh-client');
+  const port = await freePort();
+  const server = createServer((sock) => {
+    sock.write('SSH-2.0-PumpSSH_2.4 vendor build\r\n');
+    sock.once('data', () => setTimeout(() => sock.end(), 50));
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  const file = join(dir, 'ssh-banner.pcap');
+  const capture = await captureLoopback(file, `tcp port ${port}`);
+  const ssh = await run('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(port), 'nurse@127.0.0.1', 'true']);
+  await capture.stop();
+  server.close();
+  assert.is.not(ssh.code, 0, 'the handshake cannot complete against an identification-only server');
+  const { rows } = await parseCaptureFile(file);
+  assert.is(rows.length, 1);
+  assert.is(rows[0].l7_proto, 'ssh');
+  assert.is(rows[0].banner, 'SSH-2.0-PumpSSH_2.4 vendor build');
 });
 
 test.run();

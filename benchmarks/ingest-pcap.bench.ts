@@ -1,0 +1,86 @@
+/**
+ * pcap → flows throughput: HEIR's parser (in process, the file read in 1 MiB chunks into one reused
+ * buffer, L7 inspection on, Arrow batches of 4096 flows) against `softflowd -r` and `argus -r` on the same capture, run alternately so
+ * they share the machine's load. The capture is every non-empty WiFi/mobile capture of the shared
+ * medical-device set concatenated with mergecap (link type 101). Medians of HEIR_BENCH_REPS runs.
+ *
+ *   npx tsx benchmarks/ingest-pcap.bench.ts [capture.pcap]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePcap, pcapStats } from '../operators/ingest-pcap.ts';
+import { fileChunksReused } from '../pipeline/file-chunks.ts';
+
+const REPS = Number(process.env.HEIR_BENCH_REPS ?? 5);
+const shared = new URL('../../shared/datasets/pcaps/medical-devices/', import.meta.url).pathname;
+
+function need(tool: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed: apt-get install ${pkg}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'heir-bench-pcap-'));
+let capture = process.argv[2];
+if (!capture) {
+  need('mergecap', 'wireshark-common');
+  const files = readdirSync(shared, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.pcap') && !f.includes('bluetooth'))
+    .map((f) => join(shared, f))
+    .filter((f) => statSync(f).size > 0)
+    .sort();
+  capture = join(dir, 'medical-wifi.pcap');
+  const r = spawnSync('mergecap', ['-a', '-w', capture, ...files]);
+  if (r.status !== 0) throw new Error(`mergecap failed: ${r.stderr}`);
+}
+const size = statSync(capture).size;
+
+async function heir(): Promise<{ ms: number; cpuMs: number; packets: number; flows: number }> {
+  const stats = pcapStats();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const out of parsePcap(fileChunksReused(capture), { site: 'bench', sensor: 'b', input: capture, batchSize: 4096, stats })) void out;
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, packets: stats.packets, flows: stats.flows };
+}
+
+function external(cmd: string, args: string[]): { ms: number; cpuMs: number } {
+  const t0 = performance.now();
+  // `time -f` would need GNU time; the child's CPU comes from the shell's `times` instead.
+  const r = spawnSync('sh', ['-c', `"$0" "$@" >/dev/null 2>&1; times`, cmd, ...args], { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  const child = r.stdout.trim().split('\n').pop() ?? '';
+  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { ms, cpuMs: secs * 1000 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+need('softflowd', 'softflowd');
+need('argus', 'argus-server');
+await heir(); // warm-up: module loading and JIT
+const runs = { heir: [] as number[], heirCpu: [] as number[], softflowd: [] as number[], softflowdCpu: [] as number[], argus: [] as number[], argusCpu: [] as number[] };
+let packets = 0;
+let flows = 0;
+for (let i = 0; i < REPS; i++) {
+  const h = await heir();
+  runs.heir.push(h.ms);
+  runs.heirCpu.push(h.cpuMs);
+  packets = h.packets;
+  flows = h.flows;
+  const s = external('softflowd', ['-r', capture, '-n', '127.0.0.1:9']);
+  runs.softflowd.push(s.ms);
+  runs.softflowdCpu.push(s.cpuMs);
+  const a = external('argus', ['-r', capture, '-w', join(dir, 'out.argus')]);
+  runs.argus.push(a.ms);
+  runs.argusCpu.push(a.cpuMs);
+}
+rmSync(dir, { recursive: true, force: true });
+
+const line = (name: string, ms: number, cpu: number) =>
+  `${name.padEnd(10)} wall ${ms.toFixed(0).padStart(6)} ms  cpu ${cpu.toFixed(0).padStart(6)} ms  ${((packets / ms) * 1000).toFixed(0).padStart(8)} packets/s  ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(7)} MB/s`;
+console.log(`capture: ${capture} (${(size / 1e6).toFixed(1)} MB, ${packets} packets, HEIR flows ${flows}), median of ${REPS}`);
+console.log(line('heir', median(runs.heir), median(runs.heirCpu)));
+console.log(line('softflowd', median(runs.softflowd), median(runs.softflowdCpu)));
+console.log(line('argus', median(runs.argus), median(runs.argusCpu)));
+console.log(`ratio (wall, >1 = HEIR faster): vs softflowd ${(median(runs.softflowd) / median(runs.heir)).toFixed(2)}, vs argus ${(median(runs.argus) / median(runs.heir)).toFixed(2)}`);
