@@ -19,7 +19,9 @@ import { scoreDevice } from '../operators/rama/device.ts';
 import type { DeviceScore } from '../operators/rama/model.ts';
 import { ramaRun } from '../operators/rama/run.ts';
 import { scoreSites } from '../operators/rama/site.ts';
-import { DETECTION_COLUMNS, DETECTION_SCHEMA, DEVICE_COLUMNS, DEVICE_SCHEMA, DEVICE_VULN_COLUMNS, DEVICE_VULN_SCHEMA, FINDING_COLUMNS, FINDING_SCHEMA } from '../operators/rama/tables.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from '../operators/detections-schema.ts';
+import { FINDING_COLUMNS, FINDINGS_SCHEMA } from '../operators/findings-schema.ts';
+import { DEVICE_COLUMNS, DEVICE_SCHEMA, DEVICE_VULN_COLUMNS, DEVICE_VULN_SCHEMA } from '../operators/rama/tables.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -53,7 +55,7 @@ WITH d AS (
       WHEN 'monitoring' THEN 0.5 WHEN 'workflow' THEN 0.35 ELSE 0.2 END AS w,
     CASE WHEN coalesce(internet_exposed, true) THEN 1.0 ELSE 0.6 END AS net,
     CASE WHEN coalesce(segmented, false) THEN 0.7 ELSE 1.0 END AS seg
-  FROM devices),
+  FROM rama_devices),
 raw AS (
   SELECT v.site, v.device, 0 AS cls, v.cve AS k,
     CASE WHEN v.fix_applied THEN 0.0 ELSE 0.55 * (coalesce(v.rubric_adjusted_base, v.cvss_base) / 10) * (coalesce(v.rubric_adjusted_base, v.cvss_base) / 10)
@@ -62,24 +64,24 @@ raw AS (
     CASE WHEN coalesce(nullif(regexp_extract(v.cvss_vector, 'AV:([NALP])', 1), ''), 'N') = 'N' THEN d.net ELSE 1.0 END AS f1,
     CASE WHEN coalesce(nullif(regexp_extract(v.cvss_vector, 'AV:([NALP])', 1), ''), 'N') = 'N' THEN d.net ELSE 1.0 END
       * CASE WHEN coalesce(nullif(regexp_extract(v.cvss_vector, 'AV:([NALP])', 1), ''), 'N') IN ('N', 'A') THEN d.seg ELSE 1.0 END AS f2
-  FROM device_vulns v JOIN d USING (site, device)
+  FROM rama_device_vulns v JOIN d USING (site, device)
   UNION ALL
-  SELECT f.site, f.device, 1, f.rule,
+  SELECT d.site, d.device, 1, f.rule_id,
     -ln(1 - CASE lower(f.severity) WHEN 'critical' THEN 0.3 WHEN 'high' THEN 0.16 WHEN 'medium' THEN 0.08 WHEN 'low' THEN 0.03 ELSE 0.0 END) * d.w,
     d.net, d.net * d.seg
-  FROM findings f JOIN d USING (site, device)
+  FROM findings f JOIN d ON d.site = f.site_id AND d.address = f.device
   UNION ALL
-  SELECT a.site, a.device, 2, lower(a.threat),
-    -ln(1 - CASE coalesce(lower(a.severity), CASE lower(a.threat) WHEN 'ransomware' THEN 'critical' WHEN 'spam' THEN 'low'
-        WHEN 'malware' THEN 'high' WHEN 'botnets' THEN 'high' WHEN 'denial of service' THEN 'high' WHEN 'data breaches' THEN 'high'
-        WHEN 'cyber espionage' THEN 'high' WHEN 'physical manipulation/damage/theft/loss' THEN 'high'
-        WHEN 'web application attacks' THEN 'medium' WHEN 'web-based attacks' THEN 'medium' WHEN 'phishing' THEN 'medium'
-        WHEN 'identity theft' THEN 'medium' WHEN 'insider threat' THEN 'medium' WHEN 'information leakage' THEN 'medium'
-        WHEN 'cryptojacking' THEN 'medium' ELSE 'high' END)
+  SELECT d.site, d.device, 2, lower(a.threat),
+    -ln(1 - CASE CASE lower(a.threat) WHEN 'ransomware' THEN 'critical' WHEN 'spam' THEN 'low'
+        WHEN 'malware' THEN 'high' WHEN 'botnets' THEN 'high' WHEN 'denial-of-service' THEN 'high' WHEN 'data-breaches' THEN 'high'
+        WHEN 'cyber-espionage' THEN 'high' WHEN 'physical-manipulation' THEN 'high'
+        WHEN 'web-application-attacks' THEN 'medium' WHEN 'web-based-attacks' THEN 'medium' WHEN 'phishing' THEN 'medium'
+        WHEN 'identity-theft' THEN 'medium' WHEN 'insider-threat' THEN 'medium' WHEN 'information-leakage' THEN 'medium'
+        WHEN 'cryptojacking' THEN 'medium' ELSE 'high' END
       WHEN 'critical' THEN 0.45 WHEN 'high' THEN 0.25 WHEN 'medium' THEN 0.12 WHEN 'low' THEN 0.05 ELSE 0.0 END)
       * a.confidence * pow(2, -(greatest(0, ${AS_OF} - epoch_us(a.ts)) / 86400000000) / 14) * d.w,
     1.0, 1.0
-  FROM detections a JOIN d USING (site, device) WHERE lower(a.label) <> 'benign'),
+  FROM detections a JOIN d ON d.site = a.site_id AND d.address = a.device WHERE NOT a.benign),
 keyed AS (
   SELECT site, device, cls, k, max(h) AS h0, max(h * f1) AS h1, max(h * f2) AS h2 FROM raw GROUP BY ALL),
 ranked AS (
@@ -106,7 +108,10 @@ SELECT site, device, c2 AS cents, (10000 + lost + (c1 - c0) + (c2 - c1) <> c2) A
 
 const cat = loadCatalogue();
 const [fleet, tSim] = time(() => simulateFleet(cat, { hospitals: HOSPITALS, seed: 1, asOf: AS_OF, devices: DEVICES }));
-const [adapted, tAdapt] = time(() => inputsFromRows({ devices: fleet.devices, vulns: fleet.vulns, findings: fleet.findings, detections: fleet.detections }));
+// The rows as the adapter's SQL would return them (site/rule names of the findings and detections tables).
+const findingRows = fleet.findings.map((f) => ({ site: f.site_id, device: f.device, rule: f.rule_id, severity: f.severity }));
+const detectionRows = fleet.detections.map((d) => ({ site: d.site_id, device: d.device, label: d.label, threat: d.threat, confidence: d.confidence, ts: d.ts }));
+const [adapted, tAdapt] = time(() => inputsFromRows({ devices: fleet.devices, vulns: fleet.vulns, findings: findingRows, detections: detectionRows }));
 const inputs = adapted.inputs;
 // Warm-up on a slice, so that both sides are measured with compiled code and a warm cache.
 for (let i = 0; i < 2000; i++) scoreDevice(inputs[i], { asOf: AS_OF });
@@ -116,10 +121,10 @@ const [run, tRun] = time(() => ramaRun(inputs, AS_OF, { devices: 'bench' }));
 
 const store = await openStore(':memory:');
 await store.write('bench', {
-  devices: batchFromRows(DEVICE_SCHEMA, DEVICE_COLUMNS, fleet.devices),
-  device_vulns: batchFromRows(DEVICE_VULN_SCHEMA, DEVICE_VULN_COLUMNS, fleet.vulns),
-  findings: batchFromRows(FINDING_SCHEMA, FINDING_COLUMNS, fleet.findings),
-  detections: batchFromRows(DETECTION_SCHEMA, DETECTION_COLUMNS, fleet.detections),
+  rama_devices: batchFromRows(DEVICE_SCHEMA, DEVICE_COLUMNS, fleet.devices),
+  rama_device_vulns: batchFromRows(DEVICE_VULN_SCHEMA, DEVICE_VULN_COLUMNS, fleet.vulns),
+  findings: batchFromRows(FINDINGS_SCHEMA, FINDING_COLUMNS, fleet.findings),
+  detections: batchFromRows(DETECTIONS_SCHEMA, DETECTION_COLUMNS, fleet.detections),
 });
 await store.all(SQL.replace('SELECT site, device, c2 AS cents', 'SELECT count(*) AS n FROM (SELECT site, device, c2 AS cents') + ')'); // warm-up
 const [sqlRows, tSql] = await timeAsync(() => store.all<{ site: string; device: string; cents: number; inexact: boolean }>(SQL));

@@ -4,9 +4,12 @@
  * SSVC signals are real (fleet-catalogue.ts); which hospital owns which devices, their patch
  * level, network controls, hunt findings and attacks are drawn from a seeded generator.
  */
+import { createHash } from 'node:crypto';
+import type { DetectionRow } from '../operators/detections-schema.ts';
+import type { FindingRow } from '../operators/findings-schema.ts';
 import { seededRandom, type Random } from '../operators/rama/dp.ts';
 import { CRITICALITIES, type Criticality, type Severity } from '../operators/rama/model.ts';
-import type { DetectionRow, DeviceRow, DeviceVulnRow, FindingRow, SiteRow } from '../operators/rama/tables.ts';
+import type { DeviceRow, DeviceVulnRow, SiteRow } from '../operators/rama/tables.ts';
 import type { ProductLine } from './fleet-catalogue.ts';
 
 /** Options of a simulated fleet. */
@@ -19,7 +22,11 @@ export interface FleetOptions {
   readonly devices?: number;
 }
 
-/** A simulated fleet as rows of RAMA's declared input tables. */
+/**
+ * A simulated fleet as table rows: RAMA's `rama_sites`, `rama_devices`, `rama_device_vulns`, and
+ * the hunt's `findings` and the classifier's `detections` in those operators' own schemas (their
+ * `sensor_id`/`model` is `SYN-fleet` and their evidence says SYNTHETIC).
+ */
 export interface Fleet {
   readonly sites: SiteRow[];
   readonly devices: DeviceRow[];
@@ -45,26 +52,26 @@ const GENERIC: readonly ProductLine[] = [
   { advisory: 'none', make: 'Generic (synthetic)', model: 'Badge reader', criticality: 'non-clinical', deviceClass: 'access-control', cves: [] },
   { advisory: 'none', make: 'Generic (synthetic)', model: 'Building controller', criticality: 'non-clinical', deviceClass: 'building-automation', cves: [] },
 ];
-/** Hunt-rule findings the simulator raises: rule, severity, base probability per device. */
-const FINDINGS: readonly [string, Severity, number][] = [
-  ['remote-access-default-password', 'critical', 0.03],
-  ['telnet-open', 'high', 0.05],
-  ['cleartext-phi-hl7', 'high', 0.08],
-  ['unsupported-os', 'high', 0.06],
-  ['obsolete-tls', 'medium', 0.12],
-  ['ftp-cleartext-login', 'medium', 0.04],
-  ['exposed-admin-service', 'medium', 0.05],
-  ['weak-tls-cipher', 'low', 0.1],
+/** Hunt rules (knowledge/rules.json ids and severities) the simulator raises, with a base probability per device. */
+const FINDINGS: readonly [string, Severity, string, number][] = [
+  ['default-credentials', 'critical', 'weak-authentication', 0.03],
+  ['telnet-service', 'high', 'weak-authentication', 0.05],
+  ['cleartext-hl7', 'high', 'cleartext-clinical-data', 0.08],
+  ['unsupported-os', 'high', 'outdated-software', 0.06],
+  ['obsolete-tls-version', 'medium', 'obsolete-crypto', 0.12],
+  ['ftp-service', 'medium', 'weak-authentication', 0.04],
+  ['weak-tls-cipher', 'high', 'obsolete-crypto', 0.05],
+  ['internet-communication', 'low', 'exposure', 0.1],
 ];
-/** Threats of simulated attack campaigns, with the classifier label that would report them. */
+/** Threats of simulated attack campaigns (ENISA ids), with the classifier label that would report them. */
 const THREATS: readonly [string, string][] = [
-  ['denial of service', 'dos'],
-  ['malware', 'malware'],
-  ['ransomware', 'ransomware'],
-  ['web-based attacks', 'recon'],
-  ['web application attacks', 'web-attack'],
-  ['identity theft', 'brute-force'],
-  ['cryptojacking', 'cryptojacking'],
+  ['denial-of-service', 'DDoS'],
+  ['malware', 'Malware'],
+  ['ransomware', 'Ransomware'],
+  ['web-based-attacks', 'Recon'],
+  ['web-application-attacks', 'Spoofing'],
+  ['identity-theft', 'BruteForce'],
+  ['cryptojacking', 'Cryptojacking'],
 ];
 const SIZES = [
   { size: 'small', p: 0.4, min: 40, max: 120 },
@@ -77,6 +84,10 @@ const DAY = 86_400_000_000;
 
 function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
+}
+
+function hex16(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
 }
 
 function pad(n: number, width: number): string {
@@ -139,9 +150,11 @@ export function simulateFleet(catalogue: readonly ProductLine[], options: FleetO
       }
       const line = pick(random, owned[crit]);
       const device = `${site}-D${pad(d + 1, 5)}`;
+      const address = `10.${(p.h >> 8) & 255}.${p.h & 255}.${d}`; // a synthetic plan: one /16-ish block per hospital
       fleet.devices.push({
         device,
         site,
+        address,
         unit: pick(random, UNITS[crit]),
         make: line.make,
         model: line.model,
@@ -174,14 +187,56 @@ export function simulateFleet(catalogue: readonly ProductLine[], options: FleetO
           });
         }
       }
-      for (const [rule, severity, prob] of FINDINGS) {
-        if (random() < prob * hygiene) fleet.findings.push({ ts: options.asOf - Math.floor(random() * 7 * DAY), site, device, rule, severity, synthetic: true });
+      for (const [rule, severity, category, prob] of FINDINGS) {
+        if (random() >= prob * hygiene) continue;
+        const seen = options.asOf - Math.floor(random() * 7 * DAY);
+        fleet.findings.push({
+          finding_id: hex16(`${site}\u0000${rule}\u0000${address}\u0000`),
+          site_id: site,
+          sensor_id: 'SYN-fleet',
+          batch_id: `SYN-fleet:${options.seed}`,
+          rule_id: rule,
+          rule_version: 1,
+          title: `${rule} (synthetic)`,
+          category,
+          severity,
+          device: address,
+          device_mac: null,
+          peer: null,
+          subject: null,
+          first_seen: seen,
+          last_seen: seen,
+          flow_count: 1,
+          evidence: 'SYNTHETIC: raised by the fleet simulator, not observed',
+          evidence_json: '{"synthetic":true}',
+          default_credential: null,
+          enisa: '',
+          owasp: '',
+          owasp_iot: '',
+          attack_ics: '',
+        });
       }
       const attacks: [string, string][] = [];
       if (campaign && random() < campaignReach) for (let k = 1 + Math.floor(random() * 4); k > 0; k--) attacks.push(campaign);
       if (random() < 0.01) attacks.push(pick(random, THREATS));
       for (const [threat, label] of attacks) {
-        fleet.detections.push({ ts: options.asOf - Math.floor(random() * 60 * DAY), site, device, label, threat, severity: null, confidence: Math.round((0.5 + 0.5 * random()) * 1000) / 1000, synthetic: true });
+        const flowId = `SYN-flow-${site}-${fleet.detections.length}`;
+        fleet.detections.push({
+          detection_id: hex16(`${flowId}\u0000SYN-fleet`),
+          flow_id: flowId,
+          site_id: site,
+          device: address,
+          ts: options.asOf - Math.floor(random() * 60 * DAY),
+          model: 'SYN-fleet-simulator',
+          label,
+          confidence: Math.round((0.5 + 0.5 * random()) * 1000) / 1000,
+          threat,
+          owasp: null,
+          owasp_iot: null,
+          attack_ics: null,
+          features_top: null,
+          benign: false,
+        });
       }
     }
   }

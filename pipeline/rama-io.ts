@@ -11,17 +11,15 @@ import { OUTLIER_Z, PEER_LEVELS, benchmarkSites, partitionScores, summarizeGroup
 import { PrivacyBudget, cryptoRandom, releaseGroups, seededRandom } from '../operators/rama/dp.ts';
 import type { DeviceRiskInput } from '../operators/rama/model.ts';
 import { ramaRun } from '../operators/rama/run.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from '../operators/detections-schema.ts';
+import { FINDING_COLUMNS, FINDINGS_SCHEMA } from '../operators/findings-schema.ts';
 import {
-  DETECTION_COLUMNS,
-  DETECTION_SCHEMA,
   DEVICE_COLUMNS,
   DEVICE_SCHEMA,
   DEVICE_SCORE_COLUMNS,
   DEVICE_SCORE_SCHEMA,
   DEVICE_VULN_COLUMNS,
   DEVICE_VULN_SCHEMA,
-  FINDING_COLUMNS,
-  FINDING_SCHEMA,
   SITE_COLUMNS,
   SITE_SCHEMA,
   SITE_SCORE_COLUMNS,
@@ -45,16 +43,25 @@ async function withStore<T>(path: string, fn: (store: Store) => Promise<T>): Pro
 async function loadInputs(store: Store, site?: string): Promise<{ inputs: DeviceRiskInput[]; versions: Record<string, string> }> {
   let read;
   try {
-    read = await readInputRows((sql) => store.all(sql));
+    read = await readInputRows(
+      (sql) => store.all(sql),
+      async () => {
+        const { loadKnowledgeBase } = await import('../knowledge/kb.ts');
+        const { deriveSiteDevices } = await import('./rama-site-inputs.ts');
+        return deriveSiteDevices(store, loadKnowledgeBase());
+      },
+    );
   } catch (error) {
     if (error instanceof RangeError) throw new UserError(ErrorCode.INPUT_MALFORMED, `${store.path}: ${error.message}`, { cause: error });
+    if (error instanceof UserError) throw error;
     throw new UserError(ErrorCode.SCHEMA_MISMATCH, `${store.path}: cannot read RAMA's input tables (${messageOf(error).split('\n')[0]}); docs/rama.md lists the columns they need`, { cause: error });
   }
-  const { inputs, deadLetters } = inputsFromRows(read.rows);
+  const { inputs, deadLetters, unmatched } = inputsFromRows(read.rows);
   for (const d of deadLetters) await store.deadLetter(d);
   if (deadLetters.length > 0) warn(`rama: ${deadLetters.length} input rows could not be used (stored in dead_letters; first: ${deadLetters[0].input}: ${deadLetters[0].reason})`);
+  if (unmatched.findings + unmatched.detections > 0) warn(`rama: ${unmatched.findings} findings and ${unmatched.detections} detection groups name no known device (outside peers?); not scored`);
   const chosen = site === undefined ? inputs : inputs.filter((i) => i.site === site);
-  if (chosen.length === 0) throw new UserError(ErrorCode.INPUT_MALFORMED, site === undefined ? `${store.path}: the devices table is empty` : `${store.path}: no devices of site ${site}`);
+  if (chosen.length === 0) throw new UserError(ErrorCode.INPUT_MALFORMED, site === undefined ? `${store.path}: no devices to score` : `${store.path}: no devices of site ${site}`);
   return { inputs: chosen, versions: read.versions };
 }
 
@@ -66,11 +73,11 @@ export async function simulate(path: string, options: { hospitals: number; seed:
   const id = `rama-simulate:seed=${options.seed}:hospitals=${options.hospitals}:devices=${options.devices ?? 'drawn'}:as-of=${options.asOf}`;
   const written = await withStore(path, (store) =>
     store.write(id, {
-      sites: batchFromRows(SITE_SCHEMA, SITE_COLUMNS, fleet.sites),
-      devices: batchFromRows(DEVICE_SCHEMA, DEVICE_COLUMNS, fleet.devices),
-      device_vulns: batchFromRows(DEVICE_VULN_SCHEMA, DEVICE_VULN_COLUMNS, fleet.vulns),
-      findings: batchFromRows(FINDING_SCHEMA, FINDING_COLUMNS, fleet.findings),
-      detections: batchFromRows(DETECTION_SCHEMA, DETECTION_COLUMNS, fleet.detections),
+      rama_sites: batchFromRows(SITE_SCHEMA, SITE_COLUMNS, fleet.sites),
+      rama_devices: batchFromRows(DEVICE_SCHEMA, DEVICE_COLUMNS, fleet.devices),
+      rama_device_vulns: batchFromRows(DEVICE_VULN_SCHEMA, DEVICE_VULN_COLUMNS, fleet.vulns),
+      findings: batchFromRows(FINDINGS_SCHEMA, FINDING_COLUMNS, fleet.findings),
+      detections: batchFromRows(DETECTIONS_SCHEMA, DETECTION_COLUMNS, fleet.detections),
     }),
   );
   const summary = { synthetic: true, written, hospitals: fleet.sites.length, devices: fleet.devices.length, device_vulns: fleet.vulns.length, findings: fleet.findings.length, detections: fleet.detections.length };
@@ -125,10 +132,10 @@ export async function benchmark(path: string, options: { json: boolean; k: numbe
   return withStore(path, async (store) => {
     const tables = new Set(await store.tables());
     if (!tables.has('rama_site_scores')) throw new UserError(ErrorCode.INPUT_MALFORMED, `${store.path}: no site scores yet; run heir rama site --db ${store.path} first`);
-    const profiles = tables.has('sites');
+    const profiles = tables.has('rama_sites');
     const rows = await store.all<{ site: string; score: number; size: string | null; type: string | null; region: string | null }>(
       `SELECT s.site, s.score, ${profiles ? 'p.size, p.type, p.region' : 'NULL AS size, NULL AS type, NULL AS region'}
-       FROM rama_site_scores s ${profiles ? 'LEFT JOIN sites p ON p.site = s.site' : ''}
+       FROM rama_site_scores s ${profiles ? 'LEFT JOIN rama_sites p ON p.site = s.site' : ''}
        WHERE s.scope = 'site' QUALIFY row_number() OVER (PARTITION BY s.site ORDER BY s.as_of DESC, s.run DESC) = 1`,
     );
     const sites: SiteProfile[] = rows.map((r) => ({ site: r.site, score: r.score, size: r.size ?? 'unknown', type: r.type ?? 'unknown', region: r.region ?? 'unknown' }));

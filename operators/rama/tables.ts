@@ -1,8 +1,10 @@
 /**
  * The tables RAMA reads and writes, declared once as column specs (pipeline/columns.ts).
  *
- * Inputs: `devices`, `device_vulns`, `findings`, `detections` and `sites` as RAMA declares them;
- * the fleet simulator writes exactly these, and adapter.ts maps other producers' tables onto them.
+ * Inputs RAMA declares: `rama_devices`, `rama_device_vulns` and `rama_sites` (the fleet simulator
+ * writes them; on a site store the first two are derived from `inventory`, `device_observations` and
+ * the knowledge base). Findings and detections are read from the hunt's `findings` and the
+ * classifier's `detections` tables as those operators declare them.
  * Outputs: `rama_device_scores`, `rama_site_scores`, `rama_snapshots`.
  */
 import { arrowSchema, type ColumnKind, type RowOf } from '../../pipeline/columns.ts';
@@ -18,6 +20,7 @@ export const RAMA_OUTPUT_VERSION = 1;
 export const DEVICE_COLUMNS = [
   c('device', 'utf8', false, 'device id, unique within the site'),
   c('site', 'utf8', false, 'site id'),
+  c('address', 'utf8', true, 'IP address: findings and detections name devices by it'),
   c('unit', 'utf8', true, 'care unit or network segment (null: "unassigned")'),
   c('make', 'utf8', false, 'manufacturer'),
   c('model', 'utf8', false, 'product / model'),
@@ -29,7 +32,8 @@ export const DEVICE_COLUMNS = [
   c('synthetic', 'bool', false, 'true for rows made by the fleet simulator'),
 ] as const;
 export type DeviceRow = RowOf<typeof DEVICE_COLUMNS>;
-export const DEVICE_SCHEMA = arrowSchema('devices', RAMA_INPUT_VERSION, DEVICE_COLUMNS);
+/** RAMA's device list: written by the fleet simulator or an import; derived from `inventory` and `device_observations` when absent. */
+export const DEVICE_SCHEMA = arrowSchema('rama_devices', RAMA_INPUT_VERSION, DEVICE_COLUMNS);
 
 export const DEVICE_VULN_COLUMNS = [
   c('device', 'utf8', false, 'device id'),
@@ -48,31 +52,8 @@ export const DEVICE_VULN_COLUMNS = [
   c('synthetic', 'bool', false, 'true for rows made by the fleet simulator'),
 ] as const;
 export type DeviceVulnRow = RowOf<typeof DEVICE_VULN_COLUMNS>;
-export const DEVICE_VULN_SCHEMA = arrowSchema('device_vulns', RAMA_INPUT_VERSION, DEVICE_VULN_COLUMNS);
-
-export const FINDING_COLUMNS = [
-  c('ts', 'ts', false, 'when the finding was raised'),
-  c('site', 'utf8', false, 'site id'),
-  c('device', 'utf8', false, 'device id'),
-  c('rule', 'utf8', false, 'hunt rule id'),
-  c('severity', 'utf8', false, 'info | low | medium | high | critical'),
-  c('synthetic', 'bool', false, 'true for rows made by the fleet simulator'),
-] as const;
-export type FindingRow = RowOf<typeof FINDING_COLUMNS>;
-export const FINDING_SCHEMA = arrowSchema('findings', RAMA_INPUT_VERSION, FINDING_COLUMNS);
-
-export const DETECTION_COLUMNS = [
-  c('ts', 'ts', false, 'when the attack was seen'),
-  c('site', 'utf8', false, 'site id'),
-  c('device', 'utf8', false, 'device id (the target)'),
-  c('label', 'utf8', false, 'classifier label; "benign" rows are ignored'),
-  c('threat', 'utf8', false, 'ENISA threat'),
-  c('severity', 'utf8', true, 'low | medium | high | critical (null: from the threat)'),
-  c('confidence', 'f64', false, 'classifier probability 0–1'),
-  c('synthetic', 'bool', false, 'true for rows made by the fleet simulator'),
-] as const;
-export type DetectionRow = RowOf<typeof DETECTION_COLUMNS>;
-export const DETECTION_SCHEMA = arrowSchema('detections', RAMA_INPUT_VERSION, DETECTION_COLUMNS);
+/** Vulnerabilities matched to devices, with their fix status; derived by the advisory matcher when absent. */
+export const DEVICE_VULN_SCHEMA = arrowSchema('rama_device_vulns', RAMA_INPUT_VERSION, DEVICE_VULN_COLUMNS);
 
 export const SITE_COLUMNS = [
   c('site', 'utf8', false, 'site id'),
@@ -83,7 +64,8 @@ export const SITE_COLUMNS = [
   c('synthetic', 'bool', false, 'true for rows made by the fleet simulator'),
 ] as const;
 export type SiteRow = RowOf<typeof SITE_COLUMNS>;
-export const SITE_SCHEMA = arrowSchema('sites', RAMA_INPUT_VERSION, SITE_COLUMNS);
+/** Site profiles for peer groups (the observatory's registry of sites). */
+export const SITE_SCHEMA = arrowSchema('rama_sites', RAMA_INPUT_VERSION, SITE_COLUMNS);
 
 export const DEVICE_SCORE_COLUMNS = [
   c('as_of', 'ts', false, 'time the score is for'),

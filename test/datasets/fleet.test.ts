@@ -28,14 +28,18 @@ test('a fleet is seeded, labelled synthetic, and draws makes and models from the
   assert.not.equal(a.devices, c.devices);
   assert.is(a.devices.length, 1500);
   assert.is(a.sites.length, 12);
-  for (const table of [a.sites, a.devices, a.vulns, a.findings, a.detections]) {
-    assert.ok(table.every((r) => r.synthetic === true && r.site.startsWith('SYN-')));
-  }
+  for (const table of [a.sites, a.devices, a.vulns]) assert.ok(table.every((r) => r.synthetic === true && r.site.startsWith('SYN-')));
+  // Findings and detections use the hunt's and the classifier's own schemas: labelled by sensor, model and evidence.
+  assert.ok(a.findings.length > 0 && a.findings.every((f) => f.site_id.startsWith('SYN-') && f.sensor_id === 'SYN-fleet' && f.evidence.startsWith('SYNTHETIC')));
+  assert.ok(a.detections.length > 0 && a.detections.every((d) => d.site_id.startsWith('SYN-') && d.model === 'SYN-fleet-simulator' && !d.benign));
+  const addresses = new Set(a.devices.map((d) => d.address));
+  assert.is(addresses.size, a.devices.length, 'addresses are unique');
+  assert.ok(a.findings.every((f) => addresses.has(f.device)) && a.detections.every((d) => addresses.has(d.device)));
   const subset = readFileSync(`${DEFAULT_KNOWLEDGE_DIR}/icsadvprj/medical_subset_ICSMA_plus_HPH.csv`, 'utf8');
   for (const d of a.devices) if (!d.make.includes('synthetic')) assert.ok(subset.includes(d.model), `model ${d.model} is not in the advisories`);
   for (const v of a.vulns) assert.ok(subset.includes(v.cve), `${v.cve} is not in the advisories`);
   assert.ok(a.vulns.some((v) => v.fix_applied) && a.vulns.some((v) => !v.fix_applied));
-  assert.ok(a.findings.every((f) => f.ts <= asOf) && a.detections.every((d) => d.ts <= asOf));
+  assert.ok(a.findings.every((f) => f.last_seen <= asOf) && a.detections.every((d) => d.ts <= asOf));
   assert.throws(() => simulateFleet(catalogue, { hospitals: 0, seed: 1, asOf }), /invalid hospitals/);
   assert.throws(() => simulateFleet(catalogue, { hospitals: 5, seed: 1, asOf, devices: 3 }), /invalid devices/);
 });

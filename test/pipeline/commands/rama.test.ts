@@ -9,6 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../../pipeline/cli.ts';
 import { openStore } from '../../../pipeline/store.ts';
+import { batchFromRows } from '../../../pipeline/columns.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from '../../../operators/detections-schema.ts';
+import { DEVICE_OBSERVATION_COLUMNS, DEVICE_OBSERVATIONS_SCHEMA, INVENTORY_COLUMNS, INVENTORY_SCHEMA } from '../../../operators/devices-schema.ts';
+import { FINDING_COLUMNS, FINDINGS_SCHEMA } from '../../../operators/findings-schema.ts';
+import { deviceId } from '../../../operators/inventory.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'heir-rama-'));
@@ -126,10 +131,71 @@ test('clear errors: missing --db, bad --as-of, no inventory, unknown sub-command
   assert.match(badTime.stderr, /invalid --as-of: tomorrow/);
   const empty = await heir('devices', '--db', join(dir, 'empty.duckdb'));
   assert.is(empty.code, 1);
-  assert.match(empty.stderr, /no devices table/);
+  assert.match(empty.stderr, /no devices to score/);
   const unknown = await heir('explain', '--db', db);
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, /expected devices, site, benchmark, whatif or simulate/);
+});
+
+test('a site store: inventory, traffic, hunt findings and detections in their producers\' schemas, advisories from the knowledge base', async () => {
+  const siteDb = join(dir, 'hospital.duckdb');
+  const t = Date.UTC(2026, 10, 27) * 1000;
+  const obs = (address: string) => ({
+    device_id: deviceId('H1', address), site_id: 'H1', batch_id: 'b1', address, mac: null, mac_vendor: null, internal: true,
+    first_seen: t, last_seen: t + 1e6, flows: 3, bytes: 1000, protocols: 'telnet', server_ports: 'tcp/23', peers: 1, external_peers: 0,
+    hl7_sending_app: null, hl7_sending_facility: null, dicom_ae_titles: null, dhcp_hostname: null, dhcp_vendor_class: null, http_user_agents: null, http_servers: null, tls_sni: null, banners: null,
+  });
+  const finding = (device: string, rule: string, severity: string) => ({
+    finding_id: `${device}-${rule}`, site_id: 'H1', sensor_id: 's1', batch_id: 'b1', rule_id: rule, rule_version: 1, title: rule, category: 'weak-authentication', severity, device,
+    device_mac: null, peer: null, subject: 'tcp/23', first_seen: t, last_seen: t, flow_count: 2, evidence: 'test', evidence_json: '{}', default_credential: null, enisa: '', owasp: '', owasp_iot: '', attack_ics: '',
+  });
+  const detection = (device: string, label: string, threat: string | null, benign: boolean, confidence: number) => ({
+    detection_id: `${device}-${label}-${confidence}`, flow_id: `f-${device}-${label}`, site_id: 'H1', device, ts: t, model: 'm1', label, confidence, threat,
+    owasp: null, owasp_iot: null, attack_ics: null, features_top: null, benign,
+  });
+  const store = await openStore(siteDb);
+  await store.write('site-fixture', {
+    inventory: batchFromRows(INVENTORY_SCHEMA, INVENTORY_COLUMNS, [
+      { asset_id: 'PUMP-1', site_id: 'H1', address: '10.1.0.5', mac: null, make: 'BD', vendor: 'Becton, Dickinson and Company (BD)', model: 'Alaris 8015', version: '9.19', clinical_function: 'infusion', criticality: 'therapy', location: 'ICU', segment: 'VLAN-20', mds2: null, source_file: 'inv.csv', source_line: 2, imported_at: t },
+    ]),
+    device_observations: batchFromRows(DEVICE_OBSERVATIONS_SCHEMA, DEVICE_OBSERVATION_COLUMNS, [obs('10.1.0.5'), obs('10.1.0.9')]),
+    findings: batchFromRows(FINDINGS_SCHEMA, FINDING_COLUMNS, [finding('10.1.0.5', 'telnet-service', 'high'), finding('10.1.0.5', 'telnet-service', 'high'), finding('10.1.0.9', 'default-credentials', 'critical')]),
+    detections: batchFromRows(DETECTIONS_SCHEMA, DETECTION_COLUMNS, [
+      detection('10.1.0.5', 'DDoS', 'denial-of-service', false, 0.9),
+      detection('10.1.0.5', 'Benign', null, true, 0.99),
+      detection('192.0.2.66', 'Recon', 'web-based-attacks', false, 0.8),
+    ]),
+  });
+  await store.close();
+  const r = await heir('devices', '--db', siteDb, '--json', '--as-of', AS_OF);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines.length, 2);
+  const pump = lines.find((d) => d.device === deviceId('H1', '10.1.0.5'))!;
+  const factors = new Map(pump.contributions.map((c: { factor: string; points: number }) => [c.factor, c.points]));
+  for (const cve of ['CVE-2016-8375', 'CVE-2020-25165', 'CVE-2023-30563']) assert.ok((factors.get(`vuln:${cve}`) as number) < 0, `${cve} from the knowledge base`);
+  assert.ok((factors.get('finding:telnet-service') as number) < 0);
+  assert.ok((factors.get('attack:denial-of-service') as number) < 0);
+  assert.ok((factors.get('control:segmentation') as number) > 0, 'VLAN-20 counts as segmentation');
+  assert.ok((factors.get('control:no-internet-exposure') as number) > 0, 'seen in traffic without an exposure finding: not exposed');
+  const unknown = lines.find((d) => d.device === deviceId('H1', '10.1.0.9'))!;
+  assert.equal(unknown.contributions.map((c: { factor: string }) => c.factor), ['finding:default-credentials', 'control:no-internet-exposure', 'control:segmentation']);
+  // Unknown criticality is life-sustaining: a critical finding costs 30 % uncontrolled, and the
+  // device, seen in traffic without an exposure finding, gets the no-internet credit back in part.
+  assert.equal(unknown.contributions.map((c: { points: number }) => c.points), [-30, 10.73, 0]);
+  assert.is(unknown.score, 80.73);
+  assert.match(r.stderr, /0 findings and 1 detection groups name no known device/);
+  const versions = await (async () => {
+    const s = await openStore(siteDb, { readOnly: true });
+    try {
+      return JSON.parse((await s.all<{ v: string }>('SELECT any_value(input_versions) AS v FROM rama_device_scores'))[0].v);
+    } finally {
+      await s.close();
+    }
+  })();
+  assert.is(versions.findings, 'findings-v1');
+  assert.is(versions.detections, 'detections-v1');
+  assert.match(versions.knowledge, /^kb-format-1:\d+-advisories$/);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
