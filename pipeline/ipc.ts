@@ -54,13 +54,10 @@ export function decodeTables(data: Uint8Array, input: string): Tables {
     } catch (error) {
       throw new InputError(input, `table ${name} is not an Arrow IPC stream`, { cause: error });
     }
-    tables[name] = table.batches.length === 1 ? table.batches[0] : combine(table);
+    // encodeTables writes exactly one batch per table; an empty table has none.
+    if (table.batches.length > 1) fail(`table ${name} holds ${table.batches.length} record batches, expected one`);
+    tables[name] = table.batches[0] ?? new RecordBatch(table.schema);
     o += 4 + length;
   }
   return tables;
-}
-
-function combine(table: Table): RecordBatch {
-  const combined = table.combineChunks();
-  return combined.batches[0] ?? new RecordBatch(table.schema);
 }

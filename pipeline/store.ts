@@ -50,7 +50,8 @@ export class Store implements BatchSink {
   private readonly instance: DuckDBInstance;
   /** The connection, for queries by reading commands and notebooks. */
   readonly connection: DuckDBConnection;
-  private readonly known = new Map<string, Set<string>>();
+  // Column name → DuckDB type of every table seen, in table order.
+  private readonly known = new Map<string, Map<string, string>>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Rows written per table since open. */
   readonly counters = { batches: 0, duplicates: 0, rows: 0, deadLetters: 0 };
@@ -108,23 +109,20 @@ export class Store implements BatchSink {
       if (existing.length === 0) {
         const ddl = fields.map((f) => `${ident(f.name)} ${duckTypeName(f)}${f.nullable ? '' : ' NOT NULL'}`).join(', ');
         await this.connection.run(`CREATE TABLE IF NOT EXISTS ${ident(table)} (${ddl})`);
-        columns = new Set(fields.map((f) => f.name));
+        columns = new Map(fields.map((f) => [f.name, duckTypeName(f)]));
       } else {
-        columns = new Set(existing.map((r) => r.column_name));
-        for (const f of fields) {
-          const row = existing.find((r) => r.column_name === f.name);
-          const want = duckTypeName(f);
-          if (row && !sameType(row.data_type, want)) {
-            throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `table ${table} column ${f.name} is ${row.data_type} in ${this.path}, the batch has ${want}`);
-          }
-        }
+        columns = new Map(existing.map((r) => [r.column_name, r.data_type.toUpperCase() === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : r.data_type.toUpperCase()]));
       }
       this.known.set(table, columns);
     }
     for (const f of fields) {
-      if (!columns.has(f.name)) {
-        await this.connection.run(`ALTER TABLE ${ident(table)} ADD COLUMN ${ident(f.name)} ${duckTypeName(f)}`);
-        columns.add(f.name);
+      const want = duckTypeName(f);
+      const have = columns.get(f.name);
+      if (have === undefined) {
+        await this.connection.run(`ALTER TABLE ${ident(table)} ADD COLUMN ${ident(f.name)} ${want}`);
+        columns.set(f.name, want);
+      } else if (have !== want) {
+        throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `table ${table} column ${f.name} is ${have} in ${this.path}, the batch has ${want}`);
       }
     }
   }
@@ -179,7 +177,7 @@ export class Store implements BatchSink {
    */
   private async appendTable(table: string, batch: RecordBatch): Promise<void> {
     const names = batch.schema.fields.map((f) => f.name);
-    const columns = [...this.known.get(table)!];
+    const columns = [...this.known.get(table)!.keys()];
     const direct = columns.length === names.length && columns.every((n, i) => n === names[i]);
     const target = direct ? table : `_stage_${table}`;
     if (!direct) {
@@ -265,11 +263,6 @@ export function openStore(path: string, options?: StoreOptions): Promise<Store> 
 
 function tableName(key: string, batch: RecordBatch): string {
   return batch.schema.metadata.get('heir.table') ?? key;
-}
-
-function sameType(existing: string, wanted: string): boolean {
-  const a = existing.toUpperCase();
-  return a === wanted || (wanted === 'TIMESTAMPTZ' && a === 'TIMESTAMP WITH TIME ZONE');
 }
 
 function normaliseRow(row: Record<string, unknown>): Record<string, unknown> {
