@@ -322,7 +322,8 @@ export const PHASES: readonly PhaseSpec[] = [
     category: 'BruteForce',
     attacker: 'attacker',
     victim: 'server',
-    tools: [['vsftpd', 'vsftpd']],
+    // hydra when installed (Debian package hydra), else real FTP logins with curl.
+    tools: [['vsftpd', 'vsftpd'], ['curl', 'curl']],
     async run(ctx) {
       const srv = host(ctx, 'server').address;
       const atk = host(ctx, 'attacker');
