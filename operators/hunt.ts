@@ -10,6 +10,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { AddressClassifier } from '../knowledge/networks.ts';
 import { defaultCredential, endOfSupportTable, loadRules, type Condition, type Rule, type RuleSet, type EndOfSupport } from '../knowledge/rules.ts';
+import { columnValues } from './column-values.ts';
 import { findingsBatch, type FindingRow } from './findings-schema.ts';
 
 /** Options of the hunt operator, validated once at construction. */
@@ -20,7 +21,7 @@ export interface HuntOptions {
   readonly internalNetworks?: readonly string[];
 }
 
-/** Column values of one batch, read once per column (plain arrays; timestamps in µs). */
+/** Column values of one batch, read once per column (plain arrays; timestamps in µs, as the timestamp's stored unit). */
 class Columns {
   private readonly cache = new Map<string, unknown[]>();
   constructor(private readonly batch: RecordBatch) {}
@@ -29,18 +30,7 @@ class Columns {
   }
   get(name: string): unknown[] {
     let values = this.cache.get(name);
-    if (values) return values;
-    const n = this.batch.numRows;
-    values = new Array(n).fill(null);
-    const vector = this.batch.getChild(name);
-    if (vector) {
-      const isTs = name === 'ts_start' || name === 'ts_end';
-      for (let i = 0; i < n; i++) {
-        const v = vector.get(i);
-        values[i] = v === null || v === undefined ? null : isTs ? Math.round(Number(v) * 1000) : typeof v === 'bigint' ? Number(v) : v;
-      }
-    }
-    this.cache.set(name, values);
+    if (!values) this.cache.set(name, (values = columnValues(this.batch, name)));
     return values;
   }
 }

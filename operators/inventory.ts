@@ -10,6 +10,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { AddressClassifier } from '../knowledge/networks.ts';
 import { loadKnowledgeBase } from '../knowledge/kb.ts';
+import { columnValues } from './column-values.ts';
 import { deviceObservationsBatch, deviceServicesBatch, type DeviceObservationRow, type DeviceServiceRow } from './devices-schema.ts';
 
 /** Options of the inventory operator. */
@@ -72,12 +73,7 @@ function joined(set: Set<string>, sep = ','): string | null {
 /** Summarise one flow batch into device observations and services. */
 export function observeDevices(batch: RecordBatch, addresses: AddressClassifier, oui: Readonly<Record<string, string>>, batchId: string, includeExternal = false): { observations: DeviceObservationRow[]; services: DeviceServiceRow[] } {
   const n = batch.numRows;
-  const col = (name: string): unknown[] => {
-    const v = batch.getChild(name);
-    const out = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = v ? v.get(i) ?? null : null;
-    return out;
-  };
+  const col = (name: string): unknown[] => columnValues(batch, name);
   const site = col('site_id');
   const src = col('src_addr');
   const dst = col('dst_addr');
@@ -86,8 +82,8 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
   const proto = col('ip_proto');
   const dport = col('dst_port');
   const l7 = col('l7_proto');
-  const start = col('ts_start').map((v) => (v === null ? 0 : Math.round(Number(v) * 1000)));
-  const end = col('ts_end').map((v) => (v === null ? 0 : Math.round(Number(v) * 1000)));
+  const start = col('ts_start') as number[];
+  const end = col('ts_end') as number[];
   const fb = col('fwd_bytes');
   const bb = col('bwd_bytes');
   const bwdPackets = col('bwd_packets');
