@@ -75,7 +75,9 @@ export class NatsBus implements Bus {
       return new NatsBus(nc, jetstream(nc, { timeout: 10_000 }), jsm, stream, options.ackWaitMs ?? 60_000);
     } catch (error) {
       await nc.close().catch(() => undefined);
-      throw new UserError(ErrorCode.NATS_UNREACHABLE, `NATS at ${options.url} has no usable JetStream: ${messageOf(error)} (start nats-server with -js)`, { cause: error });
+      const text = messageOf(error);
+      const hint = /jetstream not enabled|no responders|503/i.test(text) ? ' (start nats-server with -js)' : '';
+      throw new UserError(ErrorCode.NATS_UNREACHABLE, `NATS at ${options.url}: cannot set up stream ${options.stream ?? 'HEIR'}: ${text}${hint}`, { cause: error });
     }
   }
 

@@ -61,11 +61,11 @@ const list = (item: Check): Check => (v, where) => {
   return v.map((x, i) => item(x, `${where}[${i}]`));
 };
 const table = (shape: Record<string, Check>): Check => (v, where) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}: expected a table/object, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where === '' ? 'the top level' : where}: expected a table/object, got ${JSON.stringify(v)}`);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(v)) {
     const check = shape[key];
-    if (!check) throw new ConfigError(`${where}: unknown key '${key}' (known keys: ${Object.keys(shape).join(', ')})`);
+    if (!check) throw new ConfigError(`${where === '' ? '' : `${where}: `}unknown key '${key}' (known keys: ${Object.keys(shape).join(', ')})`);
     out[key] = check(value, where === '' ? key : `${where}.${key}`);
   }
   return out;

@@ -1,0 +1,91 @@
+/** The bus contract, driven the same way over the in-process bus and a real nats-server. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryBus } from '../../pipeline/bus-memory.ts';
+import { NatsBus } from '../../pipeline/bus-nats.ts';
+import type { Bus } from '../../pipeline/types.ts';
+import { startNats, type NatsServer } from '../helpers/nats.ts';
+
+let nats: NatsServer;
+test.before(async () => {
+  nats = await startNats();
+});
+test.after(async () => {
+  await nats.stop();
+});
+
+const kinds: [string, () => Promise<Bus>][] = [
+  ['in-process', async () => new MemoryBus()],
+  ['NATS JetStream', async () => NatsBus.connect({ url: nats.url, ackWaitMs: 2000 })],
+];
+
+for (const [name, open] of kinds) {
+  test(`${name}: duplicate ids are stored once, failures are redelivered, poison messages dead-lettered`, async () => {
+    const bus = await open();
+    const subject = `heir.bus-${name.replace(/\W/g, '')}.flows`;
+    const publishes: Promise<void>[] = [];
+    for (let i = 0; i < 300; i++) publishes.push(bus.publish(subject, `id${i % 200}`, new Uint8Array([i % 200])));
+    await Promise.all(publishes);
+    assert.is(bus.counters.published, 200);
+    assert.is(bus.counters.duplicates, 100);
+
+    const seen = new Map<string, number>();
+    await bus.consume(
+      subject,
+      async (m) => {
+        if (m.id === 'id7' && m.deliveries < 3) throw new Error('transient');
+        if (m.id === 'id9') throw new Error('poison');
+        seen.set(m.id, (seen.get(m.id) ?? 0) + 1);
+        assert.is(m.data[0], Number(m.id.slice(2)));
+      },
+      { durable: 'test', maxDeliver: 3, maxInFlight: 8, idleExitMs: 800 },
+    );
+    assert.is(seen.size, 199, 'every message but the poison one was handled');
+    assert.ok([...seen.values()].every((n) => n === 1), 'each exactly once');
+    assert.is(seen.get('id7'), 1);
+    assert.is(bus.counters.deadLettered, 1);
+    assert.ok(bus.counters.redelivered >= 4);
+    // The poison message is kept on the dead-letter subject, not lost.
+    const dead: string[] = [];
+    await bus.consume(bus.deadLetterSubject(subject), async (m) => void dead.push(String(m.data[0])), { durable: 'dlq', idleExitMs: 800 });
+    assert.equal(dead, ['9']);
+    await bus.close();
+  });
+}
+
+test('in-process bus: publish waits for room when the queue is full (bounded)', async () => {
+  const bus = new MemoryBus({ maxPending: 2 });
+  await bus.publish('heir.s.flows', 'a', new Uint8Array(1));
+  await bus.publish('heir.s.flows', 'b', new Uint8Array(1));
+  let third = false;
+  const p = bus.publish('heir.s.flows', 'c', new Uint8Array(1)).then(() => (third = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(third, false, 'the third publish waits');
+  const got: string[] = [];
+  await bus.consume('heir.s.flows', async (m) => void got.push(m.id), { durable: 'w', idleExitMs: 100 });
+  await p;
+  assert.equal(got.sort(), ['a', 'b', 'c']);
+  await bus.close();
+});
+
+test('NATS: an unreachable server is one clear user error', async () => {
+  try {
+    await NatsBus.connect({ url: 'nats://127.0.0.1:1', connectTimeoutMs: 1000 });
+    assert.unreachable('should fail');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'HEIR_NATS_UNREACHABLE');
+    assert.match((error as Error).message, /cannot reach NATS at nats:\/\/127\.0\.0\.1:1/);
+  }
+});
+
+test('NATS: messages published before a broker restart are consumed after it', async () => {
+  const bus = await NatsBus.connect({ url: nats.url, ackWaitMs: 2000 });
+  for (let i = 0; i < 50; i++) await bus.publish('heir.restart.flows', `r${i}`, new Uint8Array([i]));
+  await nats.restart();
+  const got = new Set<string>();
+  await bus.consume('heir.restart.flows', async (m) => void got.add(m.id), { durable: 'after', idleExitMs: 1500 });
+  assert.is(got.size, 50);
+  await bus.close();
+});
+
+test.run();

@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../pipeline/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'heir-config-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function fails(path: string, pattern: RegExp) {
+  try {
+    loadConfig(path, {}, {});
+    assert.unreachable(`${path} should be refused`);
+  } catch (error) {
+    assert.is((error as { code?: string }).code, (error as { code?: string }).code?.startsWith('HEIR_CONFIG') ? (error as { code: string }).code : 'HEIR_CONFIG_INVALID');
+    assert.match((error as Error).message, pattern);
+  }
+}
+
+test('TOML and JSON configs give the same pipeline, with defaults filled in', () => {
+  const toml = loadConfig(file('a.toml', 'site = "st-mary"\nstore = "x.duckdb"\noperators = ["hunt"]\n[bus]\nmax_in_flight = 8\n[[sources]]\nformat = "pcap"\npath = "a.pcap"\n'), {}, {});
+  const json = loadConfig(file('a.json', JSON.stringify({ site: 'st-mary', store: 'x.duckdb', operators: ['hunt'], bus: { max_in_flight: 8 }, sources: [{ format: 'pcap', path: 'a.pcap' }] })), {}, {});
+  assert.equal(toml, json);
+  assert.is(toml.bus.kind, 'memory');
+  assert.is(toml.bus.maxInFlight, 8);
+  assert.is(toml.batch.maxRows, 2000);
+});
+
+test('environment and flags override the file, flags last; a NATS URL switches the bus', () => {
+  const path = file('b.json', JSON.stringify({ site: 'file-site', store: 'file.duckdb' }));
+  const env = loadConfig(path, {}, { HEIR_SITE: 'env-site', HEIR_NATS_URL: 'nats://10.0.0.1:4222' });
+  assert.is(env.site, 'env-site');
+  assert.is(env.bus.kind, 'nats');
+  const flags = loadConfig(path, { site: 'flag-site', store: 'flag.duckdb', nats: 'nats://127.0.0.1:4333' }, { HEIR_SITE: 'env-site' });
+  assert.equal([flags.site, flags.store, flags.bus.url], ['flag-site', 'flag.duckdb', 'nats://127.0.0.1:4333']);
+});
+
+test('every bad key is named with what was expected', () => {
+  fails(file('c.json', '{"site": "x", "bsu": {}}'), /c\.json: unknown key 'bsu' \(known keys: site, sensor, store/);
+  fails(file('d.json', '{"bus": {"max_in_flight": 0}}'), /bus\.max_in_flight: expected an integer from 1 to 1024, got 0/);
+  fails(file('e.json', '{"bus": {"kind": "kafka"}}'), /bus\.kind: expected one of memory, nats, got "kafka"/);
+  fails(file('f.json', '{"sources": [{"format": "pcap"}]}'), /sources\[0\]: path is required for format pcap/);
+  fails(file('g.json', '{"sources": [{"format": "pcap", "path": "x", "colour": 1}]}'), /sources\[0\]: unknown key 'colour'/);
+  fails(file('h.toml', 'site = \n'), /h\.toml: not valid TOML/);
+  fails(file('i.json', '{"site": 3}'), /site: expected a non-empty string, got 3/);
+  fails(file('j.json', '{"bus": {"kind": "nats"}}'), /bus\.kind is nats but no bus\.url/);
+  fails(join(dir, 'missing.json'), /cannot read config .*missing\.json/);
+});
+
+test.run();
