@@ -3,7 +3,7 @@ import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir lab record --out DIR [--seed N] [--scale tiny|small|full] [--phases a,b,…] [--loopback]
        heir lab phases
-       heir lab eval --train DIR[,DIR…] --test DIR [--features cic-window|flow|device] [--trees N] [--out MODEL] [--json]
+       heir lab eval --train DIR[,DIR…] --test DIR [--features cic-window|flow|device] [--trees N] [--out MODEL] [--with-cic FILE] [--json]
 
 record   Records a labelled capture with real tools: benign clinical traffic (HL7 over MLLP with
          python3-hl7, DICOM C-ECHO/C-STORE with dcmtk, MQTT telemetry with mosquitto, HTTP/TLS with
@@ -21,7 +21,9 @@ record   Records a labelled capture with real tools: benign clinical traffic (HL
 phases   Lists the phases with their labels and tools.
 eval     Trains a forest on the train runs' rows and scores a held-out run (another seed): per phase
          the share of rows flagged as an attack (benign phases: the false positives), per class
-         precision and recall. --out writes the trained model (for classify) with these metrics.`;
+         precision and recall. --out writes the trained model (for classify) with these metrics.
+         --with-cic FILE adds the rows of a CICIoMT2024 CSV (cleaned: inf and duplicate rows
+         dropped) to the training side of a cic-window model.`;
 
 /** `heir lab`: the attack lab. */
 export const command: Command = {
@@ -59,13 +61,26 @@ export const command: Command = {
 };
 
 async function evaluate(argv: readonly string[]): Promise<number> {
-  const args = parseArgs('lab', argv, { train: 'string', test: 'string', features: 'string', json: 'boolean', trees: 'string', out: 'string' });
+  const args = parseArgs('lab', argv, { train: 'string', test: 'string', features: 'string', json: 'boolean', trees: 'string', out: 'string', 'with-cic': 'string' });
   const train = stringFlag(args, 'train')?.split(',').filter(Boolean);
   const test = stringFlag(args, 'test');
   if (!train?.length || !test) usageError('lab', 'eval needs --train DIR[,DIR…] and --test DIR');
   const { evaluateLab } = await import('../lab/evaluate.ts');
   const trees = numberFlag('lab', args, 'trees', 60, 1, 2000);
-  const r = await evaluateLab(train, test, { featureSet: stringFlag(args, 'features'), forest: { trees } });
+  const cic = stringFlag(args, 'with-cic');
+  const features = stringFlag(args, 'features');
+  let extra;
+  if (cic) {
+    if (features !== undefined && features !== 'cic-window') usageError('lab', '--with-cic needs the cic-window feature set');
+    const { loadDataset } = await import('../../datasets/load.ts');
+    const { ciciomt } = await import('../../datasets/ciciomt.ts');
+    const { CIC_WINDOW_FEATURES_V1 } = await import('../../operators/feature-sets.ts');
+    // `Number` is a capture artefact in CIC's rows, but it is part of the 39-feature layout the window featurizer reproduces.
+    const d = loadDataset(ciciomt, cic, { features: CIC_WINDOW_FEATURES_V1.features, keep: ['Number'], skipLeakage: true, dropDuplicates: true });
+    const labels = d.targets.class;
+    extra = { name: 'ciciomt2024', featureNames: d.features, X: d.x, y: Array.from(labels.y, (k) => labels.classes[k]) };
+  }
+  const r = await evaluateLab(train, test, { featureSet: features, forest: { trees }, extra });
   const out = stringFlag(args, 'out');
   if (out) {
     const { saveModel } = await import('../../operators/forest/model-file.ts');

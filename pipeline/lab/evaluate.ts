@@ -9,6 +9,7 @@ import { trainingHash, type Model } from '../../operators/forest/model-file.ts';
 import { trainForest, type ForestOptions } from '../../operators/forest/train-forest.ts';
 import { featureSet } from '../../operators/feature-sets.ts';
 import { threatMapFor } from '../../operators/threat-map.ts';
+import { ErrorCode, HeirError } from '../errors.ts';
 import { loadLabDataset, readLabels, type LabDataset } from './dataset.ts';
 
 /** Per-phase result on the held-out run. */
@@ -47,7 +48,7 @@ export interface LabEvaluation {
   readonly model: Model;
 }
 
-function concat(sets: readonly LabDataset[]): { X: Float64Array; y: string[] } {
+function concat(sets: readonly Pick<LabDataset, 'featureNames' | 'X' | 'y'>[]): { X: Float64Array; y: string[] } {
   const width = sets[0].featureNames.length;
   const rows = sets.reduce((s, d) => s + d.y.length, 0);
   const X = new Float64Array(rows * width);
@@ -60,11 +61,23 @@ function concat(sets: readonly LabDataset[]): { X: Float64Array; y: string[] } {
 }
 
 /** Train on `trainDirs`, score `testDir`; deterministic for a seed. */
-export async function evaluateLab(trainDirs: readonly string[], testDir: string, options: { featureSet?: string; forest?: Partial<ForestOptions>; benign?: string } = {}): Promise<LabEvaluation> {
+/** Extra training rows from elsewhere (a dataset with the same features, in the same order). */
+export interface ExtraRows {
+  readonly name: string;
+  readonly featureNames: readonly string[];
+  readonly X: Float64Array;
+  readonly y: readonly string[];
+}
+
+export async function evaluateLab(trainDirs: readonly string[], testDir: string, options: { featureSet?: string; forest?: Partial<ForestOptions>; benign?: string; extra?: ExtraRows } = {}): Promise<LabEvaluation> {
   const benign = options.benign ?? 'Benign';
   const train = await Promise.all(trainDirs.map((d) => loadLabDataset(d, { featureSet: options.featureSet })));
   const test = await loadLabDataset(testDir, { featureSet: options.featureSet });
-  const { X, y } = concat(train);
+  const extra = options.extra;
+  if (extra && extra.featureNames.join('\u0000') !== test.featureNames.join('\u0000')) {
+    throw new HeirError(ErrorCode.FEATURES_MISSING, `extra rows of ${extra.name} do not have the features of ${test.featureSet} in its order`);
+  }
+  const { X, y } = concat(extra ? [...train, { featureNames: extra.featureNames, X: extra.X, y: [...extra.y] }] : train);
   const width = test.featureNames.length;
   const classes = [...new Set(y)].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
@@ -133,7 +146,7 @@ export async function evaluateLab(trainDirs: readonly string[], testDir: string,
       classes,
       benign: classes.includes(benign) ? benign : null,
       threatMap: threatMapFor(classes),
-      dataset: { name: 'heir-lab', layout: test.featureSet, target: 'class', keep: [], dropDuplicates: false, encodings: {}, file: trainDirs.join(',') },
+      dataset: { name: extra ? `heir-lab+${extra.name}` : 'heir-lab', layout: test.featureSet, target: 'class', keep: [], dropDuplicates: false, encodings: {}, file: [...trainDirs, ...(extra ? [extra.name] : [])].join(',') },
       trainingDataHash: trainingHash(X, yi),
       split: { kind: 'held-out-run', testFraction: test.y.length / (test.y.length + y.length), seed: forestOptions.seed ?? 1, trainRows: y.length, testRows: test.y.length },
       metrics: { test: report, oobScore: trained.oobScore },
