@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEVICE_FEATURES_V1 } from '../../operators/feature-sets.ts';
@@ -87,6 +88,30 @@ test('bytes/s and connection rate against the device’s own baseline', () => {
   assert.is(v(burst, 'baseline_windows'), 30);
   assert.is(v(windows[0], 'baseline_windows'), 0);
   assert.throws(() => createDeviceState({ windowPanes: 0 }), /invalid device window panes/);
+});
+
+test('property: with one-pane windows every in-time flow is counted once out and once in; late ones never', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ at: fc.integer({ min: 0, max: 60_000 }), src: fc.integer({ min: 0, max: 5 }), dst: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 150 }),
+      fc.integer({ min: 1, max: 20 }),
+      (events, batches) => {
+        const state = createDeviceState({ paneMicros: SEC, windowPanes: 1, latenessMicros: 3 * SEC });
+        const rows = events.map((e) => flow(e.at / 1000, `d${e.src}`, `d${e.dst}`));
+        const per = Math.ceil(rows.length / batches);
+        const windows: DeviceWindow[] = [];
+        for (let i = 0; i < rows.length; i += per) windows.push(...pushFlows(state, flowBatch(rows.slice(i, i + per))).windows);
+        windows.push(...flushDevices(state));
+        const out = windows.reduce((n, w) => n + v(w, 'out_flows'), 0);
+        const inn = windows.reduce((n, w) => n + v(w, 'in_flows'), 0);
+        const accepted = state.counters.flows - state.counters.late;
+        assert.is(out, accepted);
+        assert.is(inn, accepted);
+        for (const w of windows) assert.ok(v(w, 'out_unanswered_ratio') >= 0 && v(w, 'out_unanswered_ratio') <= 1);
+      },
+    ),
+    { numRuns: 150, seed: 7 },
+  );
 });
 
 test.run();

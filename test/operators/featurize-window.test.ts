@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CIC_WINDOW_FEATURES_V1 } from '../../operators/feature-sets.ts';
@@ -136,6 +137,45 @@ test('a pcap stream is featurized through the pcap reader and decoder', async ()
   assert.equal([...windows[0].macs].sort(), [0x020000000001, 0x020000000007]);
   async function* empty() {}
   await windowsFromCapture(empty(), 'none.pcap').then(() => assert.unreachable('empty input'), (e: Error) => assert.match(e.message, /none.pcap: empty capture/));
+});
+
+test('properties: shares stay in [0, 1], Std² = Variance, every packet lands in exactly one window', () => {
+  const packetArb = fc.record({
+    dt: fc.integer({ min: 0, max: 3_000_000 }),
+    pair: fc.integer({ min: 0, max: 4 }),
+    length: fc.integer({ min: 42, max: 1514 }),
+    proto: fc.constantFrom(0, 1, 2, 6, 17),
+    flags: fc.integer({ min: 0, max: 255 }),
+    port: fc.constantFrom(22, 23, 53, 80, 443, 1883, 2575, 40000),
+  });
+  fc.assert(
+    fc.property(fc.array(packetArb, { minLength: 1, maxLength: 200 }), fc.integer({ min: 2, max: 12 }), (specs, size) => {
+      let ts = 0;
+      const packets: WindowPacket[] = specs.map((s) => {
+        ts += s.dt;
+        const ip = s.proto !== 0;
+        return {
+          ts, length: s.length, linkHeader: true, arp: !ip, ipVersion: ip ? 4 : 0, proto: s.proto, ttl: ip ? 64 : 0,
+          src: `10.0.0.${s.pair}`, dst: '10.0.0.200', srcPort: s.proto === 6 || s.proto === 17 ? 50000 : -1, dstPort: s.proto === 6 || s.proto === 17 ? s.port : -1,
+          tcpFlags: s.proto === 6 ? s.flags : 0, transportHeaderLength: s.proto === 6 ? 20 : s.proto === 0 || s.proto === 2 ? 0 : 8, srcMac: -1,
+        };
+      });
+      const state = createWindowState({ size, timeoutMicros: 2_000_000 });
+      const windows = [...pushPackets(state, packets), ...flushWindows(state)];
+      assert.is(windows.reduce((n, w) => n + value(w.features, 'Number'), 0), packets.length);
+      for (const w of windows) {
+        const f = w.features;
+        assert.ok(value(f, 'Number') >= 1 && value(f, 'Number') <= size);
+        for (const name of ['fin_flag_number', 'syn_flag_number', 'rst_flag_number', 'psh_flag_number', 'ack_flag_number', 'ece_flag_number', 'cwr_flag_number', 'HTTP', 'HTTPS', 'DNS', 'Telnet', 'SSH', 'TCP', 'UDP', 'ICMP', 'IGMP', 'ARP', 'IPv', 'LLC']) {
+          assert.ok(value(f, name) >= 0 && value(f, name) <= 1, `${name} = ${value(f, name)}`);
+        }
+        close(value(f, 'Std') ** 2, value(f, 'Variance'), 'Std²');
+        assert.ok(value(f, 'Min') <= value(f, 'AVG') + 1e-9 && value(f, 'AVG') <= value(f, 'Max') + 1e-9);
+        assert.ok(Number.isFinite(value(f, 'Rate')) && value(f, 'Rate') >= 0);
+      }
+    }),
+    { numRuns: 200, seed: 42 },
+  );
 });
 
 test('the streaming featurizer hands out window batches as windows close', () => {
