@@ -129,6 +129,8 @@ export function ouiSubset(manufPath: string): Record<string, string> {
 
 /** Build the knowledge base from a directory laid out like ../shared/knowledge. Deterministic for the same input. */
 export function buildKnowledgeBase(dir: string, options: { manuf?: string } = {}): KnowledgeBase {
+  const missing = Object.values(FILES).filter((rel) => !existsSync(join(dir, rel)));
+  if (missing.length > 0) throw new UserError(ErrorCode.INPUT_UNREADABLE, `knowledge sources missing in ${dir}: ${missing.join(', ')} (expected the layout of ../shared/knowledge)`);
   const unmapped = new Set<string>();
   const vendorsOf = (written: string): string[] => {
     const r = normaliseVendor(written);

@@ -59,6 +59,7 @@ interface DeviceAcc {
   banners: Set<string>;
 }
 
+const PLACEHOLDER_MAC = /^(00[:-]){5}00$|^(ff[:-]){5}ff$/i;
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '255.255.255.255']);
 const LIST_MAX = 20;
 
@@ -114,7 +115,8 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       devices.set(key, d);
     }
     const mac = (side === 'src' ? srcMac[i] : dstMac[i]) as string | null;
-    if (mac && !d.mac) d.mac = mac.toLowerCase();
+    // Loopback and some captures carry all-zero or broadcast MACs: not a device identity.
+    if (mac && !d.mac && !PLACEHOLDER_MAC.test(mac)) d.mac = mac.toLowerCase();
     d.flows++;
     d.bytes += Number(fb[i] ?? 0) + Number(bb[i] ?? 0);
     if (start[i] < d.first) d.first = start[i];

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../helpers/loopback.ts';
 import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -68,6 +71,26 @@ test('taxonomy: ENISA 15, OWASP 10, OWASP IoT 10; every threat class links to kn
   assert.is(OWASP_IOT_2018.length, 10);
   for (const list of [ENISA_2018, OWASP_2021, OWASP_IOT_2018]) for (const e of list) assert.ok(e.description.length > 0 && e.mitigations.length > 0, e.id);
   for (const [name, tags] of Object.entries(THREAT_CLASSES)) assert.equal(unknownTags(shipped, tags), [], name);
+});
+
+test('`heir kb update --from` writes the same file as the shipped one; `heir kb cvss` and `kb show` answer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'heir-kb-'));
+  try {
+    const out = join(dir, 'kb.json.gz');
+    const r = await run('node', ['bin/heir.js', 'kb', 'update', '--from', SHARED, '--out', out], { timeoutMs: 60_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /advisories 207/);
+    assert.equal(readFileSync(out), readFileSync(SHIPPED_KB_PATH));
+    const missing = await run('node', ['bin/heir.js', 'kb', 'update', '--from', dir, '--out', join(dir, 'x.gz')]);
+    assert.is(missing.code, 1);
+    assert.match(missing.stderr, /knowledge sources missing in .*: icsadvprj\/medical_subset_ICSMA_plus_HPH\.csv, cisa-csaf-icsma\/json, cisa-kev/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const v4 = await run('node', ['bin/heir.js', 'kb', 'cvss', 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N']);
+  assert.is(v4.stdout.trim(), '9.3 Critical');
+  const cve = await run('node', ['bin/heir.js', 'kb', 'show', '--cve', 'CVE-2017-0143']);
+  assert.match(cve.stdout, /"kev":\{"date_added"/);
 });
 
 test.run();
