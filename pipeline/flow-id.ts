@@ -34,7 +34,7 @@ export function addressBytes(address: string): Uint8Array | null {
   return out;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+function compareBytes(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
 }
@@ -43,7 +43,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * Community ID v1 of a flow from address bytes. For ICMP/ICMPv6 pass type as `srcPort` and code
  * as `dstPort`. Returns e.g. `1:LQU9qZlK+B5F3KDmev6m5PMibrg=`.
  */
-export function communityIdBytes(src: Uint8Array, dst: Uint8Array, proto: number, srcPort: number, dstPort: number, seed = 0): string {
+export function communityIdBytes(src: ArrayLike<number>, dst: ArrayLike<number>, proto: number, srcPort: number, dstPort: number, seed = 0): string {
   let sport = srcPort;
   let dport = dstPort;
   let oneWay = false;

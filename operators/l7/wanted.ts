@@ -23,5 +23,7 @@ export function bytesWanted(b: Uint8Array, n: number, limit: number): number {
       if ((b[i] & 0x80) === 0) return Math.min(limit, i + 1 + len);
     }
   }
+  // An HTTP response: the first few responses' heads are what is read (Server, 401s), not bodies.
+  if (first === 0x48 && b[1] === 0x54 && b[2] === 0x54 && b[3] === 0x50 && b[4] === 0x2f) return Math.min(limit, 4096);
   return limit;
 }

@@ -40,8 +40,9 @@ export class Flow {
   readonly initLow: boolean;
   readonly ipVersion: number;
   readonly proto: number;
-  readonly srcAddr: Uint8Array;
-  readonly dstAddr: Uint8Array;
+  /** Address bytes (plain arrays: cheaper per flow than typed arrays with their own buffers). */
+  readonly srcAddr: readonly number[];
+  readonly dstAddr: readonly number[];
   readonly srcPort: number;
   readonly dstPort: number;
   readonly linkType: number;
@@ -99,8 +100,13 @@ export class Flow {
     this.ipVersion = p.ipVersion;
     this.proto = p.proto;
     this.linkType = linkType;
-    const s = p.data.slice(p.srcOff, p.srcOff + p.addrLen);
-    const d = p.data.slice(p.dstOff, p.dstOff + p.addrLen);
+    const n = p.addrLen;
+    const s: number[] = new Array(n);
+    const d: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      s[i] = p.data[p.srcOff + i];
+      d[i] = p.data[p.dstOff + i];
+    }
     const icmp = p.proto === 1 || p.proto === 58;
     if (initiatorIsSender || icmp) {
       this.srcAddr = s;
@@ -170,6 +176,8 @@ export class FlowAssembler {
   private readonly inspectBytes: number;
   private readonly onFlow: FlowHandler;
   private readonly keyUnits = new Uint16Array(19);
+  /** Inspection buffers of ended flows by size class (512 << k), reused by new flows. */
+  private readonly pool: Uint8Array[][] = [];
   private clock = -Infinity;
   private nextSweep = -Infinity;
 
@@ -340,14 +348,37 @@ export class FlowAssembler {
       }
     } else if (p.proto === 17 && p.payloadCap > 0 && this.inspectBytes > 0) {
       // UDP: the first datagram each way is what DNS/DHCP inspection reads.
+      const n = Math.min(p.payloadCap, this.inspectBytes);
       if (fwd && f.fwdLen === 0) {
-        f.fwdBuf = p.data.slice(p.payloadOff, p.payloadOff + Math.min(p.payloadCap, this.inspectBytes));
-        f.fwdLen = f.fwdBuf.length;
+        f.fwdBuf = this.acquire(n);
+        f.fwdBuf.set(p.data.subarray(p.payloadOff, p.payloadOff + n), 0);
+        f.fwdLen = n;
       } else if (!fwd && f.bwdLen === 0) {
-        f.bwdBuf = p.data.slice(p.payloadOff, p.payloadOff + Math.min(p.payloadCap, this.inspectBytes));
-        f.bwdLen = f.bwdBuf.length;
+        f.bwdBuf = this.acquire(n);
+        f.bwdBuf.set(p.data.subarray(p.payloadOff, p.payloadOff + n), 0);
+        f.bwdLen = n;
       }
     }
+  }
+
+  /** A buffer of at least `min` bytes (a power of two from 512), reused from ended flows when possible. */
+  private acquire(min: number): Uint8Array {
+    let size = 512;
+    let k = 0;
+    while (size < min) {
+      size <<= 1;
+      k++;
+    }
+    const list = this.pool[k];
+    return list !== undefined && list.length > 0 ? (list.pop() as Uint8Array) : new Uint8Array(size);
+  }
+
+  private release(buf: Uint8Array | null): void {
+    if (buf === null) return;
+    const k = Math.log2(buf.length) - 9;
+    if (!Number.isInteger(k) || k < 0) return;
+    const list = (this.pool[k] ??= []);
+    if (list.length < 256) list.push(buf);
   }
 
   /** Append in-order TCP payload to the direction's inspection buffer, skipping retransmissions. */
@@ -382,12 +413,17 @@ export class FlowAssembler {
     let buf = fwd ? f.fwdBuf : f.bwdBuf;
     const need = Math.min(limit, have + cap);
     if (buf === null || buf.length < need) {
-      const grown = new Uint8Array(Math.min(limit, Math.max(need, buf ? buf.length * 2 : 512)));
-      if (buf) grown.set(buf.subarray(0, have));
+      const grown = this.acquire(Math.min(limit, Math.max(need, buf ? buf.length * 2 : 512)));
+      if (buf) {
+        grown.set(buf.subarray(0, have));
+        this.release(buf);
+      }
       buf = grown;
     }
     const data = p.data;
-    for (let i = have, j = off; i < need; i++, j++) buf[i] = data[j];
+    // Short copies in a loop; longer ones natively (a view costs less than the loop then).
+    if (need - have <= 32) for (let i = have, j = off; i < need; i++, j++) buf[i] = data[j];
+    else buf.set(data.subarray(off, off + need - have), have);
     if (fwd) {
       f.fwdBuf = buf;
       f.fwdLen = need;
@@ -404,6 +440,10 @@ export class FlowAssembler {
     if (f.closeReason === null) this.open.remove(f);
     else this.closing.remove(f);
     if (f.packets > 0) this.onFlow(f, reason);
+    // The handler has read the flow (synchronously, as documented): its buffers can serve others.
+    this.release(f.fwdBuf);
+    this.release(f.bwdBuf);
+    f.fwdBuf = f.bwdBuf = null;
   }
 
   /** End flows idle (or lingering after close) at capture time `now` (µs). */

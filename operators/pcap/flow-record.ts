@@ -9,7 +9,7 @@ import type { L7Facts } from '../l7/types.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
 
 /** Dotted IPv4 or RFC 5952 IPv6 text of address bytes. */
-export function addressText(a: Uint8Array): string {
+export function addressText(a: ArrayLike<number>): string {
   if (a.length === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((a[i] << 8) | a[i + 1]);

@@ -34,6 +34,7 @@ const KNOWN_BLOCKS = new Set([BT_IDB, BT_OPB, BT_SPB, 4, 5, BT_EPB, 7, 8, 9, 10,
 /** Largest non-packet pcapng block accepted (options, name resolution tables). */
 const MAX_BLOCK_BYTES = MAX_RECORD_BYTES + 64 * 1024;
 const DEAD_PAYLOAD_BYTES = 256;
+const EMPTY = new Uint8Array(0);
 
 type Format = 'unknown' | 'pcap' | 'pcapng';
 
@@ -91,12 +92,28 @@ export class CaptureReader {
   /** Feed one chunk; records completed by it are delivered before this returns. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    let from = 0;
+    // A record straddling the chunk boundary is completed in a small stitched buffer, so the
+    // chunk itself is read in place (copying whole chunks cost more than parsing them).
+    while (this.buffer.length > 0 && from < chunk.length && this.format !== 'unknown' && !this.skipping) {
+      const have = this.buffer.length;
+      const take = Math.min(chunk.length - from, Math.max(1, this.recordSpan(this.buffer) - have));
+      const stitched = new Uint8Array(have + take);
+      stitched.set(this.buffer, 0);
+      stitched.set(chunk.subarray(from, from + take), have);
+      from += take;
+      const end = this.format === 'pcap' ? this.readPcap(stitched, 0) : this.readPcapng(stitched, 0);
+      this.buffer = end < stitched.length ? stitched.slice(end) : EMPTY;
+    }
+    if (from >= chunk.length) return;
     let buf: Uint8Array;
-    if (this.buffer.length === 0) buf = chunk;
+    const rest = from === 0 ? chunk : chunk.subarray(from);
+    if (this.buffer.length === 0) buf = rest;
     else {
-      buf = new Uint8Array(this.buffer.length + chunk.length);
+      // Only before the header is known or while resynchronising: plain concatenation.
+      buf = new Uint8Array(this.buffer.length + rest.length);
       buf.set(this.buffer, 0);
-      buf.set(chunk, this.buffer.length);
+      buf.set(rest, this.buffer.length);
     }
     const used = this.format === 'unknown' ? this.readHeader(buf) : 0;
     if (this.format === 'unknown') {
@@ -105,7 +122,22 @@ export class CaptureReader {
     }
     const end = this.format === 'pcap' ? this.readPcap(buf, used) : this.readPcapng(buf, used);
     // Keep the unread tail (at most one partial record) for the next chunk.
-    this.buffer = end < buf.length ? buf.slice(end) : new Uint8Array(0);
+    this.buffer = end < buf.length ? buf.slice(end) : EMPTY;
+  }
+
+  /** Bytes from the start of `buf` to the end of the record that starts there (a header's worth when unknown yet). */
+  private recordSpan(buf: Uint8Array): number {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (this.format === 'pcap') {
+      const hdr = this.recordHeader;
+      if (buf.length < hdr) return hdr;
+      const caplen = view.getUint32(8, this.little);
+      return caplen > MAX_RECORD_BYTES ? hdr : hdr + caplen;
+    }
+    if (buf.length < 12) return 12;
+    const little = view.getUint32(0, false) === PCAPNG_SHB ? view.getUint32(8, true) === PCAPNG_BOM : this.little;
+    const len = view.getUint32(4, little);
+    return len < 12 || len % 4 !== 0 || len > MAX_BLOCK_BYTES ? 12 : len;
   }
 
   /** Input finished: report a truncated tail, or throw when the input was empty or not a capture. */
@@ -119,7 +151,7 @@ export class CaptureReader {
       const n = this.buffer.length;
       this.sink.bad(`truncated final record: ${n} bytes left at end of input`, this.buffer.slice(0, DEAD_PAYLOAD_BYTES), this.consumed);
       this.consumed += n;
-      this.buffer = new Uint8Array(0);
+      this.buffer = EMPTY;
     }
   }
 
