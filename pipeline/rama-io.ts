@@ -95,7 +95,7 @@ export async function score(path: string, options: { mode: 'devices' | 'site'; a
       for (const d of run.devices) {
         if (options.json) out(JSON.stringify({ device: d.device, site: d.site, score: d.score, band: d.band, contributions: d.contributions.map((c) => ({ factor: c.factor, points: c.points })) }));
         else {
-          const worst = d.contributions.filter((c) => c.cents < 0).slice(0, 3).map((c) => `${c.factor} ${c.points}`).join(', ');
+          const worst = d.contributions.filter((c) => c.cents < 0).sort((a, b) => a.cents - b.cents).slice(0, 3).map((c) => `${c.factor} ${c.points}`).join(', ');
           out(`${d.site}  ${d.device}  ${d.criticality.padEnd(15)}  ${d.score.toFixed(2).padStart(6)}  ${d.band.padEnd(15)}  ${worst}`);
         }
       }

@@ -31,6 +31,12 @@ function productOf(d: DeviceRiskInput): string {
   return `${d.make}/${d.model}`;
 }
 
+/** `3 × BD Alaris 8015`, or `3 devices of unknown make/model`. */
+function fleetOf(n: number, d: DeviceRiskInput): string {
+  const known = d.make !== 'unknown' || d.model !== 'unknown';
+  return known ? `${n} × ${d.make === 'unknown' ? '' : d.make + ' '}${d.model === 'unknown' ? '(unknown model)' : d.model}` : `${n} device${n === 1 ? '' : 's'} of unknown make/model`;
+}
+
 function candidates(devices: readonly DeviceRiskInput[]): Candidate[] {
   const map = new Map<string, Candidate & { detail: Set<string> }>();
   const add = (action: string, description: (n: number, detail: string[]) => string, index: number, apply: Candidate['apply'], detail?: string) => {
@@ -56,14 +62,14 @@ function candidates(devices: readonly DeviceRiskInput[]): Candidate[] {
     const product = productOf(d);
     for (const v of d.vulns) {
       if (v.fixAvailable && !v.fixApplied) {
-        add(`patch:${product}`, (n, cves) => `apply the vendor fix (firmware/software update) on ${n} × ${d.make} ${d.model}: ${cves.join(', ')}`, i, patchAll, v.cve);
+        add(`patch:${product}`, (n, cves) => `apply the vendor fix (firmware/software update) on ${fleetOf(n, d)}: ${cves.join(', ')}`, i, patchAll, v.cve);
       }
     }
     if (d.controls.internetExposed) {
-      add(`isolate:${product}`, (n) => `remove internet exposure of ${n} × ${d.make} ${d.model}`, i, (x) => ({ ...x, controls: { ...x.controls, internetExposed: false } }));
+      add(`isolate:${product}`, (n) => `remove internet exposure of ${fleetOf(n, d)}`, i, (x) => ({ ...x, controls: { ...x.controls, internetExposed: false } }));
     }
     if (!d.controls.segmented) {
-      add(`segment:${product}`, (n) => `move ${n} × ${d.make} ${d.model} to a segmented network`, i, (x) => ({ ...x, controls: { ...x.controls, segmented: true } }));
+      add(`segment:${product}`, (n) => `move ${fleetOf(n, d)} to a segmented network`, i, (x) => ({ ...x, controls: { ...x.controls, segmented: true } }));
     }
     for (const f of d.findings) {
       if (f.severity === 'info') continue;
