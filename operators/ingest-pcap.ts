@@ -67,6 +67,7 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
       idleTimeoutS: options.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S,
       activeTimeoutS: options.activeTimeoutS ?? DEFAULT_ACTIVE_TIMEOUT_S,
       lingerS: options.lingerS,
+      maxFlows: options.maxFlows,
       inspectBytes: options.inspectBytes,
     },
   );

@@ -1,5 +1,6 @@
 /**
- * Telnet: option negotiation (IAC …) is stripped from both directions; the first server text line
+ * Telnet, recognised by option negotiation (IAC …) or, for servers that negotiate nothing, by a
+ * plain-text `login:` prompt. Negotiation is stripped from both directions; the first server text line
  * is the banner; when the server prompted `login:` the first line the client typed is the user name
  * and, after a `Password:` prompt, the second is the password (kept only as SHA-256). Each
  * "Login incorrect" counts as a failure.
@@ -13,6 +14,22 @@ const SE = 240;
 
 function startsWithNegotiation(buf: Uint8Array): boolean {
   return buf.length >= 3 && buf[0] === IAC && buf[1] >= SB && buf[1] <= 254;
+}
+
+/** Printable text (tabs, CR, LF, NUL allowed) over the first `n` bytes. */
+function isText(buf: Uint8Array, n: number): boolean {
+  const end = Math.min(n, buf.length);
+  for (let i = 0; i < end; i++) {
+    const b = buf[i];
+    if (b < 32 && b !== 9 && b !== 10 && b !== 13 && b !== 0) return false;
+    if (b > 126) return false;
+  }
+  return true;
+}
+
+/** A server that opens with a plain-text login prompt (embedded Telnet servers often negotiate nothing). */
+function plainLoginPrompt(s: L7Streams): boolean {
+  return s.bwd.length > 0 && isText(s.bwd, 1024) && isText(s.fwd, 256) && indexOfAscii(s.bwd, 'login:', 0, Math.min(s.bwd.length, 1024), true) >= 0;
 }
 
 /** The data bytes of a Telnet stream: commands and subnegotiations removed, IAC IAC kept as 255. */
@@ -61,7 +78,7 @@ export function typedLines(data: Uint8Array): string[] {
 export const telnet: L7Dissector = {
   name: 'telnet',
   transports: [6],
-  match: (s: L7Streams) => startsWithNegotiation(s.bwd) || startsWithNegotiation(s.fwd),
+  match: (s: L7Streams) => startsWithNegotiation(s.bwd) || startsWithNegotiation(s.fwd) || plainLoginPrompt(s),
   facts(s: L7Streams, out: L7Facts) {
     const server = telnetData(s.bwd);
     const client = telnetData(s.fwd);

@@ -50,6 +50,10 @@ export class DecodedPacket {
   dstMac = -1;
   /** Outer VLAN id, -1 when untagged. */
   vlan = -1;
+  /** IPv4 fragmentation: 0 unfragmented, 1 first fragment (has ports), 2 later fragment (no ports). */
+  fragment = 0;
+  /** IPv4 identification field (pairs later fragments with the first). */
+  ipId = 0;
 }
 
 function mac48(d: Uint8Array, o: number): number {
@@ -73,6 +77,7 @@ export function decodeFrame(p: DecodedPacket, linkType: number, data: Uint8Array
   p.dstPort = 0;
   p.payloadLen = 0;
   p.payloadCap = 0;
+  p.fragment = 0;
   const end = start + caplen;
   switch (linkType) {
     case 1: {
@@ -161,12 +166,16 @@ function ipv4(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decod
   p.proto = data[o + 9];
   p.ipLen = total;
   const fragOffset = ((data[o + 6] & 0x1f) << 8) | data[o + 7];
+  const moreFragments = (data[o + 6] & 0x20) !== 0;
+  p.ipId = (data[o + 4] << 8) | data[o + 5];
   // Bytes of this packet that were captured (a snaplen may cut them; trailing padding is not ours).
   const capEnd = Math.min(end, o + total);
   if (fragOffset !== 0) {
+    p.fragment = 2;
     p.payloadLen = total - ihl;
     return Decoded.IP;
   }
+  if (moreFragments) p.fragment = 1;
   return transport(p, data, o + ihl, capEnd, total - ihl);
 }
 

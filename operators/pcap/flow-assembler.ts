@@ -22,12 +22,17 @@ export interface AssemblerOptions {
   readonly lingerS?: number;
   /** Payload bytes kept per direction for L7 inspection. Default 8192. */
   readonly inspectBytes?: number;
+  /** Flows held at most; beyond it the least recently active flow ends early ('idle'). Default 1,000,000. */
+  readonly maxFlows?: number;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_S = 60;
 export const DEFAULT_ACTIVE_TIMEOUT_S = 300;
 const DEFAULT_LINGER_S = 2;
 const DEFAULT_INSPECT_BYTES = 8192;
+const DEFAULT_MAX_FLOWS = 1_000_000;
+/** First-fragment ports remembered for pairing later IPv4 fragments. */
+const MAX_FRAGMENT_TRAINS = 4096;
 
 // ICMP/ICMPv6 request/reply pairs: both halves share one flow key.
 const ICMP_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
@@ -178,6 +183,9 @@ export class FlowAssembler {
   private readonly keyUnits = new Uint16Array(19);
   /** Inspection buffers of ended flows by size class (512 << k), reused by new flows. */
   private readonly pool: Uint8Array[][] = [];
+  private readonly maxFlows: number;
+  /** Ports of recent first fragments by (addresses, protocol, IP id), so later fragments join their flow. */
+  private readonly fragmentPorts = new Map<string, number>();
   private clock = -Infinity;
   private nextSweep = -Infinity;
 
@@ -190,6 +198,9 @@ export class FlowAssembler {
     if (!(active > 0)) throw new RangeError(`invalid activeTimeoutS: ${active}`);
     if (!(linger >= 0)) throw new RangeError(`invalid lingerS: ${linger}`);
     if (!(inspect >= 0) || !Number.isInteger(inspect)) throw new RangeError(`invalid inspectBytes: ${inspect}`);
+    const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
+    if (!(maxFlows >= 1) || !Number.isInteger(maxFlows)) throw new RangeError(`invalid maxFlows: ${maxFlows}`);
+    this.maxFlows = maxFlows;
     this.idleUs = idle * 1e6;
     this.activeUs = active * 1e6;
     this.lingerUs = linger * 1e6;
@@ -209,6 +220,7 @@ export class FlowAssembler {
       this.sweep(this.clock);
       this.nextSweep = this.clock + 1e6;
     }
+    if (p.fragment !== 0) this.pairFragment(p);
     const data = p.data;
     const n = p.addrLen;
     // Which endpoint is "low": compare addresses, then ports. ICMP compares addresses only.
@@ -240,6 +252,7 @@ export class FlowAssembler {
       flow = new Flow(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType);
       flow.tsStart = ts;
       flow.tsEnd = ts;
+      if (this.table.size >= this.maxFlows && this.open.head !== null) this.finish(this.open.head, 'idle');
       this.table.set(key, flow);
       this.open.append(flow);
     } else if (flow.closeReason === null) {
@@ -251,6 +264,22 @@ export class FlowAssembler {
     }
     const fwd = lowIsSrc === flow.initLow;
     this.account(flow, p, ts, fwd);
+  }
+
+  /** A first fragment leaves its ports; a later one takes them (and stays without L4 facts). */
+  private pairFragment(p: DecodedPacket): void {
+    const d = p.data;
+    const id = `${p.proto}/${p.ipId}/${d[p.srcOff]}.${d[p.srcOff + 1]}.${d[p.srcOff + 2]}.${d[p.srcOff + 3]}>${d[p.dstOff]}.${d[p.dstOff + 1]}.${d[p.dstOff + 2]}.${d[p.dstOff + 3]}`;
+    if (p.fragment === 1) {
+      if (this.fragmentPorts.size >= MAX_FRAGMENT_TRAINS) this.fragmentPorts.delete(this.fragmentPorts.keys().next().value as string);
+      this.fragmentPorts.set(id, p.srcPort * 65536 + p.dstPort);
+    } else {
+      const ports = this.fragmentPorts.get(id);
+      if (ports !== undefined) {
+        p.srcPort = Math.floor(ports / 65536);
+        p.dstPort = ports % 65536;
+      }
+    }
   }
 
   private keyOf(p: DecodedPacket, lowIsSrc: boolean, icmp: boolean): string {

@@ -148,6 +148,7 @@ test('the loopback fixtures carry their facts (for reuse by other tests)', async
     'telnet-login.pcap': (rows) => assert.ok(rows.some((r) => r.login_protocol === 'telnet' && r.login_failures === 1)),
     'ftp-login.pcap': (rows) => assert.ok(rows.some((r) => r.login_protocol === 'ftp' && r.login_user === 'nurse')),
     'http-basic.pcap': (rows) => assert.is(rows.filter((r) => r.http_basic_auth).length, 2),
+    'ssh-banner.pcap': (rows) => assert.ok(rows.some((r) => r.l7_proto === 'ssh' && r.banner === 'SSH-2.0-PumpSSH_2.4 vendor build')),
     'tls10.pcap': (rows) => assert.ok(rows.some((r) => r.tls_version === 'TLS1.0')),
     'tls13.pcap': (rows) => assert.ok(rows.some((r) => r.tls_version === 'TLS1.3' && r.tls_sni === 'pump-17.ward7.example')),
   };

@@ -175,6 +175,7 @@ test('SSH: the server identification string is the banner', async () => {
   await capture.stop();
   server.close();
   assert.is.not(ssh.code, 0, 'the handshake cannot complete against an identification-only server');
+  keepCapture(file, 'ssh-banner.pcap');
   const { rows } = await parseCaptureFile(file);
   assert.is(rows.length, 1);
   assert.is(rows[0].l7_proto, 'ssh');

@@ -84,6 +84,14 @@ test('Telnet: IAC negotiation stripped, backspace edits the typed line', () => {
   assert.is(f.login_failures, 1);
 });
 
+test('Telnet without negotiation: a plain login prompt is enough', () => {
+  const f = tcp(enc('service\r\nwrong\r\n'), enc('\r\nMonitor BX-200 login: Password: \r\nLogin incorrect\r\n'), 2323);
+  assert.is(f.l7_proto, 'telnet');
+  assert.is(f.login_user, 'service');
+  assert.is(f.login_secret_sha256, sha256Hex('wrong'));
+  assert.is(f.login_failures, 1);
+});
+
 test('DHCP: host name and vendor class from options 12 and 60', () => {
   const b = new Uint8Array(240);
   b.set([1, 1, 6, 0], 0);

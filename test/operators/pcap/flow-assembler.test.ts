@@ -6,6 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parsePcap } from '../../../operators/ingest-pcap.ts';
+import { DecodedPacket, Decoded, decodeFrame } from '../../../operators/pcap/decode.ts';
+import { FlowAssembler } from '../../../operators/pcap/flow-assembler.ts';
 import { communityId } from '../../../pipeline/flow-id.ts';
 import { flowRows, type FlowRow } from '../../../pipeline/flow-schema.ts';
 import { chunked, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type Frame } from '../../helpers/packets.ts';
@@ -189,6 +191,50 @@ test('batches hold batchSize flows and offsets grow to the file size', async () 
   assert.equal(sizes, [4, 4, 2]);
   assert.is(offsets[offsets.length - 1], file.length);
   for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i] >= offsets[i - 1]);
+});
+
+test('later IPv4 fragments join the flow of their first fragment', async () => {
+  const body = udp(5353, 6000, new Uint8Array(1400));
+  const whole = ipv4(A, B, 17, body);
+  // Split the UDP datagram at 1000 bytes of IP payload: first fragment (MF), then the rest (offset 125 × 8).
+  const first = whole.slice(0, 20 + 1000);
+  first[6] = 0x20;
+  first[2] = (1020 >> 8) & 0xff;
+  first[3] = 1020 & 0xff;
+  first[4] = 0x12;
+  first[5] = 0x34;
+  const rest = new Uint8Array(20 + body.length - 1000);
+  rest.set(whole.subarray(0, 20), 0);
+  rest.set(body.subarray(1000), 20);
+  rest[2] = (rest.length >> 8) & 0xff;
+  rest[3] = rest.length & 0xff;
+  rest[4] = 0x12;
+  rest[5] = 0x34;
+  rest[6] = 0x00;
+  rest[7] = 125;
+  const rows = await flows([
+    { ts: T0, data: ethernet(MA, MB, first) },
+    { ts: T0 + 5, data: ethernet(MA, MB, rest) },
+  ]);
+  assert.is(rows.length, 1);
+  assert.is(rows[0].fwd_packets, 2);
+  assert.is(rows[0].src_port, 5353);
+  assert.is(rows[0].fwd_bytes, whole.length + 20);
+});
+
+test('maxFlows bounds the table: the least recently active flow ends first', () => {
+  const ended: string[] = [];
+  const assembler = new FlowAssembler((f, reason) => ended.push(`${f.srcPort}:${reason}`), { maxFlows: 2 });
+  const p = new DecodedPacket();
+  for (let i = 0; i < 4; i++) {
+    const frame = ethernet(MA, MB, ipv4(A, B, 17, udp(1000 + i, 53, new Uint8Array(1))));
+    assert.is(decodeFrame(p, 1, frame, 0, frame.length), Decoded.IP);
+    assembler.add(p, T0 + i, 1);
+  }
+  assert.equal(ended, ['1000:idle', '1001:idle']);
+  assert.is(assembler.activeFlows, 2);
+  assembler.flush();
+  assert.equal(ended, ['1000:idle', '1001:idle', '1002:eof', '1003:eof']);
 });
 
 test.run();
