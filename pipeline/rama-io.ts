@@ -56,6 +56,11 @@ async function loadInputs(store: Store, site?: string): Promise<{ inputs: Device
     if (error instanceof UserError) throw error;
     throw new UserError(ErrorCode.SCHEMA_MISMATCH, `${store.path}: cannot read RAMA's input tables (${messageOf(error).split('\n')[0]}); docs/rama.md lists the columns they need`, { cause: error });
   }
+  if ((await store.tables()).includes('rama_rubric_answers')) {
+    const { applyRubricAnswers } = await import('./rama-rubric.ts');
+    const applied = applyRubricAnswers(read.rows.devices, read.rows.vulns as Record<string, unknown>[], await store.all('SELECT make, model, cve, answers FROM rama_rubric_answers'));
+    read.versions.rama_rubric_answers = `rama-input-v1:${applied}-applied`;
+  }
   const { inputs, deadLetters, unmatched } = inputsFromRows(read.rows);
   for (const d of deadLetters) await store.deadLetter(d);
   if (deadLetters.length > 0) warn(`rama: ${deadLetters.length} input rows could not be used (stored in dead_letters; first: ${deadLetters[0].input}: ${deadLetters[0].reason})`);

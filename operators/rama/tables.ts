@@ -121,3 +121,13 @@ export const SNAPSHOT_COLUMNS = [
 ] as const;
 export type SnapshotRow = RowOf<typeof SNAPSHOT_COLUMNS>;
 export const SNAPSHOT_SCHEMA = arrowSchema('rama_snapshots', RAMA_OUTPUT_VERSION, SNAPSHOT_COLUMNS);
+
+export const RUBRIC_ANSWER_COLUMNS = [
+  c('make', 'utf8', false, 'manufacturer, as in the device list (compared case-insensitively)'),
+  c('model', 'utf8', false, 'model, as in the device list (compared case-insensitively)'),
+  c('cve', 'utf8', true, 'the CVE the answers are for; null: every CVE of the model (CVE rows override per question)'),
+  c('answers', 'utf8', false, 'JSON {question id: answer} of the MITRE medical-device rubric (knowledge/mitre-rubric.ts), e.g. {"XAVN":"no","XAVP":"yes"}'),
+] as const;
+export type RubricAnswerRow = RowOf<typeof RUBRIC_ANSWER_COLUMNS>;
+/** Answers of the MITRE rubric known at a site, by model and CVE; RAMA uses the rubric-adjusted base score where they exist. */
+export const RUBRIC_ANSWER_SCHEMA = arrowSchema('rama_rubric_answers', RAMA_INPUT_VERSION, RUBRIC_ANSWER_COLUMNS);

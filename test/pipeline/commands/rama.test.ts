@@ -14,6 +14,7 @@ import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from '../../../operators/detecti
 import { DEVICE_OBSERVATION_COLUMNS, DEVICE_OBSERVATIONS_SCHEMA, INVENTORY_COLUMNS, INVENTORY_SCHEMA } from '../../../operators/devices-schema.ts';
 import { FINDING_COLUMNS, FINDINGS_SCHEMA } from '../../../operators/findings-schema.ts';
 import { deviceId } from '../../../operators/inventory.ts';
+import { RUBRIC_ANSWER_COLUMNS, RUBRIC_ANSWER_SCHEMA } from '../../../operators/rama/tables.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'heir-rama-'));
@@ -196,6 +197,18 @@ test('a site store: inventory, traffic, hunt findings and detections in their pr
   assert.is(versions.findings, 'findings-v1');
   assert.is(versions.detections, 'detections-v1');
   assert.match(versions.knowledge, /^kb-format-1:\d+-advisories$/);
+
+  // Rubric answers for one CVE of the pump's model: physical access only, low integrity impact.
+  const answers = { XAVN: 'no', XAVT: 'no', XAVW: 'no', XAVR: 'no', XAVP: 'yes', XACL: 'no', XPRL: 'yes', XPRZ: 'no', XPRS: 'yes', XUI: 'yes', XS: 'no', XCPM: 'no' } as Record<string, string>;
+  for (const m of ['C', 'I', 'A']) for (const k of ['P', 'D', 'T', 'W', 'S', 'O']) answers[`X${m}${k}`] = m === 'I' && k === 'T' ? 'low' : 'none';
+  const rw = await openStore(siteDb);
+  await rw.write('rubric-1', { rama_rubric_answers: batchFromRows(RUBRIC_ANSWER_SCHEMA, RUBRIC_ANSWER_COLUMNS, [{ make: 'Becton, Dickinson and Company (BD)', model: 'alaris 8015', cve: 'CVE-2023-30563', answers: JSON.stringify(answers) }]) });
+  await rw.close();
+  const again = await heir('devices', '--db', siteDb, '--json', '--as-of', AS_OF);
+  const pump2 = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((d) => d.device === pump.device)!;
+  const after = new Map(pump2.contributions.map((c: { factor: string; points: number }) => [c.factor, c.points]));
+  assert.ok((after.get('vuln:CVE-2023-30563') as number) > (factors.get('vuln:CVE-2023-30563') as number), 'a physical-only, low-impact rubric answer lowers the CVE\'s weight');
+  assert.ok(pump2.score > pump.score);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
