@@ -208,8 +208,26 @@ export function rowAt<S extends readonly ColumnSpec[]>(batch: RecordBatch, specs
 
 /** All rows of a batch as plain objects (for tests, the CLI's --json and small tables, not hot paths). */
 export function rowsOf<S extends readonly ColumnSpec[]>(batch: RecordBatch, specs: S): RowOf<S>[] {
+  // Each column is read once, front to back, not looked up and get() per row and column. Columns
+  // that are all null (most flow columns of most sources) and numeric columns without nulls take
+  // shortcuts; the rest go through the vector's iterator (null for invalid slots).
+  const n = batch.numRows;
+  const values = specs.map((spec): ArrayLike<unknown> | null => {
+    const column = batch.getChild(spec.name);
+    if (!column || column.nullCount === n) return null;
+    if ((spec.kind === 'f64' || spec.kind === 'i32') && column.nullCount === 0) return column.toArray() as Float64Array | Int32Array;
+    return Array.from(column) as unknown[];
+  });
   const rows: RowOf<S>[] = new Array(batch.numRows);
-  for (let i = 0; i < batch.numRows; i++) rows[i] = rowAt(batch, specs, i);
+  for (let i = 0; i < batch.numRows; i++) {
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < specs.length; c++) {
+      const column = values[c];
+      const v = column === null ? null : column[i];
+      row[specs[c].name] = specs[c].kind === 'ts' && v !== null ? Math.round((v as number) * 1000) : v;
+    }
+    rows[i] = row as RowOf<S>;
+  }
   return rows;
 }
 
