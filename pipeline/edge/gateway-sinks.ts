@@ -1,0 +1,40 @@
+/**
+ * Where a gateway puts sensor batches: onto the bus (NATS JetStream: the publish acknowledgement is
+ * the durable acceptance, and the batch id is the Nats-Msg-Id, so a resend is deduplicated) or
+ * through the in-process pipeline into the DuckDB store (the store commit is the acceptance, and
+ * the store adds nothing for a batch id it has seen).
+ */
+import { deadLetterBatch } from '../dead-letters.ts';
+import { encodeTables } from '../ipc.ts';
+import type { Runner } from '../runner.ts';
+import type { Bus, DeadLetter, Tables } from '../types.ts';
+import type { GatewaySink } from './EdgeGateway.ts';
+
+/**
+ * Publish batches on `subject`. Refused messages travel the same subject as a `dead_letters`
+ * table (as parse dead letters do), so the worker keeps them in the store with the reason.
+ * `accept` reports every batch as new: the bus deduplicates and counts duplicates itself.
+ */
+export function busGatewaySink(bus: Bus, subject: string): GatewaySink {
+  return {
+    async accept(id, frame) {
+      await bus.publish(subject, id, frame);
+      return true;
+    },
+    async reject(id: string, entry: DeadLetter) {
+      await bus.publish(subject, id, encodeTables({ dead_letters: deadLetterBatch([entry]) }));
+    },
+  };
+}
+
+/** Run the fused operator chain and store each batch in one transaction (the runner's `process`). */
+export function storeGatewaySink(runner: Runner): GatewaySink {
+  return {
+    accept(id: string, _frame: Uint8Array, tables: Tables) {
+      return runner.process(id, tables);
+    },
+    async reject(id: string, entry: DeadLetter) {
+      await runner.process(id, { dead_letters: deadLetterBatch([entry]) });
+    },
+  };
+}
