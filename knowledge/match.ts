@@ -92,7 +92,11 @@ export function matchAdvisories(kb: KnowledgeBase, device: DeviceIdentity): Advi
         score += 0.1;
         evidence.push(`device version unknown; affected: "${product.versions}"`);
       }
-      if (advisory.detail === 'csv') evidence.push('advisory known from its summary row only (no CSAF product tree)');
+      if (advisory.detail === 'csv') {
+        // Products and versions read from the advisory's prose are less precise than a CSAF product tree.
+        score -= 0.1;
+        evidence.push('advisory known from its summary row only (no CSAF product tree)');
+      }
       const cves = advisory.cves.filter((c) => c.products.includes(index));
       const candidate: AdvisoryMatch = {
         advisory: advisory.id,

@@ -16,3 +16,4 @@ export { ENISA_2018, OWASP_2021, OWASP_IOT_2018, THREAT_CLASSES, describeTag, ty
 export { loadRules, validateRules, SEVERITIES, type Rule, type RuleSet, type FindingSeverity } from './rules.ts';
 export { readInventory, parseInventory, parseMds2, CRITICALITIES, type InventoryDevice, type Criticality } from './inventory-file.ts';
 export { AddressClassifier } from './networks.ts';
+export { identitiesFromTraffic, type TrafficIdentity } from './fingerprint.ts';

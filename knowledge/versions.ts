@@ -53,6 +53,15 @@ function parseTerm(term: string): VersionSpec {
   m = /^[vV]?(\d+(?:\.\d+)*)(?:\.[xX*])+$/.exec(t);
   if (m) return { kind: 'prefix', v: m[1] };
   if (VERSIONISH.test(t)) return { kind: 'exact', v: t.replace(/^[vV]/, '') };
+  // Prose (advisories known only from their summary row): use a bound only when the text states exactly one.
+  const bounds = [...t.matchAll(/(<=|<|>=|>)\s*[vV]?(\d[\w.\-]*)/g)];
+  if (bounds.length === 1) {
+    const [, op, v] = bounds[0];
+    const bound = { v: v.replace(/[.\-]+$/, ''), inclusive: op.length === 2 };
+    return op.startsWith('<') ? { kind: 'range', upper: bound } : { kind: 'range', lower: bound };
+  }
+  const prior = [...t.matchAll(/(?:^|\s)[vV]?([A-Za-z]?\d[\w.]*)\s+(?:and|or)\s+(?:prior|earlier|below|older)/g)];
+  if (bounds.length === 0 && prior.length === 1) return { kind: 'range', upper: { v: prior[0][1].replace(/\.+$/, ''), inclusive: true } };
   return { kind: 'text', text: t };
 }
 

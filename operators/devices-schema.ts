@@ -38,6 +38,7 @@ export const DEVICE_OBSERVATION_COLUMNS = [
   c('http_servers', 'utf8', true, 'HTTP Server banners it answered with (newline-separated).'),
   c('tls_sni', 'utf8', true, 'TLS server names it asked for, comma-separated.'),
   c('banners', 'utf8', true, 'Service banners it answered with (newline-separated).'),
+  c('dicom_impl_versions', 'utf8', true, 'DICOM implementation version names it announced (comma-separated), e.g. OFFIS_DCMTK_367.'),
 ] as const;
 export type DeviceObservationRow = RowOf<typeof DEVICE_OBSERVATION_COLUMNS>;
 export const DEVICE_OBSERVATIONS_SCHEMA = arrowSchema('device_observations', DEVICES_SCHEMA_VERSION, DEVICE_OBSERVATION_COLUMNS);

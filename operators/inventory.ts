@@ -57,6 +57,7 @@ interface DeviceAcc {
   httpServers: Set<string>;
   sni: Set<string>;
   banners: Set<string>;
+  dicomImpl: Set<string>;
 }
 
 const PLACEHOLDER_MAC = /^(00[:-]){5}00$|^(ff[:-]){5}ff$/i;
@@ -92,6 +93,7 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
   const hl7Fac = col('hl7_sending_facility');
   const calling = col('dicom_calling_ae');
   const called = col('dicom_called_ae');
+  const implVersion = col('dicom_impl_version');
   const dhcpHost = col('dhcp_hostname');
   const dhcpVendor = col('dhcp_vendor_class');
   const agent = col('http_user_agent');
@@ -111,7 +113,7 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
     const key = `${site[i] as string}\u0000${address}`;
     let d = devices.get(key);
     if (!d) {
-      d = { site: site[i] as string, address, mac: null, internal, first: start[i], last: end[i], flows: 0, bytes: 0, protocols: new Set(), servers: new Set(), peers: new Set(), external: new Set(), hl7App: new Set(), hl7Facility: new Set(), ae: new Set(), dhcpHost: null, dhcpVendor: null, agents: new Set(), httpServers: new Set(), sni: new Set(), banners: new Set() };
+      d = { site: site[i] as string, address, mac: null, internal, first: start[i], last: end[i], flows: 0, bytes: 0, protocols: new Set(), servers: new Set(), peers: new Set(), external: new Set(), hl7App: new Set(), hl7Facility: new Set(), ae: new Set(), dhcpHost: null, dhcpVendor: null, agents: new Set(), httpServers: new Set(), sni: new Set(), banners: new Set(), dicomImpl: new Set() };
       devices.set(key, d);
     }
     const mac = (side === 'src' ? srcMac[i] : dstMac[i]) as string | null;
@@ -137,6 +139,7 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       put(s.hl7App, hl7App[i]);
       put(s.hl7Facility, hl7Fac[i]);
       put(s.ae, calling[i]);
+      put(s.dicomImpl, implVersion[i]);
       put(s.agents, agent[i]);
       put(s.sni, sni[i]);
       if (typeof dhcpHost[i] === 'string') s.dhcpHost = dhcpHost[i] as string;
@@ -201,6 +204,7 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       http_servers: joined(d.httpServers, '\n'),
       tls_sni: joined(d.sni),
       banners: joined(d.banners, '\n'),
+      dicom_impl_versions: joined(d.dicomImpl),
     }));
   return { observations, services: [...services.values()].sort((a, b) => a.address.localeCompare(b.address) || a.service.localeCompare(b.service)) };
 }

@@ -6,6 +6,7 @@
  */
 import type { Store } from '../store.ts';
 import type { KnowledgeBase } from '../../knowledge/kb-types.ts';
+import { identitiesFromTraffic } from '../../knowledge/fingerprint.ts';
 import { matchAdvisories, type AdvisoryMatch } from '../../knowledge/match.ts';
 import type { Rule, RuleSet } from '../../knowledge/rules.ts';
 import { findingId } from '../../operators/hunt.ts';
@@ -117,6 +118,7 @@ interface TrafficDevice {
   servers: string | null;
   sni: string | null;
   banners: string | null;
+  impl: string | null;
 }
 
 async function trafficDevices(store: Store): Promise<TrafficDevice[]> {
@@ -127,7 +129,8 @@ async function trafficDevices(store: Store): Promise<TrafficDevice[]> {
       string_agg(protocols, ',') AS protocols, string_agg(server_ports, ',') AS server_ports, max(external_peers) AS external_peers,
       string_agg(hl7_sending_app, ',') AS hl7_app, string_agg(hl7_sending_facility, ',') AS hl7_facility, string_agg(dicom_ae_titles, ',') AS ae,
       max(dhcp_hostname) AS dhcp_hostname, max(dhcp_vendor_class) AS dhcp_vendor_class, string_agg(http_user_agents, chr(10)) AS agents,
-      string_agg(http_servers, chr(10)) AS servers, string_agg(tls_sni, ',') AS sni, string_agg(banners, chr(10)) AS banners
+      string_agg(http_servers, chr(10)) AS servers, string_agg(tls_sni, ',') AS sni, string_agg(banners, chr(10)) AS banners,
+      string_agg(dicom_impl_versions, ',') AS impl
     FROM device_observations GROUP BY device_id, address ORDER BY address`);
 }
 
@@ -211,13 +214,23 @@ export async function readFindings(store: Store, kb: KnowledgeBase, rules: RuleS
     }
     if (rule.kind === 'advisory') {
       const min = CONFIDENCE_RANK[rule.min_confidence ?? 'medium'];
-      for (const d of await readInventory(store)) {
-        for (const m of matchAdvisories(kb, { vendor: d.make, model: d.model, version: d.version })) {
+      const subjects: { who: string; matches: AdvisoryMatch[] }[] = [];
+      for (const d of await readInventory(store)) subjects.push({ who: d.address ?? d.asset_id, matches: matchAdvisories(kb, { vendor: d.make, model: d.model, version: d.version }) });
+      for (const t of await trafficDevices(store)) {
+        for (const id of identitiesFromTraffic({ dicom_impl_version: uniq(t.impl, ',') })) {
+          subjects.push({ who: t.address, matches: matchAdvisories(kb, id).map((m) => ({ ...m, evidence: [`identified from traffic: ${id.field}=${id.value} (${id.vendor} ${id.model} ${id.version})`, ...m.evidence] })) });
+        }
+      }
+      const seen = new Set<string>();
+      for (const { who, matches } of subjects) {
+        for (const m of matches) {
           if (CONFIDENCE_RANK[m.confidence] < min) continue;
-          const who = d.address ?? d.asset_id;
+          const id = findingId('inventory', rule.id, who, m.advisory);
+          if (seen.has(id)) continue;
+          seen.add(id);
           const kev = m.cves.filter((c) => c.kev).map((c) => c.cve);
           out.push(view({
-            finding_id: findingId('inventory', rule.id, who, m.advisory),
+            finding_id: id,
             rule_id: rule.id, title: rule.title, category: rule.category, severity: kev.length > 0 ? 'critical' : rule.severity, device: who, subject: m.advisory, peer: null,
             first_us: 0, last_us: 0, flow_count: 0,
             evidence: `${m.advisory} (${m.title}): ${m.evidence.join('; ')}; confidence ${m.confidence} (${m.score}); CVEs ${m.cves.map((c) => c.cve).join(', ') || 'none listed'}${kev.length > 0 ? `; in CISA KEV: ${kev.join(', ')}` : ''}`,
@@ -240,12 +253,21 @@ export async function readDevices(store: Store, kb: KnowledgeBase, rules: RuleSe
   const byAddress = new Map(inventory.filter((d) => d.address).map((d) => [d.address!, d]));
   const byMac = new Map(inventory.filter((d) => d.mac).map((d) => [d.mac!, d]));
   const findingsOf = (keys: (string | null)[]) => findings.filter((f) => keys.includes(f.device)).map((f) => ({ rule: f.rule, severity: f.severity, subject: f.subject }));
-  const advisoriesOf = (inv: InventoryView | null) => (inv ? matchAdvisories(kb, { vendor: inv.make, model: inv.model, version: inv.version }) : []);
+  const advisoriesOf = (inv: InventoryView | null, impl: string | null = null) => {
+    const out = inv ? matchAdvisories(kb, { vendor: inv.make, model: inv.model, version: inv.version }) : [];
+    for (const id of identitiesFromTraffic({ dicom_impl_version: uniq(impl, ',') })) {
+      for (const m of matchAdvisories(kb, id)) {
+        if (out.some((o) => o.advisory === m.advisory)) continue;
+        out.push({ ...m, evidence: [`identified from traffic: ${id.field}=${id.value} (${id.vendor} ${id.model} ${id.version})`, ...m.evidence] });
+      }
+    }
+    return out.sort((a, b) => b.score - a.score || a.advisory.localeCompare(b.advisory));
+  };
   const out: DeviceView[] = [];
   for (const t of traffic) {
     const inv = byAddress.get(t.address) ?? (t.mac ? byMac.get(t.mac) : undefined) ?? null;
     if (inv) used.add(inv.asset_id);
-    const advisories = advisoriesOf(inv);
+    const advisories = advisoriesOf(inv, t.impl);
     const identities: Record<string, string[]> = {
       hl7_sending_app: uniq(t.hl7_app, ','),
       hl7_sending_facility: uniq(t.hl7_facility, ','),
@@ -256,6 +278,7 @@ export async function readDevices(store: Store, kb: KnowledgeBase, rules: RuleSe
       http_servers: uniq(t.servers, '\n'),
       tls_sni: uniq(t.sni, ','),
       banners: uniq(t.banners, '\n'),
+      dicom_impl_versions: uniq(t.impl, ','),
     };
     for (const k of Object.keys(identities)) if (identities[k].length === 0) delete identities[k];
     out.push({

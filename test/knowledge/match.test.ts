@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readInventory } from '../../knowledge/inventory-file.ts';
+import { identitiesFromTraffic } from '../../knowledge/fingerprint.ts';
 import { loadKnowledgeBase } from '../../knowledge/kb.ts';
 import { matchAdvisories } from '../../knowledge/match.ts';
 import { compareVersions, parseVersionSpec, versionMatches } from '../../knowledge/versions.ts';
@@ -54,6 +55,17 @@ test('matches carry confidence, evidence and the CVEs with scores, KEV and fix s
   assert.ok(noVersion.score < pump.score, 'an unknown version is less certain');
 });
 
+test('software announced in traffic: DCMTK 3.6.7 (dcmtk in Debian 12) is named by ICSMA-26-181-01, fixed for ICSMA-22-174-01', () => {
+  const ids = identitiesFromTraffic({ dicom_impl_version: ['OFFIS_DCMTK_367'] });
+  assert.equal(ids.map((i) => [i.vendor, i.model, i.version]), [['OFFIS', 'DCMTK', '3.6.7']]);
+  const m = matchAdvisories(kb, ids[0]);
+  const hit = m.find((x) => x.advisory === 'ICSMA-26-181-01')!;
+  assert.ok(hit, m.map((x) => x.advisory).join(', '));
+  assert.is(hit.confidence, 'medium', 'a summary-row advisory is less certain than a CSAF product tree');
+  assert.not.ok(m.some((x) => x.advisory === 'ICSMA-22-174-01'), '3.6.7 is the fixed version of the 2022 advisory (< 3.6.7)');
+  assert.equal(identitiesFromTraffic({ dicom_impl_version: ['SOMETHING_ELSE'] }), []);
+});
+
 test('version expressions as CISA writes them', () => {
   assert.ok(compareVersions('9.33', '9.5') > 0);
   assert.ok(compareVersions('B.06.12', 'B.06.18') < 0);
@@ -66,6 +78,8 @@ test('version expressions as CISA writes them', () => {
   assert.is(versionMatches(parseVersionSpec('1.5.12 and prior'), '1.5.3'), true);
   assert.is(versionMatches(parseVersionSpec('vers:all/*'), 'anything'), true);
   assert.is(versionMatches(parseVersionSpec('< 012U000040'), 'U61'), null);
+  assert.is(versionMatches(parseVersionSpec('The following Philips e-Alert versions are affected: Version R2.1 and prior.'), 'R2.0'), true);
+  assert.is(versionMatches(parseVersionSpec('DCMTK <=3.7.0'), '3.7.1'), false);
   assert.is(versionMatches(parseVersionSpec('with wireless option (shipped 2017)'), '1.0'), null);
 });
 

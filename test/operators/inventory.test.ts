@@ -33,7 +33,7 @@ function flow(extra: Partial<FlowRow>): Partial<FlowRow> {
 
 const rows = [
   flow({ l7_proto: 'hl7-mllp', src_mac: '00:1A:01:00:00:11', dst_mac: '02:00:00:00:00:01', hl7_sending_app: 'ALARIS', hl7_sending_facility: 'ICU' }),
-  flow({ l7_proto: 'dicom', src_addr: '10.20.6.5', dst_addr: '10.20.8.2', dst_port: 104, dicom_calling_ae: 'CT_SCANNER', dicom_called_ae: 'PACS' }),
+  flow({ l7_proto: 'dicom', src_addr: '10.20.6.5', dst_addr: '10.20.8.2', dst_port: 104, dicom_calling_ae: 'CT_SCANNER', dicom_called_ae: 'PACS', dicom_impl_version: 'OFFIS_DCMTK_367' }),
   flow({ l7_proto: 'dhcp', ip_proto: 17, src_addr: '0.0.0.0', dst_addr: '255.255.255.255', src_port: 68, dst_port: 67, src_mac: '00:1a:01:00:00:11', dhcp_hostname: 'alaris-icu-4', dhcp_vendor_class: 'BD-Alaris', bwd_packets: 0 }),
   flow({ l7_proto: 'http', src_addr: '10.20.2.21', dst_addr: '10.20.8.3', dst_port: 80, http_user_agent: 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1)', http_server: 'Microsoft-IIS/7.5' }),
   flow({ l7_proto: 'tls', tls_version: 'TLS1.2', src_addr: '10.20.2.21', dst_addr: '52.95.1.1', dst_port: 443, tls_sni: 'cloud.vendor.example' }),
@@ -124,6 +124,10 @@ test('store + CLI: devices merged with the imported inventory, advisories, findi
   assert.ok(pump.cves.includes('CVE-2016-9355'));
   assert.equal([...new Set(pump.findings.map((f: { rule: string }) => f.rule))].sort(), ['cleartext-credentials', 'cleartext-hl7', 'default-credentials', 'ftp-service', 'new-service', 'telnet-service', 'vulnerable-version']);
   assert.is(list.find((d) => d.inventory?.asset_id === 'PRN-001').sources[0], 'inventory');
+  // Not in the inventory, but its DICOM implementation version names its software.
+  const ct = list.find((d) => d.address === '10.20.6.5');
+  assert.equal(ct.identities.dicom_impl_versions, ['OFFIS_DCMTK_367']);
+  assert.ok(ct.advisories.some((a: { advisory: string; evidence: string[] }) => a.advisory === 'ICSMA-26-181-01' && /identified from traffic/.test(a.evidence[0])));
   const text = await heir('devices', '--db', db);
   assert.match(text.stdout, /10\.20\.1\.11 .*BD|Becton Dickinson Alaris 8015 PC unit 9\.19 \[therapy\]/);
 
@@ -145,6 +149,7 @@ test('store + CLI: devices merged with the imported inventory, advisories, findi
   const kev = lines.find((f) => f.rule === 'vulnerable-version' && f.subject === 'ICSMA-20-170-01');
   assert.is(kev.severity, 'critical', 'an advisory CVE in KEV raises the finding');
   assert.match(kev.evidence, /in CISA KEV: CVE-2017-0143/);
+  assert.ok(lines.some((f) => f.rule === 'vulnerable-version' && f.device === '10.20.6.5' && f.subject === 'ICSMA-26-181-01'));
   const high = await heir('findings', '--db', db, '--json', '--severity', 'critical');
   assert.ok(high.stdout.trim().split('\n').every((l) => JSON.parse(l).severity === 'critical'));
 });
