@@ -4,10 +4,9 @@
  * its start and end. Label names follow CICIoMT2024's where the attack is the same kind, so lab
  * windows and CIC rows can train one model.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onHost, runOn, type LabHost, type RunResult } from './topology.ts';
+import { runOn, startOn, type LabHost, type RunResult } from './topology.ts';
 
 /** Counts and pacing of one scale. */
 export interface LabScale {
@@ -197,8 +196,8 @@ export const PHASES: readonly PhaseSpec[] = [
       for (let i = 0; i < n; i++) lines.push(JSON.stringify({ hr: int(ctx, 58, 96), spo2: int(ctx, 93, 99), seq: i }));
       // One session publishing at device pace: a line every 100-300 ms.
       const srv = host(ctx, 'server').address;
-      const argv = onHost(host(ctx, 'monitor'), ['mosquitto_pub', '-h', srv, '-p', String(ctx.ports.mqtt), '-i', 'monitor-bed7', '-q', '1', '-t', 'ward3/bed7/vitals', '-l']);
-      await paced(argv, lines, () => int(ctx, 100, 300));
+      const argv = ['mosquitto_pub', '-h', srv, '-p', String(ctx.ports.mqtt), '-i', 'monitor-bed7', '-q', '1', '-t', 'ward3/bed7/vitals', '-l'];
+      await paced(host(ctx, 'monitor'), argv, lines, () => int(ctx, 100, 300));
       return `${n} telemetry publishes (QoS 1) on one session`;
     },
   },
@@ -349,8 +348,7 @@ export const PHASES: readonly PhaseSpec[] = [
     victim: 'monitor',
     tools: [['arpspoof', 'dsniff']],
     async run(ctx) {
-      const argv = onHost(host(ctx, 'attacker'), ['arpspoof', '-i', 'eth0', '-t', host(ctx, 'monitor').address, host(ctx, 'server').address]);
-      const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
+      const child = startOn(host(ctx, 'attacker'), ['arpspoof', '-i', 'eth0', '-t', host(ctx, 'monitor').address, host(ctx, 'server').address], { stdio: 'ignore' });
       await sleep(ctx.scale.arpSeconds * 1000);
       // SIGINT makes arpspoof re-announce the true address before it exits (bounded by stop()).
       await new Promise<void>((resolve) => {
@@ -419,9 +417,9 @@ export function haveProgram(name: string): boolean {
 }
 
 /** Feed lines to a program's standard input at a pace, then close it and wait (bounded). */
-function paced(argv: readonly string[], lines: readonly string[], gapMs: () => number): Promise<void> {
+function paced(on: LabHost, argv: readonly string[], lines: readonly string[], gapMs: () => number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    const child = startOn(on, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin!.on('error', () => undefined);

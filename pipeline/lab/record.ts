@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCode, HeirError, UserError, messageOf } from '../errors.ts';
 import { LOOPBACK_PORTS, PHASES, SCALES, STANDARD_PORTS, haveProgram, seededRandom, type LabPorts, type PhaseContext, type PhaseSpec } from './phases.ts';
-import { createTopology, destroyTopology, runOn, startOn, stop, type LabHost, type Topology } from './topology.ts';
+import { createTopology, destroyTopology, killAllStarted, runOn, startOn, stop, type LabHost, type Topology } from './topology.ts';
 
 /** Roles of the lab hosts and their address octets (the attacker's moves with the seed). */
 export const LAB_ROLES = ['server', 'monitor', 'modality', 'workstation', 'attacker'] as const;
@@ -121,6 +121,24 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
   const started: ChildProcess[] = [];
   const capture = join(out, 'capture.pcap');
   let tcpdump: ChildProcess | null = null;
+  // An interrupted or crashing recording must not leave namespaces or servers behind. The
+  // cleanup is synchronous so it also runs from the 'exit' event (an uncaught error, EPIPE).
+  let cleaned = false;
+  const cleanupSync = () => {
+    if (cleaned) return;
+    cleaned = true;
+    killAllStarted();
+    destroyTopology(topology);
+    rmSync(work, { recursive: true, force: true });
+  };
+  const interrupted = (signal: NodeJS.Signals) => {
+    cleanupSync();
+    process.stderr.write(`heir lab: ${signal}: stopped the lab's programs and deleted its namespaces\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  process.once('exit', cleanupSync);
   try {
     const server = topology.hosts.get('server')!;
     writeServerFiles(work, server, ports);
@@ -182,10 +200,12 @@ export async function recordLab(options: RecordOptions): Promise<LabLabels> {
     writeFileSync(join(out, 'labels.json'), JSON.stringify(labels, null, 2) + '\n');
     return labels;
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    process.off('exit', cleanupSync);
     if (tcpdump) await stop(tcpdump, 'SIGINT', 2000);
     await Promise.all(started.map((child) => stop(child, 'SIGTERM', 2000)));
-    destroyTopology(topology);
-    rmSync(work, { recursive: true, force: true });
+    cleanupSync();
   }
 }
 

@@ -116,10 +116,25 @@ export function onHost(host: LabHost | null, argv: readonly string[]): string[] 
   return host?.namespace ? ['ip', 'netns', 'exec', host.namespace, ...argv] : [...argv];
 }
 
+// Every program the lab started and that is still running, so an interrupt can stop them all.
+const live = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('close', () => live.delete(child));
+  child.once('error', () => live.delete(child));
+  return child;
+}
+
+/** Kill every program the lab started that still runs (their process groups only). */
+export function killAllStarted(): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+}
+
 /** Start a long-running program on a host (a server, tcpdump); it is its own process group. */
 export function startOn(host: LabHost | null, argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
   const full = onHost(host, argv);
-  return spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
+  return track(spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options }));
 }
 
 /** Result of a program the lab ran to completion. */
@@ -137,7 +152,7 @@ export interface RunResult {
 export function runOn(host: LabHost | null, argv: readonly string[], options: { timeoutMs: number; input?: string; cwd?: string }): Promise<RunResult> {
   const full = onHost(host, argv);
   return new Promise((resolve) => {
-    const child = spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: options.cwd });
+    const child = track(spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: options.cwd }));
     let stdout = '';
     let stderr = '';
     let timedOut = false;
