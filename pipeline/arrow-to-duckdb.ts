@@ -14,6 +14,7 @@ import {
   type DuckDBType,
   type DuckDBVector,
 } from '@duckdb/node-api';
+import bindings from '@duckdb/node-bindings';
 import { Type, type Data, type Field, type RecordBatch } from 'apache-arrow';
 import { ErrorCode, HeirError } from './errors.ts';
 
@@ -98,21 +99,28 @@ function fillVector(vector: DuckDBVector, data: Data, start: number, length: num
       break;
     }
     default: {
-      // Strings: decode once from Arrow's offsets, hand each to DuckDB; nulls only mark validity.
+      // Strings: Arrow's UTF-8 bytes go to DuckDB as they are (no decode to a JS string and back);
+      // nulls are only a validity bit, so a mostly-null column costs almost nothing.
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
       const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
-      for (let i = 0; i < length; i++) {
-        const row = at + i;
-        if (bitmap && !(bitmap[row >> 3] & (1 << (row & 7)))) v.setItem(i, null);
-        else v.setItem(i, decoder.decode(bytes.subarray(offsets[row], offsets[row + 1])));
+      const raw = (v as unknown as { vector: unknown }).vector as Parameters<typeof bindings.vector_assign_string_element_len>[0];
+      if (bitmap && data.nullCount === data.length) {
+        v.validity.data = new BigUint64Array(Math.ceil(length / 64));
+      } else {
+        copyValidity(data, start, length, v);
+        for (let i = 0; i < length; i++) {
+          const row = at + i;
+          if (bitmap && !(bitmap[row >> 3] & (1 << (row & 7)))) continue;
+          bindings.vector_assign_string_element_len(raw, i, bytes.subarray(offsets[row], offsets[row + 1]));
+        }
       }
+      (v.validity as unknown as { flush(vector: unknown): void }).flush(raw);
+      return;
     }
   }
   v.flush();
 }
-
-const decoder = new TextDecoder();
 
 /**
  * Append a whole record batch through an appender, in chunks of DuckDB's vector size. The

@@ -27,6 +27,7 @@ interface Pending {
 /** A bus inside one process. */
 export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
+  readonly maxPayload = Number.POSITIVE_INFINITY;
   readonly counters: BusCounters = { published: 0, duplicates: 0, delivered: 0, acked: 0, redelivered: 0, deadLettered: 0 };
   private readonly maxPending: number;
   private readonly windowMs: number;

@@ -81,6 +81,11 @@ export class NatsBus implements Bus {
     }
   }
 
+  /** The server's max_payload (1 MiB by default); the runner splits larger batches. */
+  get maxPayload(): number {
+    return this.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
   async publish(subject: string, id: string, data: Uint8Array): Promise<void> {
     // Retry through a server restart: the same msgID makes a retry that already landed a duplicate.
     for (let attempt = 0; ; attempt++) {

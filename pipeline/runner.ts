@@ -58,21 +58,23 @@ export class Runner {
     const pending = new Set<Promise<void>>();
     let failure: unknown;
     const iterable = 'batches' in source ? source.batches(signal) : source;
-    for await (const batch of iterable) {
-      if (signal?.aborted || failure) break;
-      const rows = batch.tables.flows?.numRows ?? 0;
-      const p = this.options.bus
-        .publish(this.subject, batch.id, encodeTables(batch.tables))
-        .then(() => {
-          this.counters.batchesPublished++;
-          this.counters.rowsPublished += rows;
-        })
-        .catch((error) => {
-          failure ??= error;
-        })
-        .finally(() => pending.delete(p));
-      pending.add(p);
-      while (pending.size >= limit) await Promise.race(pending);
+    for await (const whole of iterable) {
+      for (const batch of this.fit(whole)) {
+        if (signal?.aborted || failure) break;
+        const rows = batch.tables.flows?.numRows ?? 0;
+        const p = this.options.bus
+          .publish(this.subject, batch.id, batch.data)
+          .then(() => {
+            this.counters.batchesPublished++;
+            this.counters.rowsPublished += rows;
+          })
+          .catch((error) => {
+            failure ??= error;
+          })
+          .finally(() => pending.delete(p));
+        pending.add(p);
+        while (pending.size >= limit) await Promise.race(pending);
+      }
     }
     await Promise.all(pending);
     if (failure) throw failure;
@@ -87,6 +89,24 @@ export class Runner {
       signal: options.signal,
       idleExitMs: options.idleExitMs,
     });
+  }
+
+  /**
+   * Encode a batch, halving it until each part fits the bus's largest message. Parts get ids
+   * `id/1`, `id/2`, … (deterministic, so a re-published part is still deduplicated); dead letters
+   * ride with the first part.
+   */
+  private *fit(batch: SourceBatch): Generator<{ id: string; tables: Tables; data: Uint8Array }> {
+    const data = encodeTables(batch.tables);
+    const flows = batch.tables.flows;
+    if (data.length <= this.options.bus.maxPayload || !flows || flows.numRows < 2) {
+      yield { id: batch.id, tables: batch.tables, data };
+      return;
+    }
+    const half = Math.ceil(flows.numRows / 2);
+    const { flows: _, ...rest } = batch.tables;
+    yield* this.fit({ id: `${batch.id}/1`, tables: { ...rest, flows: flows.slice(0, half) } });
+    yield* this.fit({ id: `${batch.id}/2`, tables: { flows: flows.slice(half) } });
   }
 
   /** Batches this runner has finished with: stored, found duplicate, or dead-lettered. */

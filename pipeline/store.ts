@@ -4,7 +4,7 @@
  * nothing. Tables are created from the Arrow schemas that arrive (metadata `heir.table`), and
  * grow new columns by migration when a schema version adds some.
  */
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, DuckDBTimestampTZValue, type DuckDBValue } from '@duckdb/node-api';
 import type { Field, RecordBatch } from 'apache-arrow';
 import { appendBatch, duckTypeName } from './arrow-to-duckdb.ts';
 import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
@@ -14,6 +14,16 @@ import type { BatchSink, DeadLetter, Tables } from './types.ts';
 
 /** Version of the store's own bookkeeping tables. */
 export const STORE_VERSION = 1;
+
+/** Most batches committed in one transaction. */
+const MAX_GROUP = 32;
+
+interface PendingWrite {
+  readonly batchId: string;
+  readonly tables: Tables;
+  resolve(fresh: boolean): void;
+  reject(error: unknown): void;
+}
 
 /** Options of `openStore`. */
 export interface StoreOptions {
@@ -53,6 +63,8 @@ export class Store implements BatchSink {
   // Column name → DuckDB type of every table seen, in table order.
   private readonly known = new Map<string, Map<string, string>>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly pending: PendingWrite[] = [];
+  private scheduled = false;
   /** Rows written per table since open. */
   readonly counters = { batches: 0, duplicates: 0, rows: 0, deadLetters: 0 };
 
@@ -128,42 +140,93 @@ export class Store implements BatchSink {
   }
 
   /**
-   * Write all tables of one batch atomically with its id. Returns false (and writes nothing) when
-   * the id is already stored: a redelivery. Writes are serialised on the one connection.
+   * Write all tables of one batch atomically with its id. Resolves false (and writes nothing)
+   * when the id is already stored: a redelivery. Writes that arrive while a commit is running are
+   * committed together in the next transaction (group commit): each still succeeds or fails alone,
+   * and each resolves only after its rows are durable.
    */
   write(batchId: string, tables: Tables): Promise<boolean> {
-    const next = this.queue.then(() => this.writeNow(batchId, tables));
-    this.queue = next.catch(() => undefined);
-    return next;
+    if (this.readOnly) return Promise.reject(new UserError(ErrorCode.STORE_READ_ONLY, `DuckDB file ${this.path} was opened read-only`));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ batchId, tables, resolve, reject });
+      this.schedule();
+    });
   }
 
-  private async writeNow(batchId: string, tables: Tables): Promise<boolean> {
-    if (this.readOnly) throw new UserError(ErrorCode.STORE_READ_ONLY, `DuckDB file ${this.path} was opened read-only`);
-    const entries = Object.entries(tables).filter(([, batch]) => batch.numRows > 0);
-    for (const [name, batch] of entries) await this.ensureTable(tableName(name, batch), batch.schema.fields);
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.queue = this.queue
+      .then(async () => {
+        this.scheduled = false;
+        const group = this.pending.splice(0, MAX_GROUP);
+        if (this.pending.length > 0) this.schedule();
+        await this.commitGroup(group);
+      })
+      .catch(() => undefined);
+  }
+
+  private async commitGroup(group: PendingWrite[]): Promise<void> {
+    try {
+      const fresh = await this.commit(group);
+      group.forEach((w, i) => w.resolve(fresh[i]));
+    } catch (error) {
+      // One bad batch must not fail the others: retry them one by one to find it.
+      if (group.length === 1) group[0].reject(error);
+      else for (const w of group) await this.commitGroup([w]);
+    }
+  }
+
+  /** One transaction for a group of batches; returns which of them were new. */
+  private async commit(group: readonly PendingWrite[]): Promise<boolean[]> {
+    for (const w of group) for (const [name, batch] of Object.entries(w.tables)) if (batch.numRows > 0) await this.ensureTable(tableName(name, batch), batch.schema.fields);
     await this.connection.run('BEGIN TRANSACTION');
     try {
-      const seen = await this.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM _batches WHERE batch_id = $id', { id: batchId });
-      if (seen[0].n > 0) {
-        await this.connection.run('ROLLBACK');
-        this.counters.duplicates++;
-        return false;
+      const ids = group.map((w) => w.batchId);
+      const list = ids.map((id) => `'${id.replaceAll("'", "''")}'`).join(', ');
+      const stored = new Set((await this.all<{ batch_id: string }>(`SELECT batch_id FROM _batches WHERE batch_id IN (${list})`)).map((r) => r.batch_id));
+      const fresh: boolean[] = [];
+      const rows: { id: string; tables: string; rows: number }[] = [];
+      let deadLetters = 0;
+      for (const w of group) {
+        if (stored.has(w.batchId)) {
+          fresh.push(false);
+          continue;
+        }
+        stored.add(w.batchId);
+        const entries = Object.entries(w.tables).filter(([, batch]) => batch.numRows > 0);
+        let count = 0;
+        for (const [name, batch] of entries) {
+          const table = tableName(name, batch);
+          if (table === 'dead_letters') deadLetters += batch.numRows;
+          await this.appendTable(table, batch);
+          count += batch.numRows;
+        }
+        rows.push({ id: w.batchId, tables: entries.map(([name, b]) => `${tableName(name, b)}:${b.numRows}`).join(','), rows: count });
+        fresh.push(true);
       }
-      let rows = 0;
-      for (const [name, batch] of entries) {
-        if (tableName(name, batch) === 'dead_letters') this.counters.deadLetters += batch.numRows;
-        await this.appendTable(tableName(name, batch), batch);
-        rows += batch.numRows;
+      if (rows.length > 0) {
+        const appender = await this.connection.createAppender('_batches');
+        try {
+          const now = new DuckDBTimestampTZValue(BigInt(Date.now()) * 1000n);
+          for (const r of rows) {
+            appender.appendVarchar(r.id);
+            appender.appendVarchar(r.tables);
+            appender.appendBigInt(BigInt(r.rows));
+            appender.appendTimestampTZ(now);
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
       }
-      await this.connection.run('INSERT INTO _batches (batch_id, tables, row_count) VALUES ($id, $tables, $rows)', {
-        id: batchId,
-        tables: entries.map(([name, b]) => `${tableName(name, b)}:${b.numRows}`).join(','),
-        rows,
-      });
       await this.connection.run('COMMIT');
-      this.counters.batches++;
-      this.counters.rows += rows;
-      return true;
+      this.counters.batches += rows.length;
+      this.counters.duplicates += fresh.filter((f) => !f).length;
+      this.counters.rows += rows.reduce((n, r) => n + r.rows, 0);
+      this.counters.deadLetters += deadLetters;
+      return fresh;
     } catch (error) {
       await this.connection.run('ROLLBACK').catch(() => undefined);
       throw error;

@@ -86,6 +86,8 @@ export interface BusCounters {
 export interface Bus {
   readonly kind: 'memory' | 'nats';
   readonly counters: BusCounters;
+  /** Largest message body the bus takes, in bytes (NATS: the server's max_payload). */
+  readonly maxPayload: number;
   /** Publish one message; resolves when the bus has durably accepted it. */
   publish(subject: string, id: string, data: Uint8Array): Promise<void>;
   /** Consume `subject` until the signal aborts (or idleExitMs passes with nothing to do). */

@@ -78,6 +78,24 @@ test('a column whose type changed is refused with a clear error, and nothing is 
   await store.close();
 });
 
+test('concurrent writes commit together, yet each batch succeeds, repeats or fails on its own', async () => {
+  const store = await openStore(join(dir, 'g.duckdb'));
+  const good = (i: number) => flowBatch(flows(10, i * 10));
+  const bad = [{ name: 'a', kind: 'f64', nullable: false, doc: '' }] as const;
+  await store.write('t0', { things: batchFromRows(arrowSchema('things', 1, [{ name: 'a', kind: 'utf8', nullable: false, doc: '' }] as const), [{ name: 'a', kind: 'utf8', nullable: false, doc: '' }] as const, [{ a: 'x' }]) });
+  const results = await Promise.allSettled([
+    store.write('g1', { flows: good(1) }),
+    store.write('g2', { flows: good(2) }),
+    store.write('g1', { flows: good(1) }),
+    store.write('g3', { things: batchFromRows(arrowSchema('things', 2, bad), bad, [{ a: 1 }]) }),
+    store.write('g4', { flows: good(4) }),
+  ]);
+  assert.equal(results.map((r) => r.status === 'fulfilled' ? r.value : 'rejected'), [true, true, false, 'rejected', true]);
+  assert.is(await store.count('flows'), 30);
+  assert.equal((await store.all<{ batch_id: string }>("SELECT batch_id FROM _batches WHERE batch_id LIKE 'g%' ORDER BY 1")).map((r) => r.batch_id), ['g1', 'g2', 'g4']);
+  await store.close();
+});
+
 test('dead letters keep input, stage, reason and payload', async () => {
   const store = await openStore(join(dir, 'e.duckdb'));
   await store.deadLetter({ input: 'x.pcap', stage: 'parse', reason: 'truncated record', payload: new Uint8Array([1, 2, 3]) }, { input: 'y.csv', stage: 'parse', reason: 'line 3: 4 fields, expected 5', payload: 'a,b,c,d' });
