@@ -53,10 +53,10 @@ async function count(sql: string): Promise<number> {
 }
 
 test('simulate fills the store with a labelled synthetic fleet, once', async () => {
-  const r = await heir('simulate', '--db', db, '--hospitals', '6', '--seed', '2', '--devices', '600', '--as-of', AS_OF);
+  const r = await heir('simulate', '--db', db, '--hospitals', '6', '--seed', '2', '--devices', '300', '--as-of', AS_OF);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /wrote SYNTHETIC fleet: 6 hospitals, 600 devices/);
-  const again = await heir('simulate', '--db', db, '--hospitals', '6', '--seed', '2', '--devices', '600', '--as-of', AS_OF);
+  assert.match(r.stdout, /wrote SYNTHETIC fleet: 6 hospitals, 300 devices/);
+  const again = await heir('simulate', '--db', db, '--hospitals', '6', '--seed', '2', '--devices', '300', '--as-of', AS_OF);
   assert.match(again.stdout, /already present/);
 });
 
@@ -64,7 +64,7 @@ test('devices --json: one device per line, 100 + Σ points = score, stored once 
   const r = heirProcess('devices', '--db', db, '--json', '--as-of', AS_OF);
   assert.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.is(lines.length, 600);
+  assert.is(lines.length, 300);
   for (const d of lines) {
     assert.equal(Object.keys(d), ['device', 'site', 'score', 'band', 'contributions']);
     assert.ok(d.score >= 0 && d.score <= 100);
@@ -72,10 +72,10 @@ test('devices --json: one device per line, 100 + Σ points = score, stored once 
     assert.is(Math.round((100 + sum) * 100), Math.round(d.score * 100), `${d.device}: 100 + ${sum} ≠ ${d.score}`);
   }
   assert.ok(lines.some((d) => d.band === 'vulnerable') && lines.some((d) => d.band === 'secure'));
-  assert.is(await count('SELECT count(*) AS n FROM rama_device_scores'), 600);
+  assert.is(await count('SELECT count(*) AS n FROM rama_device_scores'), 300);
   await heir('devices', '--db', db, '--json', '--as-of', AS_OF);
-  assert.is(await count('SELECT count(*) AS n FROM rama_device_scores'), 600, 'the same run stored twice must add nothing');
-  assert.is(await count(`SELECT count(*) AS n FROM rama_device_scores WHERE input_versions LIKE '%"inputs":"%' AND model_version = 'rama-1.0'`), 600);
+  assert.is(await count('SELECT count(*) AS n FROM rama_device_scores'), 300, 'the same run stored twice must add nothing');
+  assert.is(await count(`SELECT count(*) AS n FROM rama_device_scores WHERE input_versions LIKE '%"inputs":"%' AND model_version = 'rama-1.0'`), 300);
 });
 
 test('site: site and unit scores with exact contributions, and daily snapshots', async () => {
