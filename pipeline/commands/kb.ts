@@ -4,7 +4,7 @@ import { parseArgs, stringFlag, usageError } from '../command.ts';
 const USAGE = `usage: heir kb update --from DIR [--out FILE] [--manuf FILE]
        heir kb show [ADVISORY | --cve CVE | --vendor NAME | --technique ID]
        heir kb cvss VECTOR
-       heir kb rubric ANSWERS.json
+       heir kb rubric ANSWERS.json | --questions
        heir kb match --vendor MAKE --model MODEL [--version V]
 
 update   rebuild the knowledge base from the public sources (the layout of ../shared/knowledge:
@@ -12,7 +12,8 @@ update   rebuild the knowledge base from the public sources (the layout of ../sh
          FILE (default: the shipped knowledge/kb.json.gz); --manuf is a Wireshark manuf file for MAC makers
 show     summary counts, or one advisory, the advisories of a CVE or vendor, or an ATT&CK for ICS technique
 cvss     base score of a CVSS v3.0/v3.1 or v4.0 vector
-rubric   apply the MITRE medical-device CVSS rubric to answers {question id: answer}
+rubric   apply the MITRE medical-device CVSS rubric to answers {question id: answer} (missing = unknown,
+         which resolves to the worse value); --questions lists the questionnaire
 match    advisories matching a make, model and version`;
 
 /** \`heir kb\`: build and query the knowledge base. */
@@ -84,9 +85,13 @@ export const command: Command = {
         return 0;
       }
       case 'rubric': {
-        const file = rest[0] ?? usageError('kb', 'rubric needs an answers file');
         const { readFileSync } = await import('node:fs');
-        const { applyRubric } = await import('../../knowledge/mitre-rubric.ts');
+        const { applyRubric, RUBRIC_QUESTIONS } = await import('../../knowledge/mitre-rubric.ts');
+        if (rest[0] === '--questions') {
+          for (const q of RUBRIC_QUESTIONS) out(`${q.id.padEnd(6)} ${q.metric}  ${q.text}  [${q.kind === 'yes-no' ? 'yes | no | unknown' : 'high | low | none | unknown'}]`);
+          return 0;
+        }
+        const file = rest[0] ?? usageError('kb', 'rubric needs an answers file (or --questions)');
         const { UserError, ErrorCode } = await import('../errors.ts');
         let answers: Record<string, never>;
         try {
