@@ -5,9 +5,11 @@
  * full allowance. This keeps the copy per flow near the size of the handshake instead of the limit.
  */
 
-/** Bytes worth keeping for a direction whose payload starts with `b[0, n)`; `limit` when unsure. */
-export function bytesWanted(b: Uint8Array, n: number, limit: number): number {
-  if (n < 6) return limit;
+/** Bytes worth keeping for a direction whose payload starts with `data[at, at + n)`; `limit` when unsure. */
+export function bytesWanted(data: Uint8Array, at: number, n: number, limit: number): number {
+  if (n < 9) return limit;
+  // Read the opening bytes once (the caller's array may be a large capture buffer).
+  const b = [data[at], data[at + 1], data[at + 2], data[at + 3], data[at + 4], data[at + 5], data[at + 6], data[at + 7], data[at + 8]];
   const first = b[0];
   // TLS handshake record: the hello message length, plus room for a continuation record header.
   if (first === 0x16 && b[1] === 3) return Math.min(limit, 9 + ((b[6] << 16) | (b[7] << 8) | b[8]) + 64);

@@ -438,7 +438,14 @@ export class FlowAssembler {
       else f.bwdSeq = (seq + len) >>> 0;
     }
     if (cap <= 0) return;
-    const limit = want >= 0 ? want : this.inspectBytes;
+    // The opening bytes of a direction settle how much of it is worth keeping, before copying any.
+    let wanted = want;
+    if (wanted < 0 && have === 0 && cap >= 9) {
+      wanted = bytesWanted(p.data, off, cap, this.inspectBytes);
+      if (fwd) f.fwdWant = wanted;
+      else f.bwdWant = wanted;
+    }
+    const limit = wanted >= 0 ? wanted : this.inspectBytes;
     let buf = fwd ? f.fwdBuf : f.bwdBuf;
     const need = Math.min(limit, have + cap);
     if (buf === null || buf.length < need) {
@@ -456,11 +463,11 @@ export class FlowAssembler {
     if (fwd) {
       f.fwdBuf = buf;
       f.fwdLen = need;
-      if (want < 0 && need >= 9) f.fwdWant = bytesWanted(buf, need, this.inspectBytes);
+      if (wanted < 0 && need >= 9) f.fwdWant = bytesWanted(buf, 0, need, this.inspectBytes);
     } else {
       f.bwdBuf = buf;
       f.bwdLen = need;
-      if (want < 0 && need >= 9) f.bwdWant = bytesWanted(buf, need, this.inspectBytes);
+      if (wanted < 0 && need >= 9) f.bwdWant = bytesWanted(buf, 0, need, this.inspectBytes);
     }
   }
 
