@@ -34,8 +34,8 @@ const TREES = Number(flag('trees') ?? 100);
 const SEED = Number(flag('seed') ?? 1);
 const ONLY = flag('only');
 const REPEATS = 3;
-const ML_ROWS = 500;
-const ML_TREES = 20;
+const ML_ROWS = 400;
+const ML_TREES = 100;
 const PYTHON = '/usr/bin/python3';
 
 const CASES: { name: string; dataset: string; target: Target }[] = [

@@ -53,7 +53,10 @@ export class FlatForest implements FlatForestArrays {
     const perFeature: Set<number>[] = Array.from({ length: this.features }, () => new Set<number>());
     for (let i = 0; i < this.feature.length; i++) if (this.feature[i] >= 0) perFeature[this.feature[i]].add(this.threshold[i]);
     this.cuts = perFeature.map((set) => Float64Array.from(set).sort());
-    const codable = this.features < 65536 && this.cuts.every((c) => c.length < 32767);
+    // Coding costs a binary search per feature per row; it pays off when the walks are longer.
+    let codingSteps = 0;
+    for (const c of this.cuts) codingSteps += Math.log2(c.length + 1);
+    const codable = this.features < 65536 && this.cuts.every((c) => c.length < 32767) && meanLeafDepth(this) * this.roots.length > 2 * codingSteps;
     this.packed = codable ? new Int32Array(this.feature.length * 2) : null;
     this.leafValue = new Int32Array(this.feature.length);
     if (this.packed) {
@@ -174,57 +177,97 @@ export class FlatForest implements FlatForestArrays {
       }
       for (let t = from; t < to; t++) {
         const root = roots[t];
-        // Four rows walk the tree in lockstep with branch-free steps: their load chains overlap
-        // instead of each waiting on a mispredicted branch. Hand-inlined for speed.
+        // 4 lanes walk the tree with branch-free steps, each on its own row, so their load chains
+        // overlap instead of waiting on mispredicted branches; a lane that reaches its leaf takes
+        // the next row at once. Hand-unrolled for speed.
         let r = r0;
-        for (; r + 4 <= r1; r += 4) {
-          const b0 = (r - r0) * d;
-          const b1 = b0 + d;
-          const b2 = b1 + d;
-          const b3 = b2 + d;
+        if (r1 - r0 >= 4) {
+          const aRoot = nodes[root * 2];
+          let q0 = r0 + 0;
+          let b0 = 0 * d;
           let n0 = root;
+          let a0 = aRoot;
+          let q1 = r0 + 1;
+          let b1 = 1 * d;
           let n1 = root;
+          let a1 = aRoot;
+          let q2 = r0 + 2;
+          let b2 = 2 * d;
           let n2 = root;
+          let a2 = aRoot;
+          let q3 = r0 + 3;
+          let b3 = 3 * d;
           let n3 = root;
-          let a0 = nodes[root * 2];
-          let a1 = a0;
-          let a2 = a0;
-          let a3 = a0;
-          while ((a0 & a1 & a2 & a3) >= 0) {
-            let m = ((a0 >> 16) - codes[b0 + (a0 & 0xffff)]) >> 31;
-            n0 = (n0 + 1) ^ (((n0 + 1) ^ nodes[n0 * 2 + 1]) & m);
-            a0 = nodes[n0 * 2];
-            m = ((a1 >> 16) - codes[b1 + (a1 & 0xffff)]) >> 31;
-            n1 = (n1 + 1) ^ (((n1 + 1) ^ nodes[n1 * 2 + 1]) & m);
-            a1 = nodes[n1 * 2];
-            m = ((a2 >> 16) - codes[b2 + (a2 & 0xffff)]) >> 31;
-            n2 = (n2 + 1) ^ (((n2 + 1) ^ nodes[n2 * 2 + 1]) & m);
-            a2 = nodes[n2 * 2];
-            m = ((a3 >> 16) - codes[b3 + (a3 & 0xffff)]) >> 31;
-            n3 = (n3 + 1) ^ (((n3 + 1) ^ nodes[n3 * 2 + 1]) & m);
-            a3 = nodes[n3 * 2];
+          let a3 = aRoot;
+          let next = r0 + 4;
+          lanes: for (;;) {
+            if (a0 >= 0) {
+              const m = ((a0 >> 16) - codes[b0 + (a0 & 0xffff)]) >> 31;
+              n0 = (n0 + 1) ^ (((n0 + 1) ^ nodes[n0 * 2 + 1]) & m);
+              a0 = nodes[n0 * 2];
+            } else {
+              addLeaf(out, q0 * K, K, leaf[n0], proba);
+              if (next >= r1) {
+                q0 = -1;
+                break lanes;
+              }
+              q0 = next++;
+              b0 = (q0 - r0) * d;
+              n0 = root;
+              a0 = aRoot;
+            }
+            if (a1 >= 0) {
+              const m = ((a1 >> 16) - codes[b1 + (a1 & 0xffff)]) >> 31;
+              n1 = (n1 + 1) ^ (((n1 + 1) ^ nodes[n1 * 2 + 1]) & m);
+              a1 = nodes[n1 * 2];
+            } else {
+              addLeaf(out, q1 * K, K, leaf[n1], proba);
+              if (next >= r1) {
+                q1 = -1;
+                break lanes;
+              }
+              q1 = next++;
+              b1 = (q1 - r0) * d;
+              n1 = root;
+              a1 = aRoot;
+            }
+            if (a2 >= 0) {
+              const m = ((a2 >> 16) - codes[b2 + (a2 & 0xffff)]) >> 31;
+              n2 = (n2 + 1) ^ (((n2 + 1) ^ nodes[n2 * 2 + 1]) & m);
+              a2 = nodes[n2 * 2];
+            } else {
+              addLeaf(out, q2 * K, K, leaf[n2], proba);
+              if (next >= r1) {
+                q2 = -1;
+                break lanes;
+              }
+              q2 = next++;
+              b2 = (q2 - r0) * d;
+              n2 = root;
+              a2 = aRoot;
+            }
+            if (a3 >= 0) {
+              const m = ((a3 >> 16) - codes[b3 + (a3 & 0xffff)]) >> 31;
+              n3 = (n3 + 1) ^ (((n3 + 1) ^ nodes[n3 * 2 + 1]) & m);
+              a3 = nodes[n3 * 2];
+            } else {
+              addLeaf(out, q3 * K, K, leaf[n3], proba);
+              if (next >= r1) {
+                q3 = -1;
+                break lanes;
+              }
+              q3 = next++;
+              b3 = (q3 - r0) * d;
+              n3 = root;
+              a3 = aRoot;
+            }
           }
-          // Rows that reached a leaf early keep looping on it until all four have.
-          while (a0 >= 0) {
-            n0 = codes[b0 + (a0 & 0xffff)] <= a0 >> 16 ? n0 + 1 : nodes[n0 * 2 + 1];
-            a0 = nodes[n0 * 2];
-          }
-          while (a1 >= 0) {
-            n1 = codes[b1 + (a1 & 0xffff)] <= a1 >> 16 ? n1 + 1 : nodes[n1 * 2 + 1];
-            a1 = nodes[n1 * 2];
-          }
-          while (a2 >= 0) {
-            n2 = codes[b2 + (a2 & 0xffff)] <= a2 >> 16 ? n2 + 1 : nodes[n2 * 2 + 1];
-            a2 = nodes[n2 * 2];
-          }
-          while (a3 >= 0) {
-            n3 = codes[b3 + (a3 & 0xffff)] <= a3 >> 16 ? n3 + 1 : nodes[n3 * 2 + 1];
-            a3 = nodes[n3 * 2];
-          }
-          addLeaf(out, r * K, K, leaf[n0], proba);
-          addLeaf(out, (r + 1) * K, K, leaf[n1], proba);
-          addLeaf(out, (r + 2) * K, K, leaf[n2], proba);
-          addLeaf(out, (r + 3) * K, K, leaf[n3], proba);
+          // The other lanes finish their rows one by one.
+          if (q0 >= 0) addLeaf(out, q0 * K, K, leaf[finish(nodes, codes, b0, n0)], proba);
+          if (q1 >= 0) addLeaf(out, q1 * K, K, leaf[finish(nodes, codes, b1, n1)], proba);
+          if (q2 >= 0) addLeaf(out, q2 * K, K, leaf[finish(nodes, codes, b2, n2)], proba);
+          if (q3 >= 0) addLeaf(out, q3 * K, K, leaf[finish(nodes, codes, b3, n3)], proba);
+          r = r1;
         }
         for (; r < r1; r++) {
           const base = (r - r0) * d;
@@ -323,8 +366,39 @@ function lowerBound(cuts: Float64Array, v: number): number {
   return lo;
 }
 
+/** Walk from `node` to its leaf for the row coded at `base`. */
+function finish(nodes: Int32Array, codes: Uint16Array, base: number, node: number): number {
+  let a = nodes[node * 2];
+  while (a >= 0) {
+    node = codes[base + (a & 0xffff)] <= a >> 16 ? node + 1 : nodes[node * 2 + 1];
+    a = nodes[node * 2];
+  }
+  return node;
+}
+
 /** Add one leaf's distribution to a row's sums: a pure leaf (value ≥ 0) adds 1 to its class. */
 function addLeaf(out: Float64Array, o: number, K: number, value: number, proba: Float64Array): void {
   if (value >= 0) out[o + value] += 1;
   else for (let k = 0, p = -1 - value; k < K; k++) out[o + k] += proba[p + k];
+}
+
+/** Mean depth of the leaves over all trees (pre-order layout: a split's left child is the next node). */
+function meanLeafDepth(forest: FlatForestArrays): number {
+  let leaves = 0;
+  let depthSum = 0;
+  const stack: number[] = [];
+  for (let t = 0; t < forest.roots.length; t++) {
+    stack.push(forest.roots[t], 0);
+    while (stack.length > 0) {
+      const depth = stack.pop()!;
+      const node = stack.pop()!;
+      if (forest.feature[node] < 0) {
+        leaves++;
+        depthSum += depth;
+      } else {
+        stack.push(node + 1, depth + 1, forest.right[node], depth + 1);
+      }
+    }
+  }
+  return leaves > 0 ? depthSum / leaves : 0;
 }
