@@ -8,10 +8,10 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { InputError } from '../pipeline/errors.ts';
-import { FlowBatchBuilder } from '../pipeline/flow-schema.ts';
 import type { DeadLetter, ParseOptions, ParseOutput, Parser } from '../pipeline/types.ts';
 import { BLE_LINK_TYPES, Decoded, DecodedPacket, SUPPORTED_LINK_TYPES, decodeFrame } from './pcap/decode.ts';
 import { FlowAssembler, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_IDLE_TIMEOUT_S, type AssemblerOptions } from './pcap/flow-assembler.ts';
+import { FlowColumns } from './pcap/flow-columns.ts';
 import { flowRecord } from './pcap/flow-record.ts';
 import { CaptureReader } from './pcap/reader.ts';
 
@@ -53,13 +53,13 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
   const { site, sensor, input, batchSize, signal } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`invalid batchSize: ${batchSize}`);
   const stats = options.stats ?? pcapStats();
-  const builder = new FlowBatchBuilder();
+  const builder = new FlowColumns();
   let dead: DeadLetter[] = [];
   /** Full batches waiting to be yielded (cut exactly at batchSize as flows end). */
   const ready: RecordBatch[] = [];
   const assembler = new FlowAssembler(
     (flow, reason) => {
-      builder.push(flowRecord(flow, reason, site, sensor));
+      builder.append(flowRecord(flow, reason, site, sensor));
       stats.flows++;
       if (builder.size >= batchSize) ready.push(builder.build());
     },
@@ -101,8 +101,16 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
     },
   });
 
+  // Live inputs cut by time too (options.maxBatchMs): the wall clock since the first buffered flow.
+  let firstBuffered = 0;
   const cut = function* (final: boolean): Generator<ParseOutput> {
-    if (final && builder.size > 0) ready.push(builder.build());
+    if (builder.size === 0) firstBuffered = 0;
+    else if (firstBuffered === 0) firstBuffered = Date.now();
+    const late = options.maxBatchMs !== undefined && firstBuffered > 0 && Date.now() - firstBuffered >= options.maxBatchMs;
+    if ((final || late) && builder.size > 0) {
+      ready.push(builder.build());
+      firstBuffered = 0;
+    }
     while (ready.length > 0) {
       const flows = ready.shift() as RecordBatch;
       const out: ParseOutput = { flows, deadLetters: dead.length > 0 ? dead : undefined, offset: reader.consumed };

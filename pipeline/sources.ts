@@ -43,6 +43,8 @@ export interface FileSourceOptions {
   readonly site: string;
   readonly sensor: string;
   readonly batchSize?: number;
+  /** Time limit of a batch; standard input defaults to 1000 ms (a live stream). */
+  readonly maxBatchMs?: number;
 }
 
 /**
@@ -54,7 +56,14 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
     name: `${format}:${path}`,
     async *batches(signal?: AbortSignal): AsyncIterable<SourceBatch> {
       const parser = await parserFor(format);
-      const parseOptions: ParseOptions = { site: options.site, sensor: options.sensor, input: path, batchSize: options.batchSize ?? 2000, signal };
+      const parseOptions: ParseOptions = {
+        site: options.site,
+        sensor: options.sensor,
+        input: path,
+        batchSize: options.batchSize ?? 2000,
+        maxBatchMs: path === '-' ? (options.maxBatchMs ?? 1000) : options.maxBatchMs,
+        signal,
+      };
       // Several outputs may end at one offset (the end-of-file flush), so the output's sequence
       // number is part of the id too; both are the same when the same input is read again.
       let sequence = 0;

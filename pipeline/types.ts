@@ -145,6 +145,11 @@ export interface ParseOptions {
   readonly input: string;
   /** Flows per emitted batch. */
   readonly batchSize: number;
+  /**
+   * For live inputs (standard input, sockets): cut a batch once its first flow has waited this
+   * long, even when it holds fewer than `batchSize` flows, so detections do not wait for a full batch.
+   */
+  readonly maxBatchMs?: number;
   readonly signal?: AbortSignal;
 }
 
