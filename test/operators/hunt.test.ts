@@ -382,6 +382,55 @@ test('VNC: x11vnc without a password, probed by nmap vnc-info, is found', async 
   assert.is(v.subject, `tcp/${port}`);
 });
 
+test('SSH (dropbear ← ssh) and FTPS (vsftpd with AUTH TLS ← curl --ssl-reqd) are the encrypted equivalents of Telnet and FTP: silent', async () => {
+  requireTool('dropbear', 'dropbear-bin');
+  requireTool('dropbearkey', 'dropbear-bin');
+  requireTool('ssh', 'openssh-client');
+  requireTool('vsftpd', 'vsftpd');
+  requireTool('curl', 'curl');
+  if (!(await import('node:fs')).existsSync(cert)) await certificate();
+  const hostKey = join(dir, 'dropbear_ed25519');
+  const made = await run('dropbearkey', ['-t', 'ed25519', '-f', hostKey]);
+  assert.is(made.code, 0, made.stderr);
+  const sshPort = await freePort();
+  const sshd = background('dropbear', ['-F', '-E', '-s', '-r', hostKey, '-p', `127.0.0.1:${sshPort}`]);
+  const sshFile = join(dir, 'ssh.pcap');
+  try {
+    await waitForPort(sshPort).catch((e) => {
+      throw new Error(`${e.message}; dropbear said: ${sshd.output()}`);
+    });
+    const capture = await captureLoopback(sshFile, `tcp port ${sshPort}`);
+    await run('ssh', ['-p', String(sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', 'nurse@127.0.0.1', 'true'], { timeoutMs: 15_000 });
+    await capture.stop();
+  } finally {
+    await sshd.stop();
+  }
+  const sshRows = (await parseCaptureFile(sshFile)).rows;
+  assert.ok(sshRows.some((r) => r.l7_proto === 'ssh'), `no SSH flow: ${sshRows.map((r) => r.l7_proto).join(',')}`);
+  assert.equal(rulesOf(huntRows(sshRows)), [], 'SSH');
+
+  const ftpPort = await freePort();
+  const conf = join(dir, 'vsftpd-tls.conf');
+  writeFileSync(conf, ['listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${ftpPort}`, 'background=NO', 'anonymous_enable=NO', 'local_enable=YES', 'ftpd_banner=HEIR pump FTPS', 'secure_chroot_dir=/var/run/vsftpd/empty', 'pam_service_name=vsftpd', 'seccomp_sandbox=NO', 'xferlog_enable=NO', 'delay_failed_login=0', 'ssl_enable=YES', `rsa_cert_file=${cert}`, `rsa_private_key_file=${key}`, 'force_local_logins_ssl=YES', 'force_local_data_ssl=YES', ''].join('\n'));
+  const ftpd = background('vsftpd', [conf]);
+  const ftpFile = join(dir, 'ftps.pcap');
+  try {
+    await waitForPort(ftpPort).catch((e) => {
+      throw new Error(`${e.message}; vsftpd said: ${ftpd.output()}`);
+    });
+    const capture = await captureLoopback(ftpFile, `tcp port ${ftpPort}`);
+    const got = await run('curl', ['-s', '--ssl-reqd', '-k', `ftp://admin:admin@127.0.0.1:${ftpPort}/`]);
+    await capture.stop();
+    assert.is(got.code, 67, `curl over FTPS should reach the (refused) login: exit ${got.code} ${got.stderr}`);
+  } finally {
+    await ftpd.stop();
+  }
+  const ftpRows = (await parseCaptureFile(ftpFile)).rows;
+  assert.ok(ftpRows.length > 0);
+  assert.ok(ftpRows.every((r) => r.login_secret_sha256 === null), 'the password is inside TLS');
+  assert.equal(rulesOf(huntRows(ftpRows)), [], 'FTPS');
+});
+
 test('a burst of failed FTP logins against vsftpd is brute force; one failure is not', async () => {
   requireTool('vsftpd', 'vsftpd');
   requireTool('curl', 'curl');
