@@ -58,7 +58,7 @@ export async function openSite(config: PipelineConfig, options: { withStore?: bo
 export async function publishSources(site: Site, signal?: AbortSignal): Promise<void> {
   const { config } = site;
   for (const source of config.sources) {
-    await site.runner.publish(sourceFromConfig(source, { site: config.site, sensor: config.sensor, batchSize: config.batch.maxRows }), signal);
+    await site.runner.publish(sourceFromConfig(source, { site: config.site, sensor: config.sensor, batchSize: config.batch.maxRows, maxBatchMs: config.batch.maxMs }), signal);
   }
 }
 

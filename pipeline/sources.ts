@@ -43,7 +43,7 @@ export interface FileSourceOptions {
   readonly site: string;
   readonly sensor: string;
   readonly batchSize?: number;
-  /** Time limit of a batch; standard input defaults to 1000 ms (a live stream). */
+  /** Time limit of a batch from standard input (a live stream; default 1000 ms); files ignore it. */
   readonly maxBatchMs?: number;
 }
 
@@ -61,7 +61,8 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
         sensor: options.sensor,
         input: path,
         batchSize: options.batchSize ?? 2000,
-        maxBatchMs: path === '-' ? (options.maxBatchMs ?? 1000) : options.maxBatchMs,
+        // Files are cut by count only, so that reading one again yields the same batch ids.
+        maxBatchMs: path === '-' ? (options.maxBatchMs ?? 1000) : undefined,
         signal,
       };
       // Several outputs may end at one offset (the end-of-file flush), so the output's sequence
