@@ -70,7 +70,7 @@ export async function namespacePair(tag: string): Promise<NamespacePair> {
       return bg;
     },
     async capture(file, filter) {
-      const child = spawn('ip', ['netns', 'exec', hospital, 'tcpdump', '-i', b, '-U', '--immediate-mode', '-n', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('ip', ['netns', 'exec', hospital, 'tcpdump', '-i', b, '-U', '--immediate-mode', '-B', '8192', '-n', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       await new Promise<void>((resolve, reject) => {
         child.stderr.on('data', (d) => {

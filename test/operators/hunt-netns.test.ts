@@ -94,18 +94,20 @@ test('a device fetching a FHIR path over HTTP with a Windows XP user agent; the 
   assert.equal(rulesOf(await huntFile(file2)), ['internet-communication'], 'only the internet peer is visible inside TLS');
 });
 
-test('a device scanning 200 ports (nmap connect scan) is found; a handful of connections is not', async () => {
+test('a device scanning 500 ports (nmap connect scan) is found; a handful of connections is not', async () => {
   requireTool('nmap', 'nmap');
   const file = join(dir, 'scan.pcap');
   const stop = await pair.capture(file, `tcp and host ${pair.internetAddr}`);
-  const scan = await pair.run(pair.hospital, 'nmap', ['-sT', '-Pn', '-n', '-p', '1-200', '--max-retries', '0', pair.internetAddr], { timeoutMs: 60_000 });
+  // A bounded rate keeps tcpdump from dropping packets on a loaded machine.
+  const scan = await pair.run(pair.hospital, 'nmap', ['-sT', '-Pn', '-n', '-p', '1-500', '--max-retries', '0', '--max-rate', '2000', pair.internetAddr], { timeoutMs: 60_000 });
   await stop();
   assert.is(scan.code, 0, scan.stderr);
   const f = await huntFile(file);
   const s = f.find((x) => x.rule_id === 'port-scan');
   assert.ok(s, `no port-scan among ${rulesOf(f).join(', ')}`);
   assert.is(s.device, pair.hospitalAddr);
-  assert.match(s.evidence, /distinct \(dst_addr, dst_port\) reached (1\d\d|200) within 60 s/);
+  const reached = Number(/distinct \(dst_addr, dst_port\) reached (\d+) within 60 s/.exec(s.evidence)?.[1]);
+  assert.ok(reached >= 50 && reached <= 500, s.evidence);
   const few = join(dir, 'few.pcap');
   const stop2 = await pair.capture(few, `tcp and host ${pair.internetAddr}`);
   await pair.run(pair.hospital, 'nmap', ['-sT', '-Pn', '-n', '-p', '1-10', '--max-retries', '0', pair.internetAddr], { timeoutMs: 30_000 });
