@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { ErrorCode, UserError, messageOf } from './errors.ts';
-import { flowBatch, flowRows } from './flow-schema.ts';
+import { FLOW_COLUMNS, flowBatch, flowRows, type FlowRow } from './flow-schema.ts';
 import type { BatchSink, DeadLetter } from './types.ts';
 import { FlowDecoder, type DecoderStats } from '../operators/ingest-ipfix.ts';
 
@@ -21,8 +21,8 @@ export interface CollectorOptions {
   readonly site: string;
   /** Sensor id of the flows; defaults to each exporter's address. */
   readonly sensor?: string;
-  /** Write each flow as one JSON line here (flow-schema field names). */
-  readonly json?: (line: string) => void;
+  /** Flows as JSON lines (flow-schema field names): one call per datagram, every line ending in \n. */
+  readonly json?: (lines: string) => void;
   /** Store batches and dead letters here. */
   readonly sink?: BatchSink;
   /** Stop after this long without a datagram (ms). */
@@ -39,6 +39,21 @@ export interface CollectorSummary extends DecoderStats {
   readonly listen: string;
   /** Batches the sink stored as new (0 without a sink). */
   readonly batchesStored: number;
+}
+
+const JSON_KEYS = FLOW_COLUMNS.map((c, i) => (i ? ',' : '{') + JSON.stringify(c.name) + ':');
+
+/**
+ * One flow as a JSON line, equal to JSON.stringify(row) + '\n' for flow rows (same key order,
+ * null for absent values) at a fraction of its cost: the keys are fixed and quoted once.
+ */
+function jsonLine(row: FlowRow): string {
+  let out = '';
+  for (let i = 0; i < FLOW_COLUMNS.length; i++) {
+    const v = (row as Record<string, unknown>)[FLOW_COLUMNS[i].name];
+    out += JSON_KEYS[i] + (v === null || v === undefined ? 'null' : typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : String(v));
+  }
+  return out + '}\n';
 }
 
 /** Host, port and socket type of a `udp://` listen address; a UserError otherwise. */
@@ -91,7 +106,12 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
       deadLetter({ input: `udp:${remote.address}:${remote.port}`, stage: 'ingest-ipfix', reason: `flows do not fit the flow schema: ${messageOf(error)}`, batchId: decoded.batchId, payload: datagram });
       return;
     }
-    if (options.json) for (const row of flowRows(batch)) options.json(JSON.stringify(row));
+    if (options.json) {
+      // One write per datagram: a write per flow costs more than decoding it.
+      let lines = '';
+      for (const row of flowRows(batch)) lines += jsonLine(row);
+      options.json(lines);
+    }
     const sink = options.sink;
     if (sink) {
       writes = writes

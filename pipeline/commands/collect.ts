@@ -48,7 +48,7 @@ export const command: Command = {
         sink: store,
         idleExitMs: idle === undefined ? undefined : idle * 1000,
         signal: controller.signal,
-        json: json ? (line) => process.stdout.write(line + '\n') : undefined,
+        json: json ? (lines) => process.stdout.write(lines) : undefined,
         onListening: (address) => process.stderr.write(`heir collect: listening on ${address}\n`),
         onDeadLetter: (entry) => process.stderr.write(`heir collect: dead letter from ${entry.input}: ${entry.reason}\n`),
       });

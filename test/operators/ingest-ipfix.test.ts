@@ -248,7 +248,7 @@ async function viaHeir(version: number): Promise<{ keys: string[]; gaps: number;
   const rows: FlowRow[] = [];
   let resolvePort!: (port: number) => void;
   const bound = new Promise<number>((resolve) => (resolvePort = resolve));
-  const run = collect({ listen: 'udp://127.0.0.1:0', site: 'h1', idleExitMs: 1500, json: (line) => rows.push(JSON.parse(line) as FlowRow), onListening: (address) => resolvePort(Number(address.split(':').pop())) });
+  const run = collect({ listen: 'udp://127.0.0.1:0', site: 'h1', idleExitMs: 1500, json: (lines) => rows.push(...lines.trim().split('\n').map((line) => JSON.parse(line) as FlowRow)), onListening: (address) => resolvePort(Number(address.split(':').pop())) });
   await softflowd(mergedPcap(), await bound, version);
   const stats = await run;
   assert.is(stats.deadLetters, 0);
