@@ -18,6 +18,7 @@ result in DuckDB, acknowledging a batch only after its transaction committed.
   --idle-exit SECONDS  stop once nothing has arrived for that long (all: default 2 when every
                        source is a file; worker: runs until a signal unless given)
   --stats SECONDS      print counters on stderr every SECONDS
+  --metrics PORT       serve the counters for Prometheus at http://127.0.0.1:PORT/metrics
 
 SIGINT/SIGTERM drain cleanly: no new batches are taken, in-flight batches finish and are
 acknowledged, the store is checkpointed. Counters are printed as JSON on stderr at exit.`;
@@ -28,7 +29,7 @@ export const command: Command = {
   summary: 'run a site pipeline from a config (in-process bus, or NATS JetStream with --nats)',
   usage: USAGE,
   async run(argv) {
-    const args = parseArgs('run', argv, { config: 'string', nats: 'string', db: 'string', site: 'string', sensor: 'string', model: 'string', role: 'string', 'idle-exit': 'string', stats: 'string' });
+    const args = parseArgs('run', argv, { config: 'string', nats: 'string', db: 'string', site: 'string', sensor: 'string', model: 'string', role: 'string', 'idle-exit': 'string', stats: 'string', metrics: 'string' });
     if (args.positionals.length > 0) usageError('run', `unexpected argument ${args.positionals[0]}`);
     const role = stringFlag(args, 'role', 'all')!;
     if (!['all', 'source', 'worker'].includes(role)) usageError('run', `invalid --role: ${role} (expected all, source or worker)`);
@@ -56,6 +57,12 @@ export const command: Command = {
     process.on('SIGTERM', onSignal);
     const report = () => process.stderr.write(`heir run: ${JSON.stringify({ ...site.runner.counters, bus: site.bus.counters })}\n`);
     const timer = statsMs > 0 ? setInterval(report, statsMs) : undefined;
+    const metricsPort = args.flags.metrics === undefined ? undefined : numberFlag('run', args, 'metrics', 0, 0, 65535);
+    const metrics = metricsPort === undefined ? undefined : await (await import('../metrics.ts')).serveMetrics(
+      metricsPort,
+      () => ({ runner: { ...site.runner.counters }, bus: { ...site.bus.counters }, ...(site.store ? { store: { ...site.store.counters } } : {}) }),
+      { site: config.site, sensor: config.sensor, role },
+    );
     try {
       if (role === 'source') await publishSources(site, controller.signal);
       else if (role === 'worker') await site.runner.work({ signal: controller.signal, idleExitMs: idleFlag });
@@ -65,6 +72,7 @@ export const command: Command = {
       }
     } finally {
       if (timer) clearInterval(timer);
+      metrics?.close();
       report();
       await site.close();
       process.off('SIGINT', onSignal);

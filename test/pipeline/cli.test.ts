@@ -60,6 +60,22 @@ test('a DuckDB file locked by a running pipeline is one clear error', async () =
   assert.match(err, /SIGTERM: draining/);
 });
 
+test('heir run --metrics serves the counters in Prometheus format while it works', async () => {
+  const config = join(dir, 'metrics.json');
+  writeFileSync(config, JSON.stringify({ site: 'm-site', store: join(dir, 'metrics.duckdb'), sources: [{ format: 'synthetic', count: 3000 }], batch: { max_rows: 500 } }));
+  const { freePort } = await import('../helpers/nats.ts');
+  const port = await freePort();
+  const child = heirChild(['run', '--config', config, '--metrics', String(port), '--idle-exit', '4']);
+  let text = '';
+  for (let i = 0; i < 300 && !/heir_runner_rows_stored_total\{[^}]*\} 3000/.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => '');
+  }
+  await new Promise((r) => child.once('exit', r));
+  assert.match(text, /heir_runner_rows_stored_total\{site="m-site",sensor="sensor-1",role="all"\} 3000/);
+  assert.match(text, /# TYPE heir_bus_duplicates_total counter/);
+});
+
 test('heir ingest: per-file errors on stderr, other files go on; exit non-zero only when nothing was read', async () => {
   const empty = join(dir, 'empty.pcap');
   writeFileSync(empty, '');
