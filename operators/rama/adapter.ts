@@ -177,14 +177,18 @@ export function inputsFromRows(rows: InputRows): AdaptedInputs {
 
 /** A fingerprint of one device's inputs, independent of the order of its lists (16 hex digits). */
 export function inputFingerprint(input: DeviceRiskInput): string {
-  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  const canonical = {
-    ...input,
-    vulns: input.vulns.map((v) => JSON.stringify([v.cve, v.cvssBase, v.cvssVersion, v.rubricAdjustedBase ?? null, v.attackVector ?? null, v.kev, v.exploitation, v.automatable, v.fixAvailable, v.fixApplied])).sort(cmp),
-    findings: input.findings.map((f) => `${f.rule}\u0000${f.severity}`).sort(cmp),
-    attacks: input.attacks.map((a) => JSON.stringify([a.threat, a.severity, a.confidence, a.ts])).sort(cmp),
-  };
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256');
+  const c = input.controls;
+  hash.update(`${input.site}\u0000${input.device}\u0000${input.unit}\u0000${input.make}\u0000${input.model}\u0000${input.criticality}\u0000${c.segmented}\u0000${c.internetExposed}\n`);
+  // Each list sorted as text, so the order rows arrived in does not matter; a separator keeps
+  // the lists apart.
+  const lines: string[] = [];
+  for (const v of input.vulns) lines.push(`v\u0000${v.cve}\u0000${v.cvssBase}\u0000${v.cvssVersion}\u0000${v.rubricAdjustedBase ?? ''}\u0000${v.attackVector ?? ''}\u0000${v.kev}\u0000${v.exploitation}\u0000${v.automatable}\u0000${v.fixAvailable}\u0000${v.fixApplied}`);
+  for (const f of input.findings) lines.push(`f\u0000${f.rule}\u0000${f.severity}`);
+  for (const a of input.attacks) lines.push(`a\u0000${a.threat}\u0000${a.severity}\u0000${a.confidence}\u0000${a.ts}`);
+  lines.sort();
+  for (const line of lines) hash.update(line + '\n');
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Any SQL runner returning plain row objects (the store's `all`). */

@@ -22,8 +22,10 @@ export interface WhatIf {
 
 interface Candidate {
   readonly action: string;
-  readonly description: string;
+  /** Words for the action, given how many devices it touches and the details collected (CVEs). */
+  readonly describe: (devices: number, details: readonly string[]) => string;
   readonly devices: Set<number>;
+  readonly details: Set<string>;
   readonly apply: (d: DeviceRiskInput) => DeviceRiskInput;
 }
 
@@ -38,25 +40,12 @@ function fleetOf(n: number, d: DeviceRiskInput): string {
 }
 
 function candidates(devices: readonly DeviceRiskInput[]): Candidate[] {
-  const map = new Map<string, Candidate & { detail: Set<string> }>();
-  const add = (action: string, description: (n: number, detail: string[]) => string, index: number, apply: Candidate['apply'], detail?: string) => {
+  const map = new Map<string, Candidate>();
+  const add = (action: string, describe: Candidate['describe'], index: number, apply: Candidate['apply'], detail?: string) => {
     let c = map.get(action);
-    if (!c) {
-      const detailSet = new Set<string>();
-      const devicesSet = new Set<number>();
-      c = {
-        action,
-        devices: devicesSet,
-        apply,
-        detail: detailSet,
-        get description() {
-          return description(devicesSet.size, [...detailSet].sort());
-        },
-      };
-      map.set(action, c);
-    }
+    if (!c) map.set(action, (c = { action, describe, devices: new Set(), details: new Set(), apply }));
     c.devices.add(index);
-    if (detail) c.detail.add(detail);
+    if (detail) c.details.add(detail);
   };
   devices.forEach((d, i) => {
     const product = productOf(d);
@@ -100,7 +89,7 @@ export function whatIf(devices: readonly DeviceRiskInput[], options: ScoreOption
     const changed = scores.slice();
     for (const i of c.devices) changed[i] = scoreDevice(c.apply(devices[i]), options);
     const after = rollup(site, 'site', null, changed, unitOf).cents;
-    results.push({ action: c.action, description: c.description, devices: c.devices.size, before: before / 100, after: after / 100, gain: (after - before) / 100 });
+    results.push({ action: c.action, description: c.describe(c.devices.size, [...c.details].sort()), devices: c.devices.size, before: before / 100, after: after / 100, gain: (after - before) / 100 });
   }
   results.sort((a, b) => b.gain - a.gain || a.devices - b.devices || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
   return results.slice(0, options.limit ?? 10);
