@@ -36,6 +36,7 @@ for (const example of blocks) {
       const s = scoreDevice(inputOf(example.input), { asOf });
       assert.is(s.score, example.expect.score);
       assert.is(s.band, example.expect.band);
+      if (example.expect.hazardRaw !== undefined) assert.is(s.hazardRaw, example.expect.hazardRaw);
       assert.equal(s.contributions.map((c) => ({ factor: c.factor, points: c.points })), example.expect.contributions);
       return;
     }
