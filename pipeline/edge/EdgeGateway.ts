@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Router } from 'zeromq';
-import { ConfigError, messageOf } from '../errors.ts';
+import { ConfigError, InputError, messageOf } from '../errors.ts';
 import { decodeTables } from '../ipc.ts';
 import type { DeadLetter, Tables } from '../types.ts';
 import { warn } from '../warn.ts';
@@ -29,6 +29,8 @@ export interface EdgeGatewayOptions {
   readonly sink: GatewaySink;
   /** Batches handed to the sink at once (default 8); past that the socket is not read. */
   readonly maxInFlight?: number;
+  /** Failed attempts to hand one batch to the sink before it is dead-lettered (default 5). */
+  readonly maxFailures?: number;
   /** ZeroMQ receive high-water mark in messages (default 32). */
   readonly highWaterMark?: number;
 }
@@ -50,10 +52,14 @@ export class EdgeGateway {
   private readonly options: EdgeGatewayOptions;
   private readonly socket: Router;
   private acking: Promise<void> = Promise.resolve();
+  /** Failed attempts per batch id (bounded: cleared on success or dead-letter, capped in size). */
+  private readonly failures = new Map<string, number>();
+  private readonly maxFailures: number;
 
   private constructor(options: EdgeGatewayOptions, socket: Router) {
     this.options = options;
     this.socket = socket;
+    this.maxFailures = options.maxFailures ?? 5;
   }
 
   /** Bind the ROUTER socket; an endpoint in use or malformed is a ConfigError naming it. */
@@ -99,43 +105,55 @@ export class EdgeGateway {
     const input = `edge ${this.options.bind} peer ${Buffer.from(peer).toString('hex')}`;
     const message = readBatch(parts);
     let status: AckStatus;
-    let ackId: string | undefined;
     try {
-      if (!message.ok) {
-        ackId = message.id;
+      if (message.ok) status = await this.admit(input, message.id, message.frame);
+      else {
         const id = message.id ?? `edge-bad:${digest(parts)}`;
         await this.refuse(id, { input, stage: 'edge', reason: message.reason, batchId: id, payload: kept(Buffer.concat(parts)) });
         status = 'dead-letter';
-      } else {
-        ackId = message.id;
-        let tables: Tables | undefined;
-        let reason: string | undefined;
-        try {
-          tables = decodeTables(message.frame, `${input} batch ${message.id}`);
-          if (Object.keys(tables).length === 0) reason = `${input} batch ${message.id}: frame holds no tables`;
-        } catch (error) {
-          reason = messageOf(error);
-        }
-        if (reason !== undefined || !tables) {
-          await this.refuse(message.id, { input, stage: 'edge', reason: reason ?? 'undecodable frame', batchId: message.id, payload: kept(message.frame) });
-          status = 'dead-letter';
-        } else {
-          const fresh = await this.options.sink.accept(message.id, message.frame, tables);
-          if (fresh) {
-            this.counters.accepted++;
-            this.counters.rows += tables.flows?.numRows ?? 0;
-          } else this.counters.duplicates++;
-          status = fresh ? 'stored' : 'duplicate';
-        }
       }
     } catch (error) {
       // Not acknowledged: the sensor sends the batch again after its timeout.
       this.counters.sinkFailures++;
-      warn(`edge gateway: batch ${ackId ?? '(no id)'} from ${input} not accepted, left for the sensor to resend: ${messageOf(error)}`);
+      warn(`edge gateway: batch ${message.id ?? '(no id)'} from ${input} not accepted, left for the sensor to resend: ${messageOf(error)}`);
       return;
     }
-    if (ackId === undefined || this.socket.closed) return;
-    const id = ackId;
+    if (message.id !== undefined) await this.acknowledge(peer, message.id, status);
+  }
+
+  /** Decode a batch and hand it to the sink; input it can never take is dead-lettered with the reason. */
+  private async admit(input: string, id: string, frame: Uint8Array): Promise<AckStatus> {
+    let reason: string;
+    try {
+      const tables = decodeTables(frame, `${input} batch ${id}`);
+      if (Object.keys(tables).length === 0) throw new InputError(`${input} batch ${id}`, 'frame holds no tables');
+      const fresh = await this.options.sink.accept(id, frame, tables);
+      this.failures.delete(id);
+      if (!fresh) {
+        this.counters.duplicates++;
+        return 'duplicate';
+      }
+      this.counters.accepted++;
+      this.counters.rows += tables.flows?.numRows ?? 0;
+      return 'stored';
+    } catch (error) {
+      // A malformed frame never becomes valid; another failure (bus down, store busy) may pass, so it
+      // is left to the sensor's resend until it has failed `maxFailures` times.
+      const failures = (this.failures.get(id) ?? 0) + 1;
+      if (!(error instanceof InputError) && failures < this.maxFailures) {
+        this.failures.set(id, failures);
+        if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+        throw error;
+      }
+      this.failures.delete(id);
+      reason = error instanceof InputError ? messageOf(error) : `${messageOf(error)} (after ${failures} attempts)`;
+    }
+    await this.refuse(id, { input, stage: 'edge', reason, batchId: id, payload: kept(frame) });
+    return 'dead-letter';
+  }
+
+  private async acknowledge(peer: Uint8Array, id: string, status: AckStatus): Promise<void> {
+    if (this.socket.closed) return;
     // One send at a time on a ZeroMQ socket. A ROUTER drops a reply to a peer that has gone; that
     // sensor resends the batch and gets a duplicate acknowledgement.
     this.acking = this.acking.then(async () => {
