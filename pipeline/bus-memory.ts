@@ -38,7 +38,7 @@ export class MemoryBus implements Bus {
   private closed = false;
 
   constructor(options: MemoryBusOptions = {}) {
-    this.maxPending = options.maxPending ?? 10_000;
+    this.maxPending = options.maxPending ?? 64;
     this.windowMs = options.duplicateWindowMs ?? 120_000;
     if (!(this.maxPending >= 1)) throw new HeirError(ErrorCode.CONFIG_INVALID, `invalid maxPending: ${this.maxPending}`);
   }

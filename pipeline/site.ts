@@ -63,21 +63,26 @@ export async function publishSources(site: Site, signal?: AbortSignal): Promise<
 }
 
 /**
- * Sources and worker in one process: the worker starts at once (the in-process bus is bounded)
- * and stops once publishing has ended and everything published has been handled for
- * `idleExitMs`, or when the signal aborts. Without `idleExitMs` it runs until the signal.
+ * Sources and worker in one process. The worker starts at once (the in-process bus is bounded).
+ * With `idleExitMs`, it stops once publishing has ended and everything published has been
+ * handled for that long; otherwise it runs until the signal. On the signal, sources stop first
+ * and the worker still stores what was already published (the in-process bus keeps nothing across
+ * processes), then stops.
  */
 export async function runSite(site: Site, signal: AbortSignal, idleExitMs?: number): Promise<void> {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
+  const stopSources = new AbortController();
+  const stopWorker = new AbortController();
+  const onAbort = () => stopSources.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  const working = site.runner.work({ signal: stop.signal });
+  if (signal.aborted) stopSources.abort();
+  const working = site.runner.work({ signal: stopWorker.signal });
   try {
-    await publishSources(site, stop.signal);
-    if (idleExitMs !== undefined) await site.runner.drained(idleExitMs, stop.signal);
-    else await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+    await Promise.race([publishSources(site, stopSources.signal), working]);
+    if (idleExitMs !== undefined) await Promise.race([site.runner.drained(idleExitMs, signal), working]);
+    else if (!signal.aborted) await Promise.race([new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })), working]);
+    await Promise.race([site.runner.drained(0), working]);
   } finally {
-    stop.abort();
+    stopWorker.abort();
     signal.removeEventListener('abort', onAbort);
     await working;
   }
