@@ -125,7 +125,9 @@ export async function whatif(path: string, options: { asOf: number; json: boolea
     const { inputs } = await loadInputs(store, options.site);
     const sites = new Set(inputs.map((i) => i.site));
     if (sites.size > 1) throw new UserError(ErrorCode.USAGE, `heir rama whatif: the store holds ${sites.size} sites; choose one with --site (e.g. --site ${[...sites].sort()[0]})`);
-    const list = whatIf(inputs, { asOf: options.asOf, limit: options.limit });
+    const { loadRules } = await import('../knowledge/rules.ts');
+    const mitigations = Object.fromEntries(loadRules().rules.map((r) => [r.id, r.mitigation]));
+    const list = whatIf(inputs, { asOf: options.asOf, limit: options.limit, mitigations });
     if (!options.json) out(`site ${inputs[0].site}: RAMA ${list[0]?.before.toFixed(2) ?? 'n/a'}; remediations by gain:`);
     for (const w of list) out(options.json ? JSON.stringify(w) : `  +${w.gain.toFixed(2).padStart(6)}  → ${w.after.toFixed(2)}  ${w.description}`);
     return 0;

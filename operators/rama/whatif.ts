@@ -39,7 +39,7 @@ function fleetOf(n: number, d: DeviceRiskInput): string {
   return known ? `${n} × ${d.make === 'unknown' ? '' : d.make + ' '}${d.model === 'unknown' ? '(unknown model)' : d.model}` : `${n} device${n === 1 ? '' : 's'} of unknown make/model`;
 }
 
-function candidates(devices: readonly DeviceRiskInput[]): Candidate[] {
+function candidates(devices: readonly DeviceRiskInput[], mitigations: Readonly<Record<string, string>>): Candidate[] {
   const map = new Map<string, Candidate>();
   const add = (action: string, describe: Candidate['describe'], index: number, apply: Candidate['apply'], detail?: string) => {
     let c = map.get(action);
@@ -63,7 +63,8 @@ function candidates(devices: readonly DeviceRiskInput[]): Candidate[] {
     for (const f of d.findings) {
       if (f.severity === 'info') continue;
       const rule = f.rule;
-      add(`resolve:${rule}`, (n) => `resolve hunt finding ${rule} on ${n} device${n === 1 ? '' : 's'}`, i, (x) => ({ ...x, findings: x.findings.filter((g) => g.rule !== rule) }));
+      const how = mitigations[rule];
+      add(`resolve:${rule}`, (n) => `${how ? `${how.replace(/\.$/, '')} — ` : 'resolve '}hunt finding ${rule} on ${n} device${n === 1 ? '' : 's'}`, i, (x) => ({ ...x, findings: x.findings.filter((g) => g.rule !== rule) }));
     }
   });
   return [...map.values()];
@@ -76,8 +77,9 @@ function patchAll(d: DeviceRiskInput): DeviceRiskInput {
 /**
  * The `limit` remediations with the largest gain for the site that `devices` belong to (all
  * devices must share one site), ranked by gain, then fewer devices touched, then action id.
+ * `mitigations` (rule id → advice, from the hunt rules) words the finding remediations.
  */
-export function whatIf(devices: readonly DeviceRiskInput[], options: ScoreOptions & { readonly limit?: number }): WhatIf[] {
+export function whatIf(devices: readonly DeviceRiskInput[], options: ScoreOptions & { readonly limit?: number; readonly mitigations?: Readonly<Record<string, string>> }): WhatIf[] {
   if (devices.length === 0) return [];
   const site = devices[0].site;
   for (const d of devices) if (d.site !== site) throw new RangeError(`what-if: devices of two sites (${site}, ${d.site}); run it per site`);
@@ -85,7 +87,7 @@ export function whatIf(devices: readonly DeviceRiskInput[], options: ScoreOption
   const unitOf = (d: DeviceScore) => d.unit;
   const before = rollup(site, 'site', null, scores, unitOf).cents;
   const results: WhatIf[] = [];
-  for (const c of candidates(devices)) {
+  for (const c of candidates(devices, options.mitigations ?? {})) {
     const changed = scores.slice();
     for (const i of c.devices) changed[i] = scoreDevice(c.apply(devices[i]), options);
     const after = rollup(site, 'site', null, changed, unitOf).cents;
