@@ -237,6 +237,7 @@ class Scratch {
   sport = NaN;
   dport = NaN;
   icmpTypeCode = NaN;
+  /** Views into the datagram (read before the next record; never kept). */
   src: Uint8Array | null = null;
   dst: Uint8Array | null = null;
   startUs = NaN;
@@ -588,16 +589,16 @@ export class FlowDecoder {
         s.icmpTypeCode = readUnsigned(view, o, length);
         break;
       case IE.sourceIPv4Address:
-        if (length === 4) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 4).slice();
+        if (length === 4) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 4);
         break;
       case IE.destinationIPv4Address:
-        if (length === 4) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 4).slice();
+        if (length === 4) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 4);
         break;
       case IE.sourceIPv6Address:
-        if (length === 16) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 16).slice();
+        if (length === 16) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 16);
         break;
       case IE.destinationIPv6Address:
-        if (length === 16) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 16).slice();
+        if (length === 16) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 16);
         break;
       case IE.ingressInterface:
         s.ingress = readUnsigned(view, o, length);
@@ -836,8 +837,8 @@ export class FlowDecoder {
     const sensor = this.options.sensor ?? exporter.replace(/:\d+$/, '');
     for (let i = 0; i < count; i++) {
       const o = 24 + i * 48;
-      const src = new Uint8Array(view.buffer, view.byteOffset + o, 4).slice();
-      const dst = new Uint8Array(view.buffer, view.byteOffset + o + 4, 4).slice();
+      const src = new Uint8Array(view.buffer, view.byteOffset + o, 4);
+      const dst = new Uint8Array(view.buffer, view.byteOffset + o + 4, 4);
       const packets = view.getUint32(o + 16);
       const bytes = view.getUint32(o + 20);
       const startUs = (base + view.getUint32(o + 24)) * 1000;
