@@ -29,7 +29,8 @@ export function columnValues(batch: RecordBatch, name: string): unknown[] {
         const offsets = d.valueOffsets as Int32Array;
         const bytes = d.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        for (let i = 0; i < len; i++) out[at + i] = valid(d, i) ? buf.toString('utf8', offsets[d.offset + i], offsets[d.offset + i + 1]) : null;
+        // Arrow JS slices value and offset buffers with the data; only the validity bitmap keeps `offset`.
+        for (let i = 0; i < len; i++) out[at + i] = valid(d, i) ? buf.toString('utf8', offsets[i], offsets[i + 1]) : null;
         break;
       }
       case Type.Int:
@@ -39,7 +40,16 @@ export function columnValues(batch: RecordBatch, name: string): unknown[] {
         // 64-bit values may sit in an Int32Array pair view; read them through a BigInt64 view then.
         const wide = d.typeId === Type.Timestamp || (d.typeId === Type.Int && (d.type as { bitWidth: number }).bitWidth === 64);
         const view = wide && !(values instanceof BigInt64Array) ? new BigInt64Array(values.buffer, values.byteOffset, values.byteLength >> 3) : values;
-        for (let i = 0; i < len; i++) out[at + i] = valid(d, i) ? Number(view[d.offset + i]) : null;
+        for (let i = 0; i < len; i++) out[at + i] = valid(d, i) ? Number(view[i]) : null;
+        break;
+      }
+      case Type.Bool: {
+        // Bit-packed values, least significant bit first; like the bitmap, they keep the data's offset.
+        const bits = d.values as Uint8Array;
+        for (let i = 0; i < len; i++) {
+          const j = d.offset + i;
+          out[at + i] = valid(d, i) ? ((bits[j >> 3] >> (j & 7)) & 1) === 1 : null;
+        }
         break;
       }
       default:
