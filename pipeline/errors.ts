@@ -23,6 +23,8 @@ export const ErrorCode = {
   UNKNOWN_OPERATOR: 'HEIR_UNKNOWN_OPERATOR',
   LAB_FAILED: 'HEIR_LAB_FAILED',
   LAB_TOOL_MISSING: 'HEIR_LAB_TOOL_MISSING',
+  NOTEBOOK_NOT_FOUND: 'HEIR_NOTEBOOK_NOT_FOUND',
+  NOTEBOOK_FAILED: 'HEIR_NOTEBOOK_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
