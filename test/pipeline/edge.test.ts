@@ -56,6 +56,13 @@ async function until(p: ReturnType<typeof start>, predicate: (stderr: string) =>
   }
 }
 
+/** `promise`, or a failure naming `what` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const lastCounter = (stderr: string, name: string) => [...stderr.matchAll(new RegExp(`"${name}":(\\d+)`, 'g'))].map((m) => Number(m[1])).pop() ?? 0;
 
 test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill -9 of the gateway, exactly once; garbage is dead-lettered`, async () => {
@@ -72,7 +79,7 @@ test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill
   rogue.connect(endpoint);
   await rogue.send([garbage]);
   await rogue.send(batchMessage('rogue:bad-frame', garbage));
-  const [reply] = await Promise.race([rogue.receive().then((parts) => [parts]), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no acknowledgement for the bad frame:\n${first.stderr()}`)), 30_000))]);
+  const reply = await within(rogue.receive(), 30_000, () => `no acknowledgement for the bad frame:\n${first.stderr()}`);
   rogue.close();
   assert.equal(readAck(reply), { id: 'rogue:bad-frame', status: 'dead-letter' }, 'a bad frame with a batch id is acknowledged as dead-lettered');
   await until(first, (s) => lastCounter(s, 'deadLetters') >= 2, 'both garbage messages dead-lettered');
@@ -88,7 +95,7 @@ test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill
   assert.is(sensor.child.exitCode, null, `the sensor waits for the gateway:\n${sensor.stderr()}`);
 
   const second = start(gatewayArgs);
-  const sensorCode = await sensor.exited;
+  const sensorCode = await within(sensor.exited, 240_000, () => `the sensor did not finish after the gateway restart:\n${sensor.stderr()}\n${second.stderr()}`);
   assert.is(sensorCode, 0, sensor.stderr());
   assert.is(lastCounter(sensor.stderr(), 'rows'), COUNT, 'the sensor sent every flow');
   assert.is(lastCounter(sensor.stderr(), 'unacked'), 0);
