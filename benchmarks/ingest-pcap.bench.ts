@@ -35,11 +35,12 @@ if (!capture) {
 }
 const size = statSync(capture).size;
 
-async function heir(): Promise<{ ms: number; cpuMs: number; packets: number; flows: number }> {
+/** One in-process parse; `inspectBytes: 0` switches L7 inspection off (flows and statistics only, as the tools). */
+async function heir(inspectBytes = 8192): Promise<{ ms: number; cpuMs: number; packets: number; flows: number }> {
   const stats = pcapStats();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for await (const out of parsePcap(fileChunksReused(capture), { site: 'bench', sensor: 'b', input: capture, batchSize: 4096, stats })) void out;
+  for await (const out of parsePcap(fileChunksReused(capture), { site: 'bench', sensor: 'b', input: capture, batchSize: 4096, stats, inspectBytes })) void out;
   const c = process.cpuUsage(c0);
   return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, packets: stats.packets, flows: stats.flows };
 }
@@ -58,8 +59,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 need('softflowd', 'softflowd');
 need('argus', 'argus-server');
-await heir(); // warm-up: module loading and JIT
-const runs = { heir: [] as number[], heirCpu: [] as number[], softflowd: [] as number[], softflowdCpu: [] as number[], argus: [] as number[], argusCpu: [] as number[] };
+const cold = await heir(); // first run in the process: includes JIT warm-up
+await heir(0);
+const runs = { heir: [] as number[], heirCpu: [] as number[], bare: [] as number[], bareCpu: [] as number[], softflowd: [] as number[], softflowdCpu: [] as number[], argus: [] as number[], argusCpu: [] as number[] };
 let packets = 0;
 let flows = 0;
 for (let i = 0; i < REPS; i++) {
@@ -68,6 +70,9 @@ for (let i = 0; i < REPS; i++) {
   runs.heirCpu.push(h.cpuMs);
   packets = h.packets;
   flows = h.flows;
+  const b = await heir(0);
+  runs.bare.push(b.ms);
+  runs.bareCpu.push(b.cpuMs);
   const s = external('softflowd', ['-r', capture, '-n', '127.0.0.1:9']);
   runs.softflowd.push(s.ms);
   runs.softflowdCpu.push(s.cpuMs);
@@ -78,9 +83,13 @@ for (let i = 0; i < REPS; i++) {
 rmSync(dir, { recursive: true, force: true });
 
 const line = (name: string, ms: number, cpu: number) =>
-  `${name.padEnd(10)} wall ${ms.toFixed(0).padStart(6)} ms  cpu ${cpu.toFixed(0).padStart(6)} ms  ${((packets / ms) * 1000).toFixed(0).padStart(8)} packets/s  ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(7)} MB/s`;
+  `${name.padEnd(11)} wall ${ms.toFixed(0).padStart(6)} ms  cpu ${cpu.toFixed(0).padStart(6)} ms  ${((packets / ms) * 1000).toFixed(0).padStart(8)} packets/s  ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(7)} MB/s`;
 console.log(`capture: ${capture} (${(size / 1e6).toFixed(1)} MB, ${packets} packets, HEIR flows ${flows}), median of ${REPS}`);
 console.log(line('heir', median(runs.heir), median(runs.heirCpu)));
+console.log(line('heir no L7', median(runs.bare), median(runs.bareCpu)));
+console.log(line('heir cold', cold.ms, cold.cpuMs));
 console.log(line('softflowd', median(runs.softflowd), median(runs.softflowdCpu)));
 console.log(line('argus', median(runs.argus), median(runs.argusCpu)));
-console.log(`ratio (wall, >1 = HEIR faster): vs softflowd ${(median(runs.softflowd) / median(runs.heir)).toFixed(2)}, vs argus ${(median(runs.argus) / median(runs.heir)).toFixed(2)}`);
+const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
+console.log(`ratio wall (>1 = HEIR faster): vs softflowd ${ratio(runs.softflowd, runs.heir)} (no L7 ${ratio(runs.softflowd, runs.bare)}), vs argus ${ratio(runs.argus, runs.heir)} (no L7 ${ratio(runs.argus, runs.bare)})`);
+console.log(`ratio cpu  (>1 = HEIR cheaper): vs softflowd ${ratio(runs.softflowdCpu, runs.heirCpu)} (no L7 ${ratio(runs.softflowdCpu, runs.bareCpu)}), vs argus ${ratio(runs.argusCpu, runs.heirCpu)} (no L7 ${ratio(runs.argusCpu, runs.bareCpu)})`);

@@ -203,6 +203,25 @@ export function tlsVersionName(v: number): string {
   return VERSION_NAME[v] ?? `0x${hex4(v)}`;
 }
 
+// Devices repeat the same ClientHello shape on every connection: fingerprints are cached by the
+// JA3 text plus what JA4 adds to it (bounded; cleared when full).
+const FINGERPRINT_CACHE_SIZE = 4096;
+const fingerprintCache = new Map<string, [string, string]>();
+
+/** JA3 hash and JA4 of a ClientHello, from the cache when the same shape was seen before. */
+export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string] {
+  const keep = (xs: number[]) => xs.filter((v) => !isGrease(v)).join('-');
+  const text = `${hello.version},${keep(hello.ciphers)},${keep(hello.extensions)},${keep(hello.groups)},${hello.pointFormats.join('-')}`;
+  const key = `${text}|${hello.supportedVersions.join('-')}|${hello.sni !== null ? 1 : 0}|${hello.alpn[0] ?? ''}|${hello.sigAlgs.join('-')}`;
+  let hit = fingerprintCache.get(key);
+  if (hit === undefined) {
+    if (fingerprintCache.size >= FINGERPRINT_CACHE_SIZE) fingerprintCache.clear();
+    hit = [md5Hex(text), ja4(hello)];
+    fingerprintCache.set(key, hit);
+  }
+  return hit;
+}
+
 /** The TLS dissector. */
 export const tls: L7Dissector = {
   name: 'tls',
@@ -213,8 +232,7 @@ export const tls: L7Dissector = {
     const server = startsHandshake(s.bwd, SERVER_HELLO) ? parseServerHello(handshakeBytes(s.bwd)) : null;
     if (client) {
       out.tls_sni = client.sni;
-      out.tls_ja3 = ja3(client).hash;
-      out.tls_ja4 = ja4(client);
+      [out.tls_ja3, out.tls_ja4] = fingerprints(client);
       const offered = client.supportedVersions.filter((v) => !isGrease(v));
       out.tls_version = tlsVersionName(offered.length > 0 ? Math.max(...offered) : client.version);
     }
