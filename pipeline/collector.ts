@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { ErrorCode, UserError, messageOf } from './errors.ts';
-import { FLOW_COLUMNS, flowBatch, flowRows, type FlowRow } from './flow-schema.ts';
+import { FLOW_COLUMNS, flowBatch, type FlowRow } from './flow-schema.ts';
 import type { BatchSink, DeadLetter } from './types.ts';
 import { FlowDecoder, type DecoderStats } from '../operators/ingest-ipfix.ts';
 
@@ -44,10 +44,10 @@ export interface CollectorSummary extends DecoderStats {
 const JSON_KEYS = FLOW_COLUMNS.map((c, i) => (i ? ',' : '{') + JSON.stringify(c.name) + ':');
 
 /**
- * One flow as a JSON line, equal to JSON.stringify(row) + '\n' for flow rows (same key order,
- * null for absent values) at a fraction of its cost: the keys are fixed and quoted once.
+ * One flow as a JSON line in flow-schema column order with null for absent values: the same text as
+ * JSON.stringify of the flowRows() row + '\n', at a fraction of the cost (keys quoted once).
  */
-function jsonLine(row: FlowRow): string {
+export function flowJsonLine(row: Partial<FlowRow>): string {
   let out = '';
   for (let i = 0; i < FLOW_COLUMNS.length; i++) {
     const v = (row as Record<string, unknown>)[FLOW_COLUMNS[i].name];
@@ -99,21 +99,15 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
     const decoded = decoder.decode(datagram, `${remote.address}:${remote.port}`);
     for (const entry of decoded.deadLetters) deadLetter({ ...entry, batchId: decoded.batchId });
     if (decoded.flows.length === 0) return;
-    let batch;
-    try {
-      batch = flowBatch(decoded.flows);
-    } catch (error) {
-      deadLetter({ input: `udp:${remote.address}:${remote.port}`, stage: 'ingest-ipfix', reason: `flows do not fit the flow schema: ${messageOf(error)}`, batchId: decoded.batchId, payload: datagram });
-      return;
-    }
-    if (options.json) {
-      // One write per datagram: a write per flow costs more than decoding it.
-      let lines = '';
-      for (const row of flowRows(batch)) lines += jsonLine(row);
-      options.json(lines);
-    }
     const sink = options.sink;
     if (sink) {
+      let batch;
+      try {
+        batch = flowBatch(decoded.flows);
+      } catch (error) {
+        deadLetter({ input: `udp:${remote.address}:${remote.port}`, stage: 'ingest-ipfix', reason: `flows do not fit the flow schema: ${messageOf(error)}`, batchId: decoded.batchId, payload: datagram });
+        return;
+      }
       writes = writes
         .then(() => sink.write(decoded.batchId, { flows: batch }))
         .then((fresh) => void (fresh && batchesStored++))
@@ -121,6 +115,13 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
           writeError ??= error;
           resolveStop();
         });
+    }
+    if (options.json) {
+      // Written from the decoded rows, one write per datagram: an Arrow batch per datagram only to
+      // read it back (flowRows) cost 4x the decoding; the lines are identical (checked by a test).
+      let lines = '';
+      for (const row of decoded.flows) lines += flowJsonLine(row);
+      options.json(lines);
     }
   });
 
