@@ -7,8 +7,8 @@
  * Definitions of every feature, and every deviation from the CIC definitions, are in
  * docs/features.md.
  */
-import type { RecordBatch, Schema } from 'apache-arrow';
-import { arrowSchema, type ColumnSpec } from '../pipeline/columns.ts';
+import { Float64, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
+import { arrowSchema, batchFromColumns, type ColumnSpec } from '../pipeline/columns.ts';
 import { ErrorCode, HeirError } from '../pipeline/errors.ts';
 
 /** Which featurizer computes a set. */
@@ -170,3 +170,24 @@ export function featureMatrix(batch: RecordBatch, set: FeatureSet): Float64Array
   }
   return out;
 }
+
+/**
+ * Build a featurizer's output batch: key columns from plain values, and the features from one
+ * Float64Array per feature (in the set's order) wrapped as Arrow data without a copy.
+ */
+export function featureBatch(set: FeatureSet, keys: Record<string, ArrayLike<unknown>>, features: readonly Float64Array[], length: number): RecordBatch {
+  const { schema } = featureSchema(set);
+  if (features.length !== set.features.length) throw new Error(`${featureSetId(set)}: ${features.length} feature columns for ${set.features.length} features`);
+  const keySchema = keySchemas.get(featureSetId(set)) ?? new Schema(schema.fields.slice(0, set.keys.length));
+  keySchemas.set(featureSetId(set), keySchema);
+  const keyBatch = batchFromColumns(keySchema, set.keys, keys, length);
+  const children = [...keyBatch.data.children];
+  for (let j = 0; j < features.length; j++) {
+    const values = features[j];
+    if (values.length !== length) throw new Error(`${featureSetId(set)}: feature ${set.features[j]} has ${values.length} values, expected ${length}`);
+    children.push(makeData({ type: new Float64(), length, nullCount: 0, data: values }));
+  }
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }));
+}
+
+const keySchemas = new Map<string, Schema>();

@@ -167,9 +167,13 @@ function close(state: WindowState, w: OpenWindow): PacketWindow {
   };
 }
 
-// CIC marks application protocols by well-known port (either side).
-const PORTS = { HTTP: [80], HTTPS: [443], DNS: [53], Telnet: [23], SMTP: [25], SSH: [22], IRC: [194, 6667], DHCP: [67, 68] } as const;
-const hasPort = (p: WindowPacket, ports: readonly number[]) => ports.includes(p.srcPort) || ports.includes(p.dstPort);
+// CIC marks application protocols by well-known port (either side): port → bit of its protocols.
+const APP_NAMES = ['HTTP', 'HTTPS', 'DNS', 'Telnet', 'SMTP', 'SSH', 'IRC', 'DHCP'] as const;
+const APP_PORTS: Readonly<Record<(typeof APP_NAMES)[number], readonly number[]>> = { HTTP: [80], HTTPS: [443], DNS: [53], Telnet: [23], SMTP: [25], SSH: [22], IRC: [194, 6667], DHCP: [67, 68] };
+const PORT_APPS = new Uint8Array(65536);
+APP_NAMES.forEach((name, bit) => {
+  for (const port of APP_PORTS[name]) PORT_APPS[port] |= 1 << bit;
+});
 
 const FEATURE_INDEX: Readonly<Record<string, number>> = Object.fromEntries(CIC_WINDOW_FEATURES_V1.features.map((name, i) => [name, i]));
 
@@ -185,7 +189,7 @@ export function windowFeatures(packets: readonly WindowPacket[]): Float64Array {
   let header = 0, proto = 0, ttl = 0, ipCount = 0;
   const flags = [0, 0, 0, 0, 0, 0, 0]; // fin syn rst psh ack ece cwr
   const bits = [1, 2, 4, 8, 16, 64, 128];
-  const app: Record<string, number> = { HTTP: 0, HTTPS: 0, DNS: 0, Telnet: 0, SMTP: 0, SSH: 0, IRC: 0, DHCP: 0 };
+  const app = new Float64Array(APP_NAMES.length);
   let tcp = 0, udp = 0, arp = 0, icmp = 0, igmp = 0, llc = 0;
   let sum = 0, min = Infinity, max = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -205,7 +209,8 @@ export function windowFeatures(packets: readonly WindowPacket[]): Float64Array {
     if (p.arp) arp++;
     if (p.linkHeader) llc++;
     if (p.proto === 6 || p.proto === 17) {
-      for (const name in PORTS) if (hasPort(p, PORTS[name as keyof typeof PORTS])) app[name]++;
+      const bits = (p.srcPort >= 0 ? PORT_APPS[p.srcPort] : 0) | (p.dstPort >= 0 ? PORT_APPS[p.dstPort] : 0);
+      if (bits !== 0) for (let k = 0; k < APP_NAMES.length; k++) if (bits & (1 << k)) app[k]++;
     }
     sum += p.length;
     if (p.length < min) min = p.length;
@@ -230,7 +235,7 @@ export function windowFeatures(packets: readonly WindowPacket[]): Float64Array {
   set('syn_count', flags[1]);
   set('fin_count', flags[0]);
   set('rst_count', flags[2]);
-  for (const name in app) set(name, app[name] / n);
+  for (let k = 0; k < APP_NAMES.length; k++) set(APP_NAMES[k], app[k] / n);
   set('TCP', tcp / n);
   set('UDP', udp / n);
   set('ARP', arp / n);
@@ -294,8 +299,8 @@ export function windowPacketOf(p: DecodedPacket, result: Decoded, linkType: numb
     }
     return { ts, length: wireLength, linkHeader, arp, ipVersion: 0, proto: 0, ttl: 0, src, dst, srcPort: -1, dstPort: -1, tcpFlags: 0, transportHeaderLength: 0, srcMac: p.srcMac };
   }
-  const src = addressText(p.data.subarray(p.srcOff, p.srcOff + p.addrLen));
-  const dst = addressText(p.data.subarray(p.dstOff, p.dstOff + p.addrLen));
+  const src = addressOf(p.data, p.srcOff, p.addrLen);
+  const dst = addressOf(p.data, p.dstOff, p.addrLen);
   const ports = p.hasL4 && (p.proto === 6 || p.proto === 17);
   let thl = 0;
   if (p.hasL4) {
@@ -318,6 +323,22 @@ export function windowPacketOf(p: DecodedPacket, result: Decoded, linkType: numb
     transportHeaderLength: thl,
     srcMac: p.srcMac,
   };
+}
+
+// IPv4 address texts by their 32-bit value: a capture has few addresses and many packets, so
+// each is formatted once instead of once per packet (bounded; cleared when full).
+const ipv4Text = new Map<number, string>();
+
+function addressOf(data: Uint8Array, off: number, len: number): string {
+  if (len !== 4) return addressText(data.subarray(off, off + len));
+  const key = ((data[off] << 24) | (data[off + 1] << 16) | (data[off + 2] << 8) | data[off + 3]) >>> 0;
+  let text = ipv4Text.get(key);
+  if (text === undefined) {
+    if (ipv4Text.size >= 65536) ipv4Text.clear();
+    text = addressText(data.subarray(off, off + 4));
+    ipv4Text.set(key, text);
+  }
+  return text;
 }
 
 /** TCP data offset × 4 of a decoded TCP packet (IPv4 options and plain IPv6 headers honoured; 20 otherwise). */
