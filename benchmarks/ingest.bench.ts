@@ -179,9 +179,9 @@ console.log(`${'tool'.padEnd(20)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8
 for (const r of rows) {
   console.log(`${r.name.padEnd(20)} ${r.wall.toFixed(0).padStart(8)} ${r.cpu.toFixed(0).padStart(8)}   ${rate(r.wall)}   ${rate(r.cpu)}   ${r.startupWall.toFixed(0)}/${r.startupCpu.toFixed(0)}`);
 }
-const [ours, , cli, softflowd, argus] = rows;
+const [ours, reused, cli, softflowd, argus] = rows;
 const ratio = (theirs: number, mine: number) => (theirs <= 0 ? 'n/a' : (theirs / mine).toFixed(2));
 console.log('');
 for (const [name, other] of [['softflowd', softflowd], ['argus', argus]] as const) {
-  console.log(`ratio ours/${name.padEnd(9)} (throughput, >1 = HEIR faster): in process wall ${ratio(other.wall, ours.wall)}, cpu ${ratio(other.cpu, ours.cpu)}; heir ingest --json wall ${ratio(other.wall, cli.wall)}, cpu ${ratio(other.cpu, cli.cpu)}`);
+  console.log(`ratio ours/${name.padEnd(9)} (throughput, >1 = HEIR faster): in process wall ${ratio(other.wall, ours.wall)}, cpu ${ratio(other.cpu, ours.cpu)}; reused buffer wall ${ratio(other.wall, reused.wall)}, cpu ${ratio(other.cpu, reused.cpu)}; heir ingest --json wall ${ratio(other.wall, cli.wall)}, cpu ${ratio(other.cpu, cli.cpu)}`);
 }
