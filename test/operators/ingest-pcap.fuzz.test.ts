@@ -2,7 +2,8 @@
  * Fuzzing the pcap parser and the L7 dissectors with fast-check (seeded): random bytes behind each
  * magic, mutated and truncated real captures, absurd record and block lengths, random chunking.
  * Every case must end with flows and dead letters or an InputError — never another exception or a
- * hang. Runs: HEIR_FUZZ_RUNS (default 10000) for the parser, the same for the dissectors.
+ * hang, and cutting the input into different chunks never changes the outcome. Runs: HEIR_FUZZ_RUNS
+ * (default 10000) for the parser and for the dissectors, a tenth of it for chunk invariance.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -92,6 +93,31 @@ test(`pcap parser survives ${RUNS} fuzzed inputs`, async () => {
   const seconds = (performance.now() - started) / 1000;
   assert.ok(rejected > 0 && flows > 0 && dead > 0, `every outcome should occur: ${JSON.stringify({ rejected, flows, dead })}`);
   assert.ok(seconds < 60, `fuzzing took ${seconds.toFixed(1)} s`);
+});
+
+/** Everything a parse produced, as comparable text (flow ids and counts, dead-letter reasons, the error). */
+async function outcome(bytes: Uint8Array, sizes: number[]): Promise<string> {
+  const parts: string[] = [];
+  try {
+    for await (const out of parser.parse(chunked(bytes, sizes), { site: 's', sensor: 'x', input: 'fuzz.pcap', batchSize: 1000 })) {
+      if (out.flows) for (let i = 0; i < out.flows.numRows; i++) parts.push(`${out.flows.getChild('flow_id')?.get(i)}:${out.flows.getChild('fwd_packets')?.get(i)}:${out.flows.getChild('bwd_packets')?.get(i)}:${out.flows.getChild('l7_proto')?.get(i)}`);
+      for (const d of out.deadLetters ?? []) parts.push(d.reason);
+    }
+  } catch (error) {
+    parts.push(`error ${(error as Error).message}`);
+  }
+  return parts.sort().join('\n');
+}
+
+test(`chunk boundaries never change the outcome (${Math.ceil(RUNS / 10)} fuzzed inputs)`, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(mutatedCapture, hugeLength), chunkSizes, async (bytes, sizes) => {
+      const whole = await outcome(bytes, [bytes.length || 1]);
+      const pieces = await outcome(bytes, sizes);
+      if (whole !== pieces) throw new Error(`chunks ${sizes} changed the outcome:\n${whole}\n---\n${pieces}`);
+    }),
+    { numRuns: Math.ceil(RUNS / 10), seed: 99 },
+  );
 });
 
 const SIGNATURES = [
