@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dealer } from 'zeromq';
@@ -120,12 +120,13 @@ test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill
   assert.match(badFrame?.reason ?? '', /malformed batch frame|not an Arrow IPC stream/);
 });
 
-test('a capture through sensor and gateway (in-process store) gives the flows heir ingest gives', async () => {
+test('a capture streamed through sensor and gateway (in-process store) gives the flows heir ingest gives', async () => {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const db = join(dir, 'local-site.duckdb');
   const gateway = start(['gateway', '--bind', endpoint, '--db', db, '--site', 'local']);
   await until(gateway, (s) => s.includes('listening on'), 'the gateway listening');
-  const sensor = await heir(['sensor', '--connect', endpoint, '--site', 'local', '--sensor', 'wifi-1', '--batch', '50', 'pcap', CAPTURE]);
+  // The capture arrives on standard input, as from `tcpdump -i IFACE -w -`.
+  const sensor = await heir(['sensor', '--connect', endpoint, '--site', 'local', '--sensor', 'wifi-1', '--batch', '50', 'pcap', '-'], { input: readFileSync(CAPTURE) });
   assert.is(sensor.code, 0, sensor.stderr);
   gateway.child.kill('SIGINT');
   assert.is(await gateway.exited, 0, gateway.stderr());
