@@ -3,8 +3,8 @@
  * tcp://127.0.0.1. The gateway is killed with SIGKILL in the middle of a 50,000-flow stream and
  * started again; with NATS JetStream as the bus and a `heir run --role worker`, the DuckDB flow
  * count equals the input count exactly. Garbage sent to the gateway is dead-lettered with the
- * reason and the gateway goes on. A capture through sensor and gateway (in-process store) yields
- * the same flows as `heir ingest`.
+ * reason and the gateway goes on. A capture streamed on standard input through sensor and gateway
+ * (in-process store) yields the same flows as `heir ingest`.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
