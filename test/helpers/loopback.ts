@@ -98,12 +98,12 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** Record loopback traffic matching `filter` (e.g. `tcp port 4000`) into `file`. */
-export async function captureLoopback(file: string, filter: string): Promise<Capture> {
+/** Record loopback traffic matching `filter` (e.g. `tcp port 4000`) into `file`; `iface` 'any' records Linux cooked (SLL/SLL2) frames. */
+export async function captureLoopback(file: string, filter: string, iface = 'lo'): Promise<Capture> {
   requireTool('tcpdump', 'tcpdump');
   // As root, tcpdump would drop to its own user and could not write into a private temp dir.
   const asRoot = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
-  const child = spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-n', ...asRoot, '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('tcpdump', ['-i', iface, '-U', '--immediate-mode', '-n', ...asRoot, '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const listening = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d) => {

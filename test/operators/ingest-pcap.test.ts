@@ -4,7 +4,10 @@
  * reads, and on broken input: empty and foreign files, truncated and absurd records.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +16,7 @@ import { CaptureReader } from '../../operators/pcap/reader.ts';
 import { InputError } from '../../pipeline/errors.ts';
 import { flowRows, type FlowRow } from '../../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../../pipeline/types.ts';
-import { requireTool, run } from '../helpers/loopback.ts';
+import { captureLoopback, requireTool, run } from '../helpers/loopback.ts';
 import { chunked, nullLink, pcapFile, pcapngFile, sll, sll2, type Frame } from '../helpers/packets.ts';
 import { parseCaptureFile } from '../helpers/pcap.ts';
 
@@ -224,6 +227,32 @@ test('a live tcpdump -w - stream parses like the file', async () => {
   for await (const out of parser.parse(child.stdout, { site: 's', sensor: 'x', input: '-', batchSize: 10 })) if (out.flows) rows.push(...flowRows(out.flows));
   assert.equal(comparable(rows), comparable((await parseBytes(readFileSync(file))).rows));
   assert.ok(rows.some((r) => r.l7_proto === 'dicom'));
+});
+
+test('a real Linux cooked capture (tcpdump -i any) reads like Ethernet', async () => {
+  const server = createHttpServer((_req, res) => res.end('ok'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'heir-sll-'));
+  try {
+    const file = join(dir, 'any.pcap');
+    const capture = await captureLoopback(file, `tcp port ${port}`, 'any');
+    const got = await run('curl', ['-s', '-A', 'SllTest/1', `http://127.0.0.1:${port}/sll`]);
+    await capture.stop();
+    assert.is(got.stdout, 'ok');
+    const { rows, stats } = await parseCaptureFile(file);
+    assert.ok(stats.linkTypes.every((t) => t === 113 || t === 276), `link types ${stats.linkTypes}`);
+    const http = rows.filter((r) => r.l7_proto === 'http');
+    assert.is(http.length, 1);
+    assert.is(http[0].http_path, '/sll');
+    assert.is(http[0].http_user_agent, 'SllTest/1');
+    assert.is(http[0].end_reason, 'fin');
+    assert.ok(http[0].link_type === 113 || http[0].link_type === 276);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('empty input and a foreign file are InputErrors naming the input', async () => {
