@@ -20,14 +20,16 @@ out = {"sklearn": sklearn.__version__, "numpy": np.__version__, "cores": os.cpu_
 jobs_list = [int(j) for j in sys.argv[6].split(",")] if len(sys.argv) > 6 else [1, -1]
 for jobs in jobs_list:
     model = RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=jobs, max_features="sqrt", bootstrap=True)
-    t0 = time.perf_counter()
+    # One job: process CPU time (the machine is shared); all cores: wall time.
+    clock = time.process_time if jobs == 1 else time.perf_counter
+    t0 = clock()
     model.fit(xtr, ytr)
-    train = time.perf_counter() - t0
+    train = clock() - t0
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         pred = model.predict(xte)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     key = "jobs1" if jobs == 1 else "jobsAll"
     out[key] = {
         "trainSeconds": train,

@@ -5,8 +5,7 @@
  * (a featurize operator adds them) or inside the `features` JSON column that dataset parsers
  * fill; a feature found in neither is an error naming it.
  */
-import { DataType, Precision, type Float, type Int, type RecordBatch, type Vector } from 'apache-arrow';
-import { batchFromColumns } from '../pipeline/columns.ts';
+import { Bool, DataType, Float64, makeData, Precision, RecordBatch, Struct, TimestampMicrosecond, Utf8, type Data, type Float, type Int, type Vector } from 'apache-arrow';
 import { ErrorCode, HeirError } from '../pipeline/errors.ts';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from './detections-schema.ts';
@@ -72,11 +71,13 @@ function copyColumn(column: Vector, x: Float64Array, f: number, d: number, rows:
   }
 }
 
-/** FNV-1a (64-bit, as two 32-bit halves) of a string, continuing from `h`. */
-function fnv64(s: string, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
-  for (let i = 0; i < s.length; i++) {
-    lo ^= s.charCodeAt(i);
-    // Multiply the 64-bit state by the FNV prime 0x100000001b3 in 32-bit halves.
+const utf8 = new TextEncoder();
+
+/** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo). */
+function fnv64(bytes: Uint8Array, start: number, end: number, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
+  for (let i = start; i < end; i++) {
+    lo ^= bytes[i];
+    // Multiply the 64-bit state by the FNV prime 2^40 + 0x1b3 in 32-bit halves.
     const l = Math.imul(lo, 0x1b3);
     const carry = Math.floor(((lo >>> 0) * 0x1b3) / 4294967296);
     hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) | 0;
@@ -85,10 +86,30 @@ function fnv64(s: string, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
   return [hi >>> 0, lo >>> 0];
 }
 
-/** Deterministic detection id: 16 hex digits of FNV-1a over the flow id, a separator and the model id. */
-export function detectionId(flowId: string, modelHash: [number, number]): string {
-  const [hi, lo] = fnv64(flowId, modelHash[0], modelHash[1]);
+/** Deterministic detection id: 16 hex digits of FNV-1a over the model id, a NUL and the flow id's UTF-8 bytes. */
+export function detectionId(flowId: Uint8Array, start: number, end: number, modelHash: readonly [number, number]): string {
+  const [hi, lo] = fnv64(flowId, start, end, modelHash[0], modelHash[1]);
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+/** The column's Arrow data when it is one plain Utf8 chunk (without nulls unless allowed), to pass through. */
+function plainUtf8(column: Vector | null, nullable: boolean): Data<Utf8> | null {
+  if (!column || column.data.length !== 1 || !DataType.isUtf8(column.type)) return null;
+  if (!nullable && column.nullCount > 0) return null;
+  const data = column.data[0] as Data<Utf8>;
+  return data.offset === 0 ? data : null;
+}
+
+/** A Utf8 column holding one string in every row. */
+function repeatedUtf8(value: string, rows: number): Data<Utf8> {
+  const one = utf8.encode(value);
+  const bytes = new Uint8Array(one.length * rows);
+  const offsets = new Int32Array(rows + 1);
+  for (let i = 0; i < rows; i++) {
+    bytes.set(one, i * one.length);
+    offsets[i + 1] = (i + 1) * one.length;
+  }
+  return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
 function jsonNumber(v: number): string {
@@ -104,12 +125,23 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const input = options.input ?? 'flows';
   const top = options.topFeatures ?? 3;
   const id = modelId(model);
-  const idHash = fnv64('\0' + id);
+  const idBytes = utf8.encode(id + '\0');
+  const idHash = fnv64(idBytes, 0, idBytes.length);
   const { forest, meta } = model;
   const K = forest.classes;
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
   const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
+  // The taxonomy columns of each class, joined once.
+  const tagText = tags.map((tag, k) => {
+    const benign = k === benignIndex;
+    return {
+      threat: benign ? null : (tag.enisa[0] ?? null),
+      owasp: benign ? null : joined(tag.owasp),
+      owaspIot: benign ? null : joined(tag.owaspIot),
+      attackIcs: benign ? null : joined(tag.attackIcs),
+    };
+  });
   return {
     descriptor: {
       name: 'classify',
@@ -139,13 +171,18 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         const t = tsCol?.get(r) as number | null | undefined;
         return t === null || t === undefined ? 0 : Math.round(Number(t) * 1000);
       };
-      const cols = {
+      // Flow id, site and device pass through as the input's own Arrow buffers where they are plain
+      // Utf8 columns; ids are hashed from those bytes, so nothing is decoded per row.
+      const flowData = plainUtf8(flowIds, false);
+      const siteData = plainUtf8(sites, false);
+      const deviceData = plainUtf8(deviceCol, true);
+      const cols: Record<string, (string | null)[] | Float64Array | boolean[] | Data> = {
         detection_id: new Array<string>(rows),
-        flow_id: new Array<string>(rows),
-        site_id: new Array<string>(rows),
-        device: new Array<string | null>(rows),
+        flow_id: flowData ?? new Array<string>(rows),
+        site_id: siteData ?? new Array<string>(rows),
+        device: deviceData ?? new Array<string | null>(rows),
         ts: new Float64Array(rows),
-        model: new Array<string>(rows).fill(id),
+        model: repeatedUtf8(id, rows),
         label: new Array<string>(rows),
         confidence: new Float64Array(rows),
         threat: new Array<string | null>(rows),
@@ -155,30 +192,48 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         features_top: new Array<string | null>(rows),
         benign: new Array<boolean>(rows),
       };
+      const detectionIds = cols.detection_id as string[];
+      const labels = cols.label as string[];
+      const confidence = cols.confidence as Float64Array;
+      const benignFlags = cols.benign as boolean[];
+      const threat = cols.threat as (string | null)[];
+      const owasp = cols.owasp as (string | null)[];
+      const owaspIot = cols.owasp_iot as (string | null)[];
+      const attackIcs = cols.attack_ics as (string | null)[];
+      const featuresTop = cols.features_top as (string | null)[];
+      const ts = cols.ts as Float64Array;
+      const flowBytes = flowData ? (flowData.values as Uint8Array) : null;
+      const flowOffsets = flowData ? (flowData.valueOffsets as Int32Array) : null;
       const counts = new Float64Array(meta.features.length);
       const pathFeatures = new Int32Array(4096);
       for (let r = 0; r < rows; r++) {
         let best = 0;
         for (let k = 1; k < K; k++) if (proba[r * K + k] > proba[r * K + best]) best = k;
-        const flowId = flowIds ? String(flowIds.get(r)) : `${context.batchId}:${r}`;
-        cols.detection_id[r] = detectionId(flowId, idHash);
-        cols.flow_id[r] = flowId;
-        cols.site_id[r] = sites ? String(sites.get(r)) : context.site;
-        const dev = deviceCol?.get(r);
-        cols.device[r] = dev === null || dev === undefined ? null : String(dev);
-        cols.ts[r] = tsMicros(r);
-        cols.label[r] = meta.classes[best];
-        cols.confidence[r] = proba[r * K + best];
+        if (flowBytes && flowOffsets) detectionIds[r] = detectionId(flowBytes, flowOffsets[r], flowOffsets[r + 1], idHash);
+        else {
+          const flowId = flowIds ? String(flowIds.get(r)) : `${context.batchId}:${r}`;
+          const bytes = utf8.encode(flowId);
+          detectionIds[r] = detectionId(bytes, 0, bytes.length, idHash);
+          (cols.flow_id as string[])[r] = flowId;
+        }
+        if (!siteData) (cols.site_id as string[])[r] = sites ? String(sites.get(r)) : context.site;
+        if (!deviceData) {
+          const dev = deviceCol?.get(r);
+          (cols.device as (string | null)[])[r] = dev === null || dev === undefined ? null : String(dev);
+        }
+        ts[r] = tsMicros(r);
+        labels[r] = meta.classes[best];
+        confidence[r] = proba[r * K + best];
         const benign = best === benignIndex;
-        cols.benign[r] = benign;
-        const tag = tags[best];
-        cols.threat[r] = benign ? null : (tag.enisa[0] ?? null);
-        cols.owasp[r] = benign ? null : joined(tag.owasp);
-        cols.owasp_iot[r] = benign ? null : joined(tag.owaspIot);
-        cols.attack_ics[r] = benign ? null : joined(tag.attackIcs);
-        cols.features_top[r] = benign ? null : explain(r, best);
+        benignFlags[r] = benign;
+        const t = tagText[best];
+        threat[r] = t.threat;
+        owasp[r] = t.owasp;
+        owaspIot[r] = t.owaspIot;
+        attackIcs[r] = t.attackIcs;
+        featuresTop[r] = benign ? null : explain(r, best);
       }
-      const detections = batchFromColumns(DETECTIONS_SCHEMA, DETECTION_COLUMNS, cols as unknown as Record<string, ArrayLike<unknown>>, rows);
+      const detections = detectionsBatch(cols, rows);
       return { ...tables, detections };
 
       // The features that decided most splits on the paths of the first trees whose leaf votes for
@@ -218,6 +273,72 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       }
     },
   };
+}
+
+/** The detections columns as built per batch. */
+interface DetectionColumns {
+  readonly [name: string]: (string | null)[] | Float64Array | boolean[] | Data;
+}
+
+/**
+ * The detections batch, built straight into Arrow buffers (the generic row builder costs more
+ * than the forest on large batches). Columns follow DETECTION_COLUMNS.
+ */
+function detectionsBatch(cols: DetectionColumns, rows: number): RecordBatch {
+  const children: Data[] = DETECTION_COLUMNS.map((spec) => {
+    const values = cols[spec.name];
+    if (values instanceof Object && 'valueOffsets' in values && 'type' in values) return values as Data;
+    if (spec.kind === 'utf8') return utf8Data(values as (string | null)[], rows);
+    if (spec.kind === 'f64') return makeData({ type: new Float64(), length: rows, data: values as Float64Array });
+    if (spec.kind === 'ts') {
+      const micros = values as Float64Array;
+      const data = new BigInt64Array(rows);
+      for (let i = 0; i < rows; i++) data[i] = BigInt(micros[i]);
+      return makeData({ type: new TimestampMicrosecond('UTC'), length: rows, data });
+    }
+    const bits = new Uint8Array((rows + 7) >> 3);
+    const flags = values as boolean[];
+    for (let i = 0; i < rows; i++) if (flags[i]) bits[i >> 3] |= 1 << (i & 7);
+    return makeData({ type: new Bool(), length: rows, data: bits });
+  });
+  return new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children }));
+}
+
+const encoder = new TextEncoder();
+
+/** A Utf8 column from strings and nulls: offsets, bytes (ASCII copied directly) and a validity bitmap. */
+function utf8Data(values: readonly (string | null)[], rows: number): Data<Utf8> {
+  const offsets = new Int32Array(rows + 1);
+  let bytes = new Uint8Array(Math.max(64, rows * 16));
+  let at = 0;
+  let nullCount = 0;
+  let validity: Uint8Array | undefined;
+  for (let i = 0; i < rows; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      validity ??= new Uint8Array((rows + 7) >> 3).fill(0xff);
+      validity[i >> 3] &= ~(1 << (i & 7));
+      nullCount++;
+    } else {
+      if (at + v.length * 3 > bytes.length) {
+        const grown = new Uint8Array(Math.max(bytes.length * 2, at + v.length * 3));
+        grown.set(bytes.subarray(0, at));
+        bytes = grown;
+      }
+      let ascii = true;
+      for (let j = 0; j < v.length; j++) {
+        const ch = v.charCodeAt(j);
+        if (ch > 0x7f) {
+          ascii = false;
+          break;
+        }
+        bytes[at + j] = ch;
+      }
+      at += ascii ? v.length : encoder.encodeInto(v, bytes.subarray(at)).written;
+    }
+    offsets[i + 1] = at;
+  }
+  return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: validity, valueOffsets: offsets, data: bytes.subarray(0, at) });
 }
 
 /** A classify operator for a model file. */

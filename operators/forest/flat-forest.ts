@@ -172,7 +172,7 @@ export class FlatForest implements FlatForestArrays {
         for (let f = 0; f < d; f++) {
           const v = x[src + f];
           // NaN gets the largest code: it goes right at every split, as `NaN <= t` is false.
-          codes[dst + f] = v !== v ? 32767 : lowerBound(cuts[f], v);
+          codes[dst + f] = v !== v ? 32767 : countBelow(cuts[f], v);
         }
       }
       for (let t = from; t < to; t++) {
@@ -352,6 +352,22 @@ function validate(forest: FlatForest): void {
       if (r < 0 || r + forest.classes > forest.proba.length) throw new RangeError(`leaf ${i} points outside the leaf distributions`);
     } else throw new RangeError(`node ${i} has an unknown kind ${f}`);
   }
+}
+
+/**
+ * The number of sorted cuts strictly below v, without data-dependent branches: the loop runs
+ * log2(length) times whatever v is, and each step is a select, so coding a row mispredicts nothing.
+ */
+function countBelow(cuts: Float64Array, v: number): number {
+  let n = cuts.length;
+  if (n === 0) return 0;
+  let base = 0;
+  while (n > 1) {
+    const half = n >>> 1;
+    base += half & -(cuts[base + half - 1] < v);
+    n -= half;
+  }
+  return base + +(cuts[base] < v);
 }
 
 /** The number of sorted cuts strictly below v (binary search). */

@@ -76,6 +76,13 @@ test('detection ids are deterministic per flow and model, and differ between mod
   assert.ok(DETECTIONS_SCHEMA.fields.some((f) => f.name === 'features_top'));
 });
 
+test('sliced batches (decoded flow ids) give the same detections as whole ones', async () => {
+  const op = classifyOperator(model);
+  const whole = rowsOf((await op.apply({ flows: flows[0] }, ctx)).detections, DETECTION_COLUMNS).slice(10, 30);
+  const part = rowsOf((await op.apply({ flows: flows[0].slice(10, 30) }, ctx)).detections, DETECTION_COLUMNS);
+  assert.equal(part, whole);
+});
+
 test('a stream without the model features is refused, naming the missing columns', async () => {
   const batch = flows[0];
   const keep = batch.schema.fields.filter((f) => f.name !== 'features').map((f) => f.name);
