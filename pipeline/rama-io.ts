@@ -97,13 +97,15 @@ export async function score(path: string, options: { mode: 'devices' | 'site'; a
     const run = ramaRun(inputs, options.asOf, versions);
     await store.write(`${run.batchId}:devices`, { rama_device_scores: batchFromRows(DEVICE_SCORE_SCHEMA, DEVICE_SCORE_COLUMNS, run.deviceRows) });
     if (options.mode === 'devices') {
-      for (const d of run.devices) {
+      if (!options.json) out(`site  device  product  criticality  score  band  worst factors`);
+      run.devices.forEach((d, i) => {
         if (options.json) out(JSON.stringify({ device: d.device, site: d.site, score: d.score, band: d.band, contributions: d.contributions.map((c) => ({ factor: c.factor, points: c.points })) }));
         else {
           const worst = d.contributions.filter((c) => c.cents < 0).sort((a, b) => a.cents - b.cents).slice(0, 3).map((c) => `${c.factor} ${c.points}`).join(', ');
-          out(`${d.site}  ${d.device}  ${d.criticality.padEnd(15)}  ${d.score.toFixed(2).padStart(6)}  ${d.band.padEnd(15)}  ${worst}`);
+          const product = `${inputs[i].make} ${inputs[i].model}`.slice(0, 40);
+          out(`${d.site}  ${d.device}  ${product.padEnd(40)}  ${d.criticality.padEnd(15)}  ${d.score.toFixed(2).padStart(6)}  ${d.band.padEnd(15)}  ${worst || '-'}`);
         }
-      }
+      });
       return 0;
     }
     await store.write(`${run.batchId}:sites`, {
