@@ -212,6 +212,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
   const secret = cols.get('login_secret_sha256');
   const failures = cols.get('login_failures');
   const accs = new Map<string, Accumulator>();
+  const redactions = new Map<string, string>();
   const cipherNames = new Map<string, string>();
   for (const [code, name] of Object.entries(rules.lists.weak_tls_ciphers ?? {})) cipherNames.set(code.toLowerCase(), name);
   const cipherName = (code: string) => {
@@ -243,7 +244,8 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
     const device = (side === 'src' ? src[i] : dst[i]) as string | null;
     if (device === null) return null;
     const subject = subjectOverride ?? subjectOf(rule, i, notes);
-    const id = findingId(site[i] as string, rule.id, device, subject);
+    // Accumulators are keyed by the plain identity; the SHA-1 id is computed once per finding at the end.
+    const id = `${site[i] as string}\u0000${rule.id}\u0000${device}\u0000${subject}`;
     let acc = accs.get(id);
     if (!acc) {
       acc = {
@@ -278,7 +280,12 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       if (v === null || v === undefined || v === '') continue;
       let set = acc.facts.get(field);
       if (!set) acc.facts.set(field, (set = new Set()));
-      if (set.size < MAX_LISTED) set.add(field === 'tls_cipher' ? cipherName(String(v)) : redact(String(v)));
+      if (set.size < MAX_LISTED) {
+        const raw = String(v);
+        let shown = redactions.get(raw);
+        if (shown === undefined) redactions.set(raw, (shown = field === 'tls_cipher' ? cipherName(raw) : redact(raw)));
+        set.add(shown);
+      }
     }
     if (secret[i] !== null && (rule.evidence.includes('login_user') || rule.subject === 'login')) acc.cleartextSecret = true;
     if (notes?.defaultCredential) {
@@ -372,7 +379,8 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
   }
 
   const rows: FindingRow[] = [];
-  for (const [id, acc] of accs) {
+  for (const acc of accs.values()) {
+    const id = findingId(acc.site, acc.rule.id, acc.device, acc.subject);
     const { text, json } = describe(acc);
     const t = acc.rule.taxonomy;
     rows.push({
