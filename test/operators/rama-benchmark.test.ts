@@ -108,6 +108,36 @@ test('DP percentiles: seeded releases repeat, large groups are close to the trut
   assert.ok(suppressed > 150, `only ${suppressed}/200 empty groups suppressed`);
 });
 
+test('DP releases: percentiles ordered and within 0–100, counts never negative, for any scores and seed', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 10000 }).map((c) => c / 100), { maxLength: 200 }), fc.integer(), fc.constantFrom(0.1, 0.5, 1, 4), (scores, seed, epsilon) => {
+      const r = noisyPercentiles('g', scores, { epsilon, random: seededRandom(seed), k: 5 });
+      assert.ok(r.count >= 0 && Number.isInteger(r.count));
+      if (r.suppressed) return assert.equal(r.percentiles, {});
+      const ps = ['p10', 'p25', 'p50', 'p75', 'p90'].map((p) => r.percentiles[p]);
+      for (let i = 0; i < ps.length; i++) {
+        assert.ok(ps[i] >= 0 && ps[i] <= 100, `${ps[i]}`);
+        if (i > 0) assert.ok(ps[i] >= ps[i - 1], `percentiles out of order: ${ps.join(', ')}`);
+      }
+    }),
+    { numRuns: 200, seed: 8 },
+  );
+});
+
+test('a site that raises its score never falls in percentile among unchanged peers', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 5, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 50 }), (scores, at, up) => {
+      const sites = scores.map((x, i) => site(i, x));
+      const i = at % sites.length;
+      const before = benchmarkSites(sites, 5).find((r) => r.site === sites[i].site)!;
+      const raised = sites.map((x, j) => (j === i ? { ...x, score: Math.min(100, x.score + up) } : x));
+      const after = benchmarkSites(raised, 5).find((r) => r.site === sites[i].site)!;
+      assert.ok(after.percentile! >= before.percentile!);
+    }),
+    { numRuns: 200, seed: 9 },
+  );
+});
+
 test('the release covers the whole public domain, and refuses sites outside it', () => {
   const groups = partitionScores([site(1, 50, 'small', 'general', 'APAC')], ['size', 'type']);
   assert.is(groups.size, 12);
