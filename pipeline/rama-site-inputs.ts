@@ -1,7 +1,7 @@
 /**
  * RAMA's devices and vulnerabilities on a site store, where no `rama_devices` table exists: the
  * imported `inventory` (latest import per asset) merged with the devices seen in traffic
- * (`device_observations`) by address or MAC, and each inventory device matched to the advisories
+ * (`device_observations`, addresses in the hospital's internal ranges only) by address or MAC, and each inventory device matched to the advisories
  * of the knowledge base (matches of medium or high confidence). The mapping to RAMA's columns is
  * stated in docs/rama.md §1.
  */
@@ -49,7 +49,7 @@ export async function deriveSiteDevices(store: Store, kb: KnowledgeBase): Promis
     ? await store.all<Row>(`SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY site_id, asset_id ORDER BY imported_at DESC, source_line) AS rn FROM inventory) WHERE rn = 1 ORDER BY asset_id`)
     : [];
   const traffic = (await has(store, 'device_observations'))
-    ? await store.all<Row>(`SELECT device_id, any_value(site_id) AS site_id, address, max(mac) AS mac, max(mac_vendor) AS mac_vendor FROM device_observations GROUP BY device_id, address ORDER BY address`)
+    ? await store.all<Row>(`SELECT device_id, any_value(site_id) AS site_id, address, max(mac) AS mac, max(mac_vendor) AS mac_vendor FROM device_observations GROUP BY device_id, address HAVING bool_or(internal) ORDER BY address`)
     : [];
   const exposed = new Set<string>();
   if (await has(store, 'findings')) {
