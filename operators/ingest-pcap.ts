@@ -141,6 +141,8 @@ export const parser: Parser = {
     format: 'pcap',
     version: '1',
     summary: 'pcap/pcapng captures (files or tcpdump -w -) assembled into bidirectional flows with L7 facts',
+    // The capture reader copies a record that spans chunks and the assembler copies inspected payload.
+    copiesInput: true,
   },
   parse: (chunks, options) => parsePcap(chunks, options),
 };

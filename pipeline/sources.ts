@@ -7,14 +7,19 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { parserFor } from '../operators/parsers.ts';
+import { fileChunks, fileChunksReused } from './file-chunks.ts';
 import { deadLetterBatch } from './dead-letters.ts';
 import { ErrorCode, UserError, messageOf } from './errors.ts';
 import { syntheticSource } from './synthetic-source.ts';
 import type { SourceConfig } from './config.ts';
 import type { BatchSource, ParseOptions, SourceBatch } from './types.ts';
 
-/** Read a file (`-` for standard input) as byte chunks; gzip files are decompressed on the way. */
-export async function* readChunks(path: string): AsyncIterable<Uint8Array> {
+/**
+ * Read a file (`-` for standard input) as byte chunks; gzip files are decompressed on the way.
+ * With `reuse`, a plain file is read into one buffer reused for every chunk: only for consumers
+ * that copy what they keep (parsers with `copiesInput`).
+ */
+export async function* readChunks(path: string, options: { reuse?: boolean } = {}): AsyncIterable<Uint8Array> {
   if (path === '-') {
     for await (const chunk of process.stdin) yield chunk as Uint8Array;
     return;
@@ -29,8 +34,7 @@ export async function* readChunks(path: string): AsyncIterable<Uint8Array> {
   } catch (error) {
     throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
   }
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  const chunks = gzip ? stream.pipe(createGunzip()) : stream;
+  const chunks = gzip ? createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()) : options.reuse ? fileChunksReused(path) : fileChunks(path);
   try {
     for await (const chunk of chunks) yield chunk as Uint8Array;
   } catch (error) {
@@ -68,7 +72,7 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
       // Several outputs may end at one offset (the end-of-file flush), so the output's sequence
       // number is part of the id too; both are the same when the same input is read again.
       let sequence = 0;
-      for await (const out of parser.parse(readChunks(path), parseOptions)) {
+      for await (const out of parser.parse(readChunks(path, { reuse: parser.descriptor.copiesInput === true }), parseOptions)) {
         sequence++;
         const tables: Record<string, import('apache-arrow').RecordBatch> = {};
         if (out.flows && out.flows.numRows > 0) tables.flows = out.flows;

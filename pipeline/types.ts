@@ -135,6 +135,11 @@ export interface ParserDescriptor {
   readonly format: string;
   readonly version: string;
   readonly summary: string;
+  /**
+   * True when the parser copies whatever it keeps past the next chunk: the file reader may then
+   * read every chunk into one reused buffer (far less garbage on large captures).
+   */
+  readonly copiesInput?: boolean;
 }
 
 /** Options every parser gets. */

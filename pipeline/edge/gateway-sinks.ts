@@ -11,16 +11,14 @@ import type { Runner } from '../runner.ts';
 import type { Bus, DeadLetter, Tables } from '../types.ts';
 import type { GatewaySink } from './EdgeGateway.ts';
 
-/** nats-server's default max_payload (1 MiB). */
-export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-
 /**
  * Publish batches on `subject`. Refused messages travel the same subject as a `dead_letters`
  * table (as parse dead letters do), so the worker keeps them in the store with the reason.
  * `accept` reports every batch as new: the bus deduplicates and counts duplicates itself.
  */
 export function busGatewaySink(bus: Bus, subject: string, options: { maxPayload?: number } = {}): GatewaySink {
-  const maxPayload = options.maxPayload ?? NATS_DEFAULT_MAX_PAYLOAD;
+  // The server's own limit (nats-server announces max_payload when the client connects).
+  const maxPayload = options.maxPayload ?? bus.maxPayload;
   return {
     async accept(id, frame) {
       // The bus would refuse it on every resend: refuse it once, with the remedy.
