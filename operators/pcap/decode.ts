@@ -1,8 +1,9 @@
 /**
  * Link, network and transport header decoding into one reusable `DecodedPacket` (no allocation
  * per packet): link types Ethernet (1), raw IP (101, 12, 14, 228, 229), Linux cooked SLL (113)
- * and SLL2 (276), BSD null/loopback (0, 108); 802.1Q/802.1ad VLAN tags; IPv4, IPv6 with
- * extension headers; TCP, UDP, ICMP, ICMPv6.
+ * and SLL2 (276), BSD null/loopback (0, 108), IEEE 802.11 (105) and radiotap 802.11 (127) data
+ * frames of open networks; 802.1Q/802.1ad VLAN tags; IPv4, IPv6 with extension headers; TCP,
+ * UDP, ICMP, ICMPv6.
  */
 
 /** Outcome of decoding one frame. */
@@ -19,7 +20,7 @@ export type Decoded = (typeof Decoded)[keyof typeof Decoded];
 /** Link types whose frames carry no IP (Bluetooth LE sniffers). */
 export const BLE_LINK_TYPES: ReadonlySet<number> = new Set([251, 256, 272]);
 /** Link types this decoder reads. */
-export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);
+export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([0, 1, 12, 14, 101, 105, 108, 113, 127, 228, 229, 276]);
 
 /** Fields of the last decoded packet. Offsets point into `data`. */
 export class DecodedPacket {
@@ -114,9 +115,49 @@ export function decodeFrame(p: DecodedPacket, linkType: number, data: Uint8Array
       if (data[start + 11] === 6) setSllMac(p, data, start + 12, data[start + 10]);
       return etherType(p, data, start, end, start + 20);
     }
+    case 105:
+      return wifi(p, data, start, end);
+    case 127: {
+      if (caplen < 8) return bad(p, 'radiotap header cut short');
+      if (data[start] !== 0) return bad(p, `radiotap version ${data[start]}`);
+      const len = data[start + 2] | (data[start + 3] << 8);
+      if (len < 8 || len > caplen) return bad(p, `radiotap length ${len} outside the frame (${caplen} bytes)`);
+      // Find the Flags field: after the present words (bit 31 chains another), behind an 8-byte-aligned TSFT.
+      const present = (data[start + 4] | (data[start + 5] << 8) | (data[start + 6] << 16) | (data[start + 7] << 24)) >>> 0;
+      let o = start + 8;
+      for (let w = present; (w & 0x80000000) !== 0 && o + 4 <= start + len; o += 4) w = (data[o] | (data[o + 1] << 8) | (data[o + 2] << 16) | (data[o + 3] << 24)) >>> 0;
+      if (present & 1) o = start + (((o - start + 7) & ~7) + 8);
+      // Flags bit 0x10: the frame ends with a 4-byte FCS that is not ours to read.
+      const withFcs = (present & 2) !== 0 && o < start + len && (data[o] & 0x10) !== 0;
+      return wifi(p, data, start + len, withFcs ? end - 4 : end);
+    }
     default:
       return bad(p, `unsupported link type ${linkType}`);
   }
+}
+
+/** An 802.11 frame: data frames of open networks carry LLC/SNAP and then IP; everything else is not IP. */
+function wifi(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decoded {
+  if (end - o < 24) return end - o >= 10 ? Decoded.NOT_IP : bad(p, `802.11 header cut short (${Math.max(0, end - o)} bytes)`);
+  const fc0 = data[o];
+  const fc1 = data[o + 1];
+  const type = (fc0 >> 2) & 3;
+  const subtype = fc0 >> 4;
+  // Management, control, null-function and protected (encrypted) frames carry no readable IP.
+  if (type !== 2 || (subtype & 4) !== 0 || (fc1 & 0x40) !== 0) return Decoded.NOT_IP;
+  const toDs = (fc1 & 1) !== 0;
+  const fromDs = (fc1 & 2) !== 0;
+  let hdr = toDs && fromDs ? 30 : 24;
+  if (subtype & 8) hdr += (fc1 & 0x80) !== 0 ? 6 : 2; // QoS control, and HT control when the order bit is set
+  if (end - o < hdr + 8) return bad(p, '802.11 data frame shorter than its header and LLC/SNAP');
+  const a1 = o + 4;
+  const a2 = o + 10;
+  const a3 = o + 16;
+  p.dstMac = mac48(data, toDs ? a3 : a1);
+  p.srcMac = mac48(data, toDs && fromDs ? o + 24 : fromDs ? a3 : a2);
+  const llc = o + hdr;
+  if (data[llc] !== 0xaa || data[llc + 1] !== 0xaa || data[llc + 2] !== 0x03) return Decoded.NOT_IP;
+  return etherType(p, data, llc + 6, end);
 }
 
 // SLL shows one address, the sender's; packet type 4 means sent by the capturing host.

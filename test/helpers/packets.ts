@@ -213,3 +213,18 @@ export async function* chunked(bytes: Uint8Array, sizes: readonly number[] = [by
     o += n;
   }
 }
+
+/** An 802.11 QoS data frame to the AP (ToDS) with LLC/SNAP around an IP packet (link type 105). */
+export function wifiData(ip: Uint8Array, src = '02:00:00:00:00:0a', dst = '02:00:00:00:00:0b', bssid = '02:00:00:00:00:ff', isProtected = false): Uint8Array {
+  const type = (ip[0] >> 4) === 6 ? 0x86dd : 0x0800;
+  // Frame control: type data (2), subtype QoS data (8); flags ToDS (+ Protected).
+  const header = concat(Uint8Array.of(0x88, isProtected ? 0x41 : 0x01, 0, 0), macBytes(bssid), macBytes(src), macBytes(dst), Uint8Array.of(0, 0), Uint8Array.of(0, 0));
+  return concat(header, Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0, type >> 8, type & 0xff), ip);
+}
+
+/** A radiotap header (TSFT + Flags with the FCS bit) in front of an 802.11 frame, and the 4-byte FCS after it (link type 127). */
+export function radiotap(frame: Uint8Array): Uint8Array {
+  // version 0, pad, length 18 (LE), present = TSFT | Flags; TSFT at 8 (aligned), Flags at 16, one pad byte.
+  const h = Uint8Array.of(0, 0, 18, 0, 0x03, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, 0);
+  return concat(h, frame, Uint8Array.of(0xde, 0xad, 0xbe, 0xef));
+}

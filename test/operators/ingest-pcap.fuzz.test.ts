@@ -30,7 +30,7 @@ const MAGICS = [
 ];
 
 /** Random bytes behind a valid magic (and a plausible pcap header half the time). */
-const randomCapture = fc.tuple(fc.constantFrom(...MAGICS), fc.uint8Array({ maxLength: 1500 }), fc.constantFrom(1, 101, 113, 276, 0, 108, 228, 229, 272, 147)).map(([magic, body, link]) => {
+const randomCapture = fc.tuple(fc.constantFrom(...MAGICS), fc.uint8Array({ maxLength: 1500 }), fc.constantFrom(1, 101, 113, 276, 0, 108, 228, 229, 105, 127, 272, 147)).map(([magic, body, link]) => {
   const out = new Uint8Array(24 + body.length);
   out.set(magic, 0);
   out.set(body, 24);

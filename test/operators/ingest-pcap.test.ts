@@ -17,7 +17,7 @@ import { InputError } from '../../pipeline/errors.ts';
 import { flowRows, type FlowRow } from '../../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../../pipeline/types.ts';
 import { captureLoopback, requireTool, run } from '../helpers/loopback.ts';
-import { chunked, nullLink, pcapFile, pcapngFile, sll, sll2, type Frame } from '../helpers/packets.ts';
+import { chunked, nullLink, pcapFile, pcapngFile, radiotap, sll, sll2, wifiData, type Frame } from '../helpers/packets.ts';
 import { parseCaptureFile } from '../helpers/pcap.ts';
 
 const SHARED = new URL('../../../shared/datasets/pcaps/', import.meta.url).pathname;
@@ -186,7 +186,7 @@ test('pcap big-endian and nanosecond, pcapng both byte orders and ns resolution:
   }
 });
 
-test('link types 101, 228, 113, 276, 0, 108 and VLAN-tagged Ethernet give the same flows', async () => {
+test('link types 101, 228, 113, 276, 0, 108, 105, 127 and VLAN-tagged Ethernet give the same flows', async () => {
   const { frames } = framesOf(join(FIXTURES, 'tls13.pcap'));
   const ip = frames.map((f) => ({ ts: f.ts, data: f.data.subarray(14) }));
   const reference = comparable((await parseBytes(pcapFile(1, frames))).rows);
@@ -205,6 +205,8 @@ test('link types 101, 228, 113, 276, 0, 108 and VLAN-tagged Ethernet give the sa
     [276, wrap((d) => sll2(d))],
     [0, wrap((d) => nullLink(d))],
     [108, wrap((d) => nullLink(d, true))],
+    [105, wrap((d) => wifiData(d))],
+    [127, wrap((d) => radiotap(wifiData(d)))],
     [1, tagged],
   ];
   for (const [linkType, fs] of cases) {
@@ -217,6 +219,16 @@ test('link types 101, 228, 113, 276, 0, 108 and VLAN-tagged Ethernet give the sa
   assert.ok(vlan.every((r) => r.vlan_id === 100), 'outer VLAN id of a QinQ frame');
   const cooked = (await parseBytes(pcapFile(113, wrap((d) => sll(d, '02:00:00:00:00:01'))))).rows;
   assert.ok(cooked.every((r) => r.src_mac === '02:00:00:00:00:01'));
+  const wifi = (await parseBytes(pcapFile(127, wrap((d) => radiotap(wifiData(d, '02:00:00:00:00:0a', '02:00:00:00:00:0b')))))).rows;
+  assert.ok(wifi.every((r) => r.src_mac === '02:00:00:00:00:0a' && r.dst_mac === '02:00:00:00:00:0b'), 'ToDS frames: SA is address 2, DA address 3');
+  // Encrypted data frames are not IP to us: counted, neither flows nor dead letters.
+  const stats = pcapStats();
+  let flows = 0;
+  for await (const out of parsePcap(chunked(pcapFile(105, wrap((d) => wifiData(d, undefined, undefined, undefined, true)))), { site: 's', sensor: 'x', input: 'wpa.pcap', batchSize: 10, stats }))
+    flows += out.flows?.numRows ?? 0;
+  assert.is(flows, 0);
+  assert.is(stats.nonIp, ip.length);
+  assert.is(stats.deadLetters, 0);
 });
 
 test('a live tcpdump -w - stream parses like the file', async () => {
