@@ -5,7 +5,13 @@ import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SAMPLES_DIR } from '../../../datasets/registry.ts';
+import RF from 'ml-random-forest';
+import { loadNamed } from '../../../datasets/experiment.ts';
+import { takeRows } from '../../../datasets/load.ts';
+import { setWarningSink } from '../../../pipeline/warn.ts';
 import { heir } from '../../helpers/cli.ts';
+
+setWarningSink(null);
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-train-cli-'));
 const model = join(dir, 'wustl.heir');
@@ -53,6 +59,29 @@ test('heir train writes a model; heir eval --json scores it on its split and on 
   const usage = await heir(['train', '--dataset', 'wustl-ehms-2020'], { env });
   assert.is(usage.code, 2);
   assert.match(usage.stderr, /--out FILE is required/);
+});
+
+test('heir import-model brings an ml-random-forest model in; heir eval scores it', async () => {
+  const data = loadNamed('wustl-ehms-2020', { sample: true });
+  const all = takeRows(data, 'binary', Int32Array.from({ length: data.rows }, (_, i) => i));
+  const d = data.features.length;
+  const pick = Array.from({ length: 300 }, (_, i) => Math.floor((i * data.rows) / 300));
+  const ml = new RF.RandomForestClassifier({ nEstimators: 9, seed: 1, maxFeatures: 0.4, noOOB: true });
+  ml.train(pick.map((r) => Array.from(all.x.subarray(r * d, (r + 1) * d))), pick.map((r) => all.y[r]));
+  const json = join(dir, 'mljs.json');
+  writeFileSync(json, JSON.stringify(ml.toJSON()));
+  const out = join(dir, 'imported.heir');
+  const imp = await heir(['import-model', '--mljs', json, '--dataset', 'wustl-ehms-2020', '--out', out], { env });
+  assert.is(imp.code, 0, imp.stderr);
+  assert.match(imp.stdout, /imported 9 trees/);
+  const e = await heir(['eval', '--model', out, '--csv', join(SAMPLES_DIR, 'wustl-ehms-2020-sample.csv'), '--json'], { env });
+  assert.is(e.code, 0, e.stderr);
+  const r = JSON.parse(e.stdout) as { macroF1: number; rows: number };
+  assert.is(r.rows, 1500);
+  assert.ok(r.macroF1 > 0.6, `macro-F1 ${r.macroF1}`);
+  const bad = await heir(['import-model', '--mljs', join(SAMPLES_DIR, 'README.md'), '--dataset', 'wustl-ehms-2020', '--out', out], { env });
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /not readable JSON/);
 });
 
 test.run();
