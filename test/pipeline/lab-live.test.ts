@@ -5,17 +5,27 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ATTACK_GRACE_MICROS } from '../../pipeline/lab/dataset.ts';
+import { evaluateLab } from '../../pipeline/lab/evaluate.ts';
 import { PHASES } from '../../pipeline/lab/phases.ts';
 import { missingTools, recordLab, type LabLabels } from '../../pipeline/lab/record.ts';
 import { openStore } from '../../pipeline/store.ts';
 import { startNats } from '../helpers/nats.ts';
 
 // A fresh lab run (its own seed, so other port ranges, pacing and attacker address than the
-// committed runs the shipped model learnt from) goes through the real pipeline twice: as a
-// `tcpdump -w -` stream into `heir ingest pcap -`, and through NATS JetStream with `heir run`.
+// committed runs the models learnt from) is scored as packet windows, then goes through the real
+// pipeline twice: as a `tcpdump -w -` stream into `heir ingest pcap -`, and through NATS JetStream
+// with `heir run`.
 const ROOT = join(import.meta.dirname, '../..');
 const HEIR = join(ROOT, 'bin/heir.js');
-const CHOSEN = ['benign-hl7', 'benign-web', 'recon-syn-scan', 'dos-syn-flood', 'dos-udp-flood', 'mqtt-connect-flood'];
+const CHOSEN = ['benign-hl7', 'benign-web', 'recon-syn-scan', 'dos-syn-flood', 'dos-udp-flood', 'dos-icmp-flood', 'mqtt-connect-flood'];
+// The committed run the window model is trained on for the packet-level check.
+const TRAIN = join(ROOT, 'datasets/lab/small-seed1');
+/**
+ * Phases the flow model cannot see: hping3's ICMP echoes share one identifier, so the flood is one
+ * or two long flows, and the training run never gave the model that class (docs/models.md). The
+ * packet-window check below covers them.
+ */
+const FLOW_BLIND = new Set(['dos-icmp-flood']);
 /** Largest share of the benign phases' flows that may be flagged (stated in docs/models.md). */
 const MAX_BENIGN_FP = 0.05;
 /** Smallest share of an attack phase's flows that must be flagged. */
@@ -70,6 +80,7 @@ function check(scores: Scored[], path: string): void {
   let benignFlagged = 0;
   for (const s of scores) {
     if (s.attack) {
+      if (FLOW_BLIND.has(s.phase)) continue;
       assert.ok(s.flows > 0, `${path}: phase ${s.phase} has flows (${report})`);
       assert.ok(s.flagged / s.flows >= MIN_PHASE_RECALL, `${path}: phase ${s.phase} detected in ${s.flagged}/${s.flows} flows (${report})`);
     } else {
@@ -81,7 +92,7 @@ function check(scores: Scored[], path: string): void {
   assert.ok(benignFlagged / benign <= MAX_BENIGN_FP, `${path}: ${benignFlagged}/${benign} benign flows flagged (${report})`);
 }
 
-test('a fresh lab run streamed into the pipeline (stdin and NATS) raises detections for each attack phase', async () => {
+test('a fresh lab run is detected phase by phase: packet windows, and flows streamed through the pipeline (stdin and NATS)', async () => {
   const missing = missingTools(PHASES.filter((p) => CHOSEN.includes(p.name)));
   assert.equal(missing, [], `install the lab's tools first: ${missing.join(', ')}`);
   assert.is(process.getuid?.(), 0, 'the lab needs root');
@@ -91,6 +102,16 @@ test('a fresh lab run streamed into the pipeline (stdin and NATS) raises detecti
     const run = join(dir, 'run');
     const labels = await recordLab({ out: run, seed: 977, scale: 'tiny', phases: CHOSEN });
     const capture = join(run, labels.capture);
+
+    // 0. Packet windows: a cic-window model from the committed run scores the fresh run's windows.
+    const windows = await evaluateLab([TRAIN], run, { featureSet: 'cic-window' });
+    const windowReport = windows.phases.map((p) => `${p.phase} ${p.flagged}/${p.rows}`).join(', ');
+    if (process.env.HEIR_TEST_VERBOSE) console.log(`windows: ${windowReport}`);
+    for (const p of windows.phases) {
+      if (p.label === 'Benign') continue;
+      assert.ok(p.rows > 0 && p.flagged / p.rows >= MIN_PHASE_RECALL, `windows: phase ${p.phase} detected in ${p.flagged}/${p.rows} (${windowReport})`);
+    }
+    assert.ok(windows.benignFalsePositiveRate <= MAX_BENIGN_FP, `windows: benign false-positive rate ${windows.benignFalsePositiveRate} (${windowReport})`);
 
     // 1. tcpdump -w - | heir ingest pcap -
     const tcpdump = spawn('tcpdump', ['-r', capture, '-w', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
