@@ -6,6 +6,8 @@
 import { hash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
+const SCRATCH = Buffer.alloc(40);
+
 // ICMP types whose reply type lets Community ID treat the exchange as two-way.
 const ICMP4_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
 const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144 };
@@ -60,7 +62,8 @@ export function communityIdBytes(src: ArrayLike<number>, dst: ArrayLike<number>,
     [a, b] = [b, a];
     [sport, dport] = [dport, sport];
   }
-  const buf = Buffer.alloc(2 + a.length + b.length + 2 + (hasPorts ? 4 : 0));
+  // One scratch buffer for all calls (at most 40 bytes): no allocation per flow.
+  const buf = SCRATCH.subarray(0, 2 + a.length + b.length + 2 + (hasPorts ? 4 : 0));
   let o = buf.writeUInt16BE(seed, 0);
   buf.set(a, o);
   o += a.length;

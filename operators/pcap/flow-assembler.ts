@@ -33,6 +33,7 @@ const DEFAULT_INSPECT_BYTES = 8192;
 const DEFAULT_MAX_FLOWS = 1_000_000;
 /** First-fragment ports remembered for pairing later IPv4 fragments. */
 const MAX_FRAGMENT_TRAINS = 4096;
+const SLAB_BYTES = 256 * 1024;
 
 // ICMP/ICMPv6 request/reply pairs: both halves share one flow key.
 const ICMP_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
@@ -183,6 +184,8 @@ export class FlowAssembler {
   private readonly keyUnits = new Uint16Array(19);
   /** Inspection buffers of ended flows by size class (512 << k), reused by new flows. */
   private readonly pool: Uint8Array[][] = [];
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
   private readonly maxFlows: number;
   /** Ports of recent first fragments by (addresses, protocol, IP id), so later fragments join their flow. */
   private readonly fragmentPorts = new Map<string, number>();
@@ -399,7 +402,15 @@ export class FlowAssembler {
       k++;
     }
     const list = this.pool[k];
-    return list !== undefined && list.length > 0 ? (list.pop() as Uint8Array) : new Uint8Array(size);
+    if (list !== undefined && list.length > 0) return list.pop() as Uint8Array;
+    // New buffers are carved from a shared slab: one backing store per 256 KiB instead of one per flow.
+    if (this.slabUsed + size > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, size));
+      this.slabUsed = 0;
+    }
+    const view = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return view;
   }
 
   private release(buf: Uint8Array | null): void {
