@@ -116,7 +116,7 @@ export default notebook(
           y: { label: 'sites', grid: true },
           color: { domain: [...BANDS], range: BAND_COLOURS, legend: true },
           marks: [
-            Plot.rectY(f.sites, Plot.binX({ y: 'count' }, { x: 'score', fill: 'band', thresholds: 20 } as Plot.RectYOptions)),
+            Plot.rectY(f.sites, Plot.binX({ y: 'count' }, { x: 'score', fill: 'band', thresholds: 20 } as Plot.BinXInputs<Plot.RectYOptions>)),
             Plot.ruleX([median], { stroke: '#333', strokeDasharray: '4,3' }),
             Plot.text([median], { x: (d: number) => d, frameAnchor: 'top', text: () => 'median', dy: -2, dx: 4, textAnchor: 'start' }),
             Plot.ruleY([0]),
