@@ -14,7 +14,9 @@ const filters = process.argv.slice(2);
 const NEEDED = {
   'nats-server': 'nats-server', tcpdump: 'tcpdump', tshark: 'tshark', softflowd: 'softflowd', nfcapd: 'nfdump',
   ra: 'argus-client', argus: 'argus-server', mllp_send: 'python3-hl7', echoscu: 'dcmtk', mosquitto: 'mosquitto',
-  mosquitto_pub: 'mosquitto-clients', telnet: 'telnet', vsftpd: 'vsftpd', openssl: 'openssl', nmap: 'nmap', hping3: 'hping3',
+  mosquitto_pub: 'mosquitto-clients', telnet: 'telnet', telnetd: 'inetutils-telnetd', vsftpd: 'vsftpd', openssl: 'openssl',
+  nmap: 'nmap', hping3: 'hping3', hydra: 'hydra', arpspoof: 'dsniff', x11vnc: 'x11vnc', dropbear: 'dropbear-bin', ip: 'iproute2',
+  mergecap: 'wireshark-common', chromium: 'chromium', curl: 'curl',
 };
 
 function have(cmd) {
