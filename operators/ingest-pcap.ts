@@ -12,7 +12,6 @@ import type { DeadLetter, ParseOptions, ParseOutput, Parser } from '../pipeline/
 import { BLE_LINK_TYPES, Decoded, DecodedPacket, SUPPORTED_LINK_TYPES, decodeFrame } from './pcap/decode.ts';
 import { FlowAssembler, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_IDLE_TIMEOUT_S, type AssemblerOptions } from './pcap/flow-assembler.ts';
 import { FlowColumns } from './pcap/flow-columns.ts';
-import { flowRecord } from './pcap/flow-record.ts';
 import { CaptureReader } from './pcap/reader.ts';
 
 /** Counters of one parse, for reports and tests. */
@@ -59,7 +58,7 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
   const ready: RecordBatch[] = [];
   const assembler = new FlowAssembler(
     (flow, reason) => {
-      builder.append(flowRecord(flow, reason, site, sensor));
+      builder.appendFlow(flow, reason, site, sensor);
       stats.flows++;
       if (builder.size >= batchSize) ready.push(builder.build());
     },
