@@ -51,9 +51,9 @@ export class DecodedPacket {
   dstMac = -1;
   /** Outer VLAN id, -1 when untagged. */
   vlan = -1;
-  /** IPv4 fragmentation: 0 unfragmented, 1 first fragment (has ports), 2 later fragment (no ports). */
+  /** Fragmentation: 0 unfragmented, 1 first fragment (has ports), 2 later fragment (no ports). */
   fragment = 0;
-  /** IPv4 identification field (pairs later fragments with the first). */
+  /** IPv4 identification or IPv6 fragment identification (pairs later fragments with the first). */
   ipId = 0;
 }
 
@@ -240,10 +240,15 @@ function ipv6(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decod
     if (next === 0 || next === 43 || next === 60 || next === 135 || next === 51 || next === 44) {
       if (h + 8 > capEnd) return bad(p, `IPv6 extension header ${next} cut short`);
       const len = next === 44 ? 8 : next === 51 ? (data[h + 1] + 2) * 4 : (data[h + 1] + 1) * 8;
-      if (next === 44 && (((data[h + 2] << 8) | data[h + 3]) & 0xfff8) !== 0) {
-        p.proto = data[h];
-        p.payloadLen = Math.max(0, remaining - 8);
-        return Decoded.IP;
+      if (next === 44) {
+        p.ipId = ((data[h + 4] << 24) | (data[h + 5] << 16) | (data[h + 6] << 8) | data[h + 7]) >>> 0;
+        if ((((data[h + 2] << 8) | data[h + 3]) & 0xfff8) !== 0) {
+          p.fragment = 2;
+          p.proto = data[h];
+          p.payloadLen = Math.max(0, remaining - 8);
+          return Decoded.IP;
+        }
+        if ((data[h + 3] & 1) !== 0) p.fragment = 1;
       }
       if (len > remaining) return bad(p, `IPv6 extension header ${next} longer than the packet`);
       next = data[h];

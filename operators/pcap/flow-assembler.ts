@@ -272,7 +272,10 @@ export class FlowAssembler {
   /** A first fragment leaves its ports; a later one takes them (and stays without L4 facts). */
   private pairFragment(p: DecodedPacket): void {
     const d = p.data;
-    const id = `${p.proto}/${p.ipId}/${d[p.srcOff]}.${d[p.srcOff + 1]}.${d[p.srcOff + 2]}.${d[p.srcOff + 3]}>${d[p.dstOff]}.${d[p.dstOff + 1]}.${d[p.dstOff + 2]}.${d[p.dstOff + 3]}`;
+    let id = `${p.proto}/${p.ipId}/`;
+    for (let i = 0; i < p.addrLen; i++) id += `${d[p.srcOff + i]}.`;
+    id += '>';
+    for (let i = 0; i < p.addrLen; i++) id += `${d[p.dstOff + i]}.`;
     if (p.fragment === 1) {
       if (this.fragmentPorts.size >= MAX_FRAGMENT_TRAINS) this.fragmentPorts.delete(this.fragmentPorts.keys().next().value as string);
       this.fragmentPorts.set(id, p.srcPort * 65536 + p.dstPort);

@@ -222,6 +222,24 @@ test('later IPv4 fragments join the flow of their first fragment', async () => {
   assert.is(rows[0].fwd_bytes, whole.length + 20);
 });
 
+test('later IPv6 fragments join the flow of their first fragment', async () => {
+  const body = udp(5683, 7000, new Uint8Array(1200));
+  const v6 = (fragment: Uint8Array, offsetUnits: number, more: boolean) => {
+    const frag = Uint8Array.of(17, 0, (offsetUnits >> 5) & 0xff, ((offsetUnits << 3) & 0xf8) | (more ? 1 : 0), 0xca, 0xfe, 0xba, 0xbe);
+    const payload = new Uint8Array(8 + fragment.length);
+    payload.set(frag, 0);
+    payload.set(fragment, 8);
+    const packet = ipv6('fd00:0:0:0:0:0:0:1', 'fd00:0:0:0:0:0:0:2', 44, payload);
+    return { ts: T0 + offsetUnits, data: ethernet(MA, MB, packet) };
+  };
+  const rows = await flows([v6(body.subarray(0, 800), 0, true), v6(body.subarray(800), 100, false)]);
+  assert.is(rows.length, 1);
+  assert.is(rows[0].fwd_packets, 2);
+  assert.is(rows[0].src_port, 5683);
+  assert.is(rows[0].dst_port, 7000);
+  assert.is(rows[0].ip_proto, 17);
+});
+
 test('maxFlows bounds the table: the least recently active flow ends first', () => {
   const ended: string[] = [];
   const assembler = new FlowAssembler((f, reason) => ended.push(`${f.srcPort}:${reason}`), { maxFlows: 2 });
