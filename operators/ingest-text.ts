@@ -323,6 +323,8 @@ export async function* parseLines(chunks: AsyncIterable<Uint8Array>, options: Pa
   let readyOffsets: number[] = [];
   let deadLetters: DeadLetter[] = [];
   let lastOffset = 0;
+  // Offset after the last row handed out: what a consumer has fully seen when rows are still queued.
+  let emittedOffset = 0;
   let fatal: unknown = null;
 
   const dead = (number: number, reason: string, bytes: Uint8Array) => {
@@ -361,7 +363,8 @@ export async function* parseLines(chunks: AsyncIterable<Uint8Array>, options: Pa
     while (ready.length - from >= options.batchSize || (all && ready.length > from)) {
       const to = Math.min(ready.length, from + options.batchSize);
       for (let i = from; i < to; i++) builder.push(ready[i]);
-      yield { flows: builder.build(), deadLetters: deadLetters.length ? deadLetters : undefined, offset: readyOffsets[to - 1] };
+      emittedOffset = readyOffsets[to - 1];
+      yield { flows: builder.build(), deadLetters: deadLetters.length ? deadLetters : undefined, offset: emittedOffset };
       deadLetters = [];
       from = to;
     }
@@ -378,8 +381,8 @@ export async function* parseLines(chunks: AsyncIterable<Uint8Array>, options: Pa
     if (fatal !== null) throw fatal;
     yield* cut(false);
     if (deadLetters.length >= DEAD_LETTER_FLUSH) {
-      // Offset of the last complete batch boundary: rows still queued are not yet emitted.
-      yield { deadLetters, offset: ready.length ? (readyOffsets[0] ?? lastOffset) : lastOffset };
+      // Rows still queued are not emitted yet: the offset must not pass them.
+      yield { deadLetters, offset: ready.length ? emittedOffset : lastOffset };
       deadLetters = [];
     }
   }
