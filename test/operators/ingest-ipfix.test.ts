@@ -7,6 +7,7 @@
  * Last, fast-check fuzzing of the decoder with random and mutated datagrams.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collect, flowJsonLine } from '../../pipeline/collector.ts';
+import { collect, flowJsonLine, parseListen } from '../../pipeline/collector.ts';
 import { communityId } from '../../pipeline/flow-id.ts';
 import { flowBatch, flowRows, type FlowRow } from '../../pipeline/flow-schema.ts';
 import { openStore } from '../../pipeline/store.ts';
@@ -336,6 +337,38 @@ test('heir collect CLI: --json lines and --db rows for an IPFIX export', async (
   } finally {
     await store.close();
   }
+});
+
+test('collector: IPv6 listen address, a late template across datagrams, bad --listen values', async () => {
+  const rows: FlowRow[] = [];
+  let resolvePort!: (port: number) => void;
+  const bound = new Promise<number>((resolve) => (resolvePort = resolve));
+  const dead: string[] = [];
+  const run = collect({ listen: 'udp://[::1]:0', site: 'h1', idleExitMs: 400, json: (lines) => rows.push(...lines.trim().split('\n').map((l) => JSON.parse(l) as FlowRow)), onDeadLetter: (d) => dead.push(d.reason), onListening: (a) => resolvePort(Number(a.split(':').pop())) });
+  const port = await bound;
+  const socket = createSocket('udp6');
+  const send = (d: Buffer) => new Promise<void>((resolve, reject) => socket.send(d, port, '::1', (e) => (e ? reject(e) : resolve())));
+  await send(ipfix(9, 0, set(256, flowRecord(3000, 4, 400))));
+  await send(ipfix(9, 1, set(2, templateRecord(256, FLOW_TEMPLATE))));
+  await send(ipfix(9, 1, set(300, flowRecord(3001, 1, 1))));
+  socket.close();
+  const summary = await run;
+  assert.equal(rows.map((r) => r.src_port), [3000]);
+  assert.equal([summary.pendingDecoded, summary.deadLetters], [1, 1]);
+  assert.match(dead[0], /template 300 .* never got its template/);
+  assert.match(summary.listen, /^udp:\/\/\[::1\]:\d+$/);
+  for (const bad of ['tcp://127.0.0.1:4739', 'udp://127.0.0.1', 'udp://127.0.0.1:70000', '127.0.0.1:4739']) {
+    assert.throws(() => parseListen(bad), /invalid --listen/);
+  }
+});
+
+test('heir collect: usage errors are one line and exit 2', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/heir.js'), 'collect', '--json'], { encoding: 'utf8' });
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^heir collect: --listen is required/);
+  const r2 = spawnSync(process.execPath, [join(ROOT, 'bin/heir.js'), 'collect', '--listen', 'udp://127.0.0.1:4739'], { encoding: 'utf8' });
+  assert.is(r2.status, 2);
+  assert.match(r2.stderr, /give --json, --db FILE or both/);
 });
 
 // ---- fuzzing ---------------------------------------------------------------------------------
