@@ -25,8 +25,11 @@ export interface PipelineConfig {
   readonly sensor: string;
   /** DuckDB file. */
   readonly store: string;
-  /** Operators fused after parsing, in order. */
-  readonly operators: readonly string[];
+  /**
+   * Operators fused after parsing, in order. Absent (no `operators` key): the default chain of
+   * `heir ingest --db` and `heir demo` (`defaultOperators()`), resolved when the site opens; `[]`: none.
+   */
+  readonly operators?: readonly string[];
   /** Model file for the classify operator (the shipped default when absent). */
   readonly model?: string;
   readonly bus: {
@@ -128,7 +131,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
     site: overrides.site ?? env.HEIR_SITE ?? checked.site ?? 'site-1',
     sensor: overrides.sensor ?? env.HEIR_SENSOR ?? checked.sensor ?? 'sensor-1',
     store: overrides.store ?? env.HEIR_DB ?? checked.store ?? 'heir.duckdb',
-    operators: checked.operators ?? [],
+    operators: checked.operators,
     model: overrides.model ?? checked.model,
     bus: {
       kind,

@@ -2,7 +2,7 @@
  * A site pipeline assembled from its configuration: the bus (in-process or NATS JetStream), the
  * DuckDB store and the fused operator chain, with one `close()` that drains them in order.
  */
-import { loadOperators } from '../operators/index.ts';
+import { defaultOperators, loadOperators } from '../operators/index.ts';
 import { MemoryBus } from './bus-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Runner } from './runner.ts';
@@ -31,7 +31,8 @@ export async function openBus(config: PipelineConfig): Promise<Bus> {
 
 /** Assemble a site: `withStore: false` for a process that only publishes. */
 export async function openSite(config: PipelineConfig, options: { withStore?: boolean } = {}): Promise<Site> {
-  const operators = await loadOperators(config.operators, { model: config.model });
+  // No operators key: the default chain (features, classification, hunt rules, inventory).
+  const operators = await loadOperators(config.operators ?? (await defaultOperators(config.model)), { model: config.model });
   const store = options.withStore === false ? undefined : await openStore(config.store);
   let bus: Bus;
   try {

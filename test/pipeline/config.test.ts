@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../pipeline/config.ts';
+import { openSite, runSite } from '../../pipeline/site.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +53,27 @@ test('every bad key is named with what was expected', () => {
   fails(file('i.json', '{"site": 3}'), /site: expected a non-empty string, got 3/);
   fails(file('j.json', '{"bus": {"kind": "nats"}}'), /bus\.kind is nats but no bus\.url/);
   fails(join(dir, 'missing.json'), /cannot read config .*missing\.json/);
+});
+
+test('no operators key runs the default chain; operators = [] runs none', async () => {
+  const pcap = join(import.meta.dirname, '../../datasets/samples/medical-devices/kardiamobile-5_6.pcap');
+  assert.is(loadConfig(file('k.toml', 'site = "s"\n'), {}, {}).operators, undefined);
+  assert.equal(loadConfig(file('l.toml', 'operators = []\n'), {}, {}).operators, []);
+  const tablesOf = async (name: string, operators: string) => {
+    const config = loadConfig(file(`${name}.toml`, `store = "${join(dir, `${name}.duckdb`)}"\n${operators}[[sources]]\nformat = "pcap"\npath = "${pcap}"\n`), {}, {});
+    const site = await openSite(config);
+    try {
+      await runSite(site, new AbortController().signal, 200);
+      return (await site.store!.tables()).sort();
+    } finally {
+      await site.close();
+    }
+  };
+  const defaults = await tablesOf('m', '');
+  for (const t of ['flows', 'flow_features', 'detections', 'findings', 'device_observations']) assert.ok(defaults.includes(t), `default chain wrote no ${t} table: ${defaults.join(', ')}`);
+  const none = await tablesOf('n', 'operators = []\n');
+  assert.ok(none.includes('flows'), none.join(', '));
+  for (const t of ['flow_features', 'detections', 'findings', 'device_observations']) assert.not.ok(none.includes(t), `operators = [] still wrote ${t}`);
 });
 
 test.run();
