@@ -132,6 +132,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
   const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
+  const quotedNames = meta.features.map((f) => JSON.stringify(f));
   // The taxonomy columns of each class, joined once.
   const tagText = tags.map((tag, k) => {
     const benign = k === benignIndex;
@@ -266,7 +267,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
           for (let f2 = 0; f2 < d; f2++) if (counts[f2] > 0 && (bestF < 0 || counts[f2] > counts[bestF])) bestF = f2;
           if (bestF < 0) break;
           if (k > 0) out += ',';
-          out += `{"feature":${JSON.stringify(meta.features[bestF])},"value":${jsonNumber(x[base + bestF])},"share":${Math.round((1000 * counts[bestF]) / total) / 1000}}`;
+          out += `{"feature":${quotedNames[bestF]},"value":${jsonNumber(x[base + bestF])},"share":${Math.round((1000 * counts[bestF]) / total) / 1000}}`;
           counts[bestF] = 0;
         }
         return out + ']';

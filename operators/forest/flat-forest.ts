@@ -38,10 +38,16 @@ export class FlatForest implements FlatForestArrays {
    */
   private readonly cuts: Float64Array[];
   private readonly packed: Int32Array | null;
+  /** Whether the coded walk uses lanes (deep trees) or one row at a time (shallow trees). */
+  private readonly lanes: boolean;
   /** Per leaf node: its class (≥ 0) or -1 - offset of its distribution. */
   private readonly leafValue: Int32Array;
 
-  constructor(arrays: FlatForestArrays) {
+  /**
+   * `walk` forces a prediction loop (tests and benchmarks compare them); by default it is chosen
+   * from the forest's shape.
+   */
+  constructor(arrays: FlatForestArrays, options: { walk?: 'raw' | 'coded' | 'lanes' } = {}) {
     this.classes = arrays.classes;
     this.features = arrays.features;
     this.roots = arrays.roots;
@@ -56,7 +62,12 @@ export class FlatForest implements FlatForestArrays {
     // Coding costs a binary search per feature per row; it pays off when the walks are longer.
     let codingSteps = 0;
     for (const c of this.cuts) codingSteps += Math.log2(c.length + 1);
-    const codable = this.features < 65536 && this.cuts.every((c) => c.length < 32767) && meanLeafDepth(this) * this.roots.length > 2 * codingSteps;
+    const depth = meanLeafDepth(this);
+    const fits = this.features < 65536 && this.cuts.every((c) => c.length < 32767);
+    const codable = fits && (options.walk === undefined ? depth * this.roots.length > 2 * codingSteps : options.walk !== 'raw');
+    // Lanes pay off on deep trees; on shallow ones the lane refills cost more than they hide
+    // (measured: 19-class CICIoMT forest +15 %, binary −10 %).
+    this.lanes = options.walk === undefined ? depth > 12 : options.walk === 'lanes';
     this.packed = codable ? new Int32Array(this.feature.length * 2) : null;
     this.leafValue = new Int32Array(this.feature.length);
     if (this.packed) {
@@ -181,7 +192,7 @@ export class FlatForest implements FlatForestArrays {
         // overlap instead of waiting on mispredicted branches; a lane that reaches its leaf takes
         // the next row at once. Hand-unrolled for speed.
         let r = r0;
-        if (r1 - r0 >= 4) {
+        if (this.lanes && r1 - r0 >= 4) {
           const aRoot = nodes[root * 2];
           let q0 = r0 + 0;
           let b0 = 0 * d;

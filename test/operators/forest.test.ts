@@ -9,7 +9,7 @@ import { evaluate } from '../../operators/forest/metrics.ts';
 import { serializeModel } from '../../operators/forest/model-file.ts';
 import { trainForest } from '../../operators/forest/train-forest.ts';
 import { Rng } from '../../operators/forest/rng.ts';
-import type { FlatForest } from '../../operators/forest/flat-forest.ts';
+import { FlatForest } from '../../operators/forest/flat-forest.ts';
 import { setWarningSink } from '../../pipeline/warn.ts';
 
 setWarningSink(null);
@@ -97,6 +97,7 @@ test('prediction equals a plain walk of the raw thresholds, at thresholds, besid
   const s = sides(cic, 'binary');
   const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, 2, { trees: 12, seed: 9 });
   const f = m.forest;
+  const walks = (['raw', 'coded', 'lanes'] as const).map((walk) => new FlatForest(f, { walk }));
   const cuts: number[][] = Array.from({ length: s.d }, () => []);
   for (let i = 0; i < f.nodes; i++) if (f.feature[i] >= 0) cuts[f.feature[i]].push(f.threshold[i]);
   const value = fc.oneof(
@@ -104,7 +105,7 @@ test('prediction equals a plain walk of the raw thresholds, at thresholds, besid
     fc.constant(null),
   );
   fc.assert(
-    fc.property(fc.array(fc.array(value, { minLength: s.d, maxLength: s.d }), { minLength: 1, maxLength: 9 }), (rows) => {
+    fc.property(fc.array(fc.array(value, { minLength: s.d, maxLength: s.d }), { minLength: 1, maxLength: 40 }), (rows) => {
       const x = new Float64Array(rows.length * s.d);
       rows.forEach((row, r) =>
         row.forEach((v, j) => {
@@ -116,10 +117,12 @@ test('prediction equals a plain walk of the raw thresholds, at thresholds, besid
           }
         }),
       );
-      const p = f.predictProba(x, rows.length);
-      for (let r = 0; r < rows.length; r++) {
-        const q = naiveProba(f, x, r);
-        for (let k = 0; k < 2; k++) assert.ok(Math.abs(p[r * 2 + k] - q[k]) < 1e-12, `row ${r}`);
+      for (const w of [f, ...walks]) {
+        const p = w.predictProba(x, rows.length);
+        for (let r = 0; r < rows.length; r++) {
+          const q = naiveProba(f, x, r);
+          for (let k = 0; k < 2; k++) assert.ok(Math.abs(p[r * 2 + k] - q[k]) < 1e-12, `row ${r}`);
+        }
       }
     }),
     { numRuns: 60 },
