@@ -144,7 +144,10 @@ export function notebook(
 function dedent(value: string): string {
   const lines = value.replace(/^\n/, '').split('\n');
   let indent = Infinity;
-  for (const line of lines) if (line.trim() !== '') indent = Math.min(indent, line.length - line.trimStart().length);
+  // A first line that starts right after the backtick has no indentation of its own: skip it.
+  lines.forEach((line, i) => {
+    if (line.trim() !== '' && !(i === 0 && !value.startsWith('\n'))) indent = Math.min(indent, line.length - line.trimStart().length);
+  });
   if (!Number.isFinite(indent) || indent === 0) return lines.join('\n').trimEnd();
   return lines.map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join('\n').trimEnd();
 }

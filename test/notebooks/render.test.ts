@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatValue, listNotebookFiles, renderToFile } from '../../notebooks/render.ts';
 import { ErrorCode, UserError } from '../../pipeline/errors.ts';
+import { markdownToHtml } from '../../notebooks/markdown.ts';
+import { md } from '../../notebooks/notebook.ts';
 import { heir } from '../helpers/cli.ts';
 import { assertStandalone, countFigures } from '../helpers/notebook-page.ts';
 
@@ -91,6 +93,22 @@ test('the standalone check catches an external image or stylesheet', () => {
   assert.match(failure(page + '<link rel="stylesheet" href="//cdn.example/x.css">') ?? '', /links a resource/);
   assert.match(failure(page + '<div style="background:url(http://x/y.png)"></div>') ?? '', /CSS loads a URL/);
   assert.match(failure('<p>no policy</p>') ?? '', /forbids network loads/);
+});
+
+test('md removes the indentation of cell text, also when the text starts beside the backtick', () => {
+  const n = 3;
+  const a = md`
+      # Title ${n}
+        indented code-like line
+      - x
+    `;
+  assert.is(a.markdown, '# Title 3\n  indented code-like line\n- x');
+  const b = md`## Heading
+      - one
+      - two`;
+  assert.is(b.markdown, '## Heading\n- one\n- two');
+  assert.is(markdownToHtml(b.markdown), '<h3>Heading</h3>\n<ul><li>one</li><li>two</li></ul>');
+  assert.is(markdownToHtml('1. a\n2. b\n\n```\n<x> & y\n```'), '<ol><li>a</li><li>b</li></ol>\n<pre><code>&lt;x&gt; &amp; y</code></pre>');
 });
 
 test('formatValue: grouped integers, four significant digits, exponents for the extremes', () => {
