@@ -1,13 +1,20 @@
 import type { Command } from '../command.ts';
 import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
+import type { ForestOptions } from '../../operators/forest/train-forest.ts';
 
 const USAGE = `usage: heir train --dataset NAME --out FILE [options]
+       heir train --lab DIR [--lab DIR …] [--feature-set flow|cic-window|device] --out FILE [forest options]
 
 Trains a random forest on a dataset (cleaned, identifier/artefact/constant columns dropped), scores
 it on the held-out side of the split, and writes one model file with the trees and their
 provenance (features, classes, threat mapping, dataset and cleaning, training data hash, split,
 metrics, seed).
   --dataset NAME          wustl-ehms-2020 | ciciomt2024
+  --lab DIR               a lab run (heir lab record; repeatable): train on all its rows, labelled by
+                          class, featurized as the pipeline does live; score a held-out run with
+                          heir lab eval
+  --feature-set S         with --lab: flow (default; per flow, for featurize-flow + classify),
+                          cic-window (packet windows) or device (per-device windows)
   --out FILE              model file to write (for example model.heir)
   --target T              binary (default) | category | class
   --split S               stratified (default) | temporal | grouped (by capture)
@@ -36,12 +43,15 @@ export const command: Command = {
     const args = parseArgs('train', argv, {
       dataset: 'string', out: 'string', target: 'string', split: 'string', 'test-fraction': 'string', trees: 'string', seed: 'string',
       threads: 'string', 'max-depth': 'string', 'max-features': 'string', 'min-samples-leaf': 'string', 'min-samples-split': 'string',
-      criterion: 'string', 'class-weight': 'string', keep: 'multiple', 'data-dir': 'string', sample: 'boolean', json: 'boolean', quiet: 'boolean',
+      criterion: 'string', 'class-weight': 'string', keep: 'multiple', lab: 'multiple', 'feature-set': 'string', 'data-dir': 'string', sample: 'boolean', json: 'boolean', quiet: 'boolean',
     });
     if (args.positionals.length) usageError('train', `unexpected argument ${args.positionals[0]}`);
     const dataset = stringFlag(args, 'dataset');
     const out = stringFlag(args, 'out');
-    if (!dataset) usageError('train', '--dataset NAME is required');
+    const labDirs = (args.flags.lab as string[] | undefined) ?? [];
+    if (labDirs.length > 0 && dataset) usageError('train', 'give --dataset NAME or --lab DIR, not both');
+    if (labDirs.length === 0 && args.flags['feature-set'] !== undefined) usageError('train', '--feature-set applies to --lab');
+    if (!dataset && labDirs.length === 0) usageError('train', '--dataset NAME or --lab DIR is required');
     if (!out) usageError('train', '--out FILE is required');
     const target = stringFlag(args, 'target', 'binary')!;
     if (!['binary', 'category', 'class'].includes(target)) usageError('train', `invalid --target ${target} (binary, category, class)`);
@@ -70,13 +80,14 @@ export const command: Command = {
       classWeight: classWeight === 'balanced' ? ('balanced' as const) : null,
     };
     const threads = integer('threads', 1, 1);
+    if (labDirs.length > 0) return trainLab(labDirs, stringFlag(args, 'feature-set', 'flow')!, out!, forest, threads, args.flags.quiet !== true, args.flags.json === true);
     const testFraction = numberFlag('train', args, 'test-fraction', 0.3, 0.01, 0.99);
     const { trainToFile } = await import('../../datasets/experiment.ts');
     const { progressBar } = await import('../progress.ts');
     const bar = progressBar('trees', { enabled: args.flags.quiet !== true });
     const result = await trainToFile(
       {
-        dataset, target: target as 'binary', split: split as 'stratified', testFraction, forest, threads,
+        dataset: dataset!, target: target as 'binary', split: split as 'stratified', testFraction, forest, threads,
         keep: (args.flags.keep as string[] | undefined) ?? [], dataDir: stringFlag(args, 'data-dir'), sample: args.flags.sample === true, onProgress: bar,
       },
       out,
@@ -99,3 +110,27 @@ export const command: Command = {
     return 0;
   },
 };
+
+async function trainLab(dirs: string[], featureSet: string, out: string, forest: Partial<ForestOptions>, threads: number, progress: boolean, json: boolean): Promise<number> {
+  if (!['flow', 'cic-window', 'device'].includes(featureSet)) usageError('train', `invalid --feature-set ${featureSet} (flow, cic-window, device)`);
+  const { trainLabModel } = await import('../lab/train.ts');
+  const { saveModel } = await import('../../operators/forest/model-file.ts');
+  const { progressBar } = await import('../progress.ts');
+  const bar = progressBar('trees', { enabled: progress });
+  const result = await trainLabModel(dirs, { featureSet, forest, threads, onProgress: bar });
+  bar.finish();
+  saveModel(out, result.model);
+  const m = result.model.meta;
+  if (json) {
+    process.stdout.write(JSON.stringify({ model: out, featureSet: `${m.featureSet.name}@${m.featureSet.version}`, rows: result.rows, classes: result.classCounts, trainSeconds: result.trainSeconds, oobScore: m.metrics?.oobScore ?? null }, null, 2) + '\n');
+    return 0;
+  }
+  const lines = [
+    `trained ${m.options?.trees} trees on ${result.rows} rows × ${m.features.length} features (${m.featureSet.name}@${m.featureSet.version}) of ${dirs.join(', ')} in ${result.trainSeconds.toFixed(2)} s; out-of-bag accuracy ${m.metrics?.oobScore?.toFixed(4) ?? 'n/a'}`,
+    `classes: ${Object.entries(result.classCounts).map(([c, n]) => `${c} ${n}`).join(', ')}`,
+    `top features: ${Object.entries(m.importance ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([f, v]) => `${f} ${v.toFixed(3)}`).join(', ')}`,
+    `wrote ${out}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
