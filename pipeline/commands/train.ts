@@ -117,8 +117,17 @@ async function trainLab(dirs: string[], featureSet: string, out: string, forest:
   const { saveModel } = await import('../../operators/forest/model-file.ts');
   const { progressBar } = await import('../progress.ts');
   const bar = progressBar('trees', { enabled: progress });
-  const result = await trainLabModel(dirs, { featureSet, forest, threads, onProgress: bar });
-  bar.finish();
+  const { HeirError, UserError } = await import('../errors.ts');
+  let result;
+  try {
+    result = await trainLabModel(dirs, { featureSet, forest, threads, onProgress: bar });
+  } catch (error) {
+    // A missing or malformed lab run is the user's to fix: one line, no stack.
+    if (error instanceof HeirError && !(error instanceof UserError)) throw new UserError(error.code, error.message, { cause: error });
+    throw error;
+  } finally {
+    bar.finish();
+  }
   saveModel(out, result.model);
   const m = result.model.meta;
   if (json) {
