@@ -48,18 +48,19 @@ export async function inspectPage(path: string): Promise<PageReport> {
     });
     page.on('requestfailed', (r) => consoleErrors.push(`failed to load ${r.url()}`));
     await page.goto(url, { waitUntil: 'load' });
-    const figures = [];
-    for (const handle of await page.locator('.figure').all()) {
-      await handle.scrollIntoViewIfNeeded();
-      const box = await handle.boundingBox();
-      // The chart is the largest SVG of the figure (legend swatches are small ones).
-      let svg = { width: 0, height: 0 };
-      for (const s of await handle.locator('svg').all()) {
-        const b = await s.boundingBox();
-        if (b && b.width * b.height > svg.width * svg.height) svg = { width: b.width, height: b.height };
-      }
-      figures.push({ width: box?.width ?? 0, height: box?.height ?? 0, svgWidth: svg.width, svgHeight: svg.height });
-    }
+    // Sizes as laid out (a hidden figure measures 0 × 0); the chart is the largest SVG of its
+    // figure (legend swatches are small ones).
+    const figures = await page.evaluate(() =>
+      [...document.querySelectorAll('.figure')].map((figure) => {
+        const box = figure.getBoundingClientRect();
+        let svg = { width: 0, height: 0 };
+        for (const s of figure.querySelectorAll('svg')) {
+          const b = s.getBoundingClientRect();
+          if (b.width * b.height > svg.width * svg.height) svg = { width: b.width, height: b.height };
+        }
+        return { width: box.width, height: box.height, svgWidth: svg.width, svgHeight: svg.height };
+      }),
+    );
     return { figures, consoleErrors, pageErrors, requests, title: await page.title() };
   } finally {
     await browser.close();

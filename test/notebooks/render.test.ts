@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { ErrorCode, UserError } from '../../pipeline/errors.ts';
 import { markdownToHtml } from '../../notebooks/markdown.ts';
 import { md } from '../../notebooks/notebook.ts';
 import { heir } from '../helpers/cli.ts';
+import { inspectPage } from '../helpers/chromium.ts';
 import { assertStandalone, countFigures } from '../helpers/notebook-page.ts';
 
 const TINY = fileURLToPath(new URL('./fixtures/tiny.ts', import.meta.url));
@@ -109,6 +110,23 @@ test('md removes the indentation of cell text, also when the text starts beside 
   assert.is(b.markdown, '## Heading\n- one\n- two');
   assert.is(markdownToHtml(b.markdown), '<h3>Heading</h3>\n<ul><li>one</li><li>two</li></ul>');
   assert.is(markdownToHtml('1. a\n2. b\n\n```\n<x> & y\n```'), '<ol><li>a</li><li>b</li></ol>\n<pre><code>&lt;x&gt; &amp; y</code></pre>');
+});
+
+test('the Chromium check sees a hidden figure, a blocked external image and a script error', async () => {
+  const page = join(dir, 'broken.html');
+  const svg = '<svg width="300" height="120" viewBox="0 0 300 120"><rect width="300" height="120" fill="teal"></rect></svg>';
+  writeFileSync(
+    page,
+    `<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"><title>broken</title></head><body>` +
+      `<div class="figure">${svg}</div><div class="figure" style="display:none">${svg}</div>` +
+      `<img src="https://example.org/a.png"><script>throw new Error('boom')</script></body></html>`,
+  );
+  const report = await inspectPage(page);
+  assert.is(report.figures.length, 2);
+  assert.ok(report.figures[0].svgWidth === 300 && report.figures[0].svgHeight === 120, JSON.stringify(report.figures[0]));
+  assert.equal([report.figures[1].width, report.figures[1].height], [0, 0]);
+  assert.ok(report.consoleErrors.some((e) => /Content Security Policy|example\.org/.test(e)), report.consoleErrors.join('\n'));
+  assert.ok(report.pageErrors.some((e) => /boom/.test(e)), report.pageErrors.join('\n'));
 });
 
 test('formatValue: grouped integers, four significant digits, exponents for the extremes', () => {
