@@ -14,7 +14,6 @@
 import type { PlotOptions } from '@observablehq/plot';
 import type { Dataset } from '../datasets/load.ts';
 import type { Target } from '../datasets/adapter.ts';
-import type { Store } from '../pipeline/store.ts';
 
 /** Markdown, as a cell or as a cell's output. */
 export interface Markdown {
@@ -79,6 +78,18 @@ export interface LoadRequest {
   readonly keep?: readonly string[];
 }
 
+/** What `ctx.store()` gives: a site's DuckDB file, or a directory of its Parquet export. */
+export interface NotebookStore {
+  /** The DuckDB file or Parquet directory. */
+  readonly path: string;
+  /** Run a query; rows as plain objects (BIGINT as number where it is safe). */
+  all<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Table (or view) names. */
+  tables(): Promise<string[]>;
+  /** Rows of a table (0 when it does not exist). */
+  count(table: string): Promise<number>;
+}
+
 /** What every cell is given. */
 export interface NotebookContext {
   /** `--param k=v` values over the notebook's declared defaults. */
@@ -91,8 +102,11 @@ export interface NotebookContext {
   readonly document: Document;
   /** `Plot.plot(options)` in the render's document. */
   plot(options: PlotOptions): Figure;
-  /** The DuckDB store of `--db` (or `<data-dir>/site.duckdb`), opened read-only once per render. */
-  store(): Promise<Store>;
+  /**
+   * The store of `--db`: a DuckDB file opened read-only, or a directory of Parquet files (`heir
+   * export`) as views; default `<data-dir>/site.duckdb`. Opened once per render.
+   */
+  store(): Promise<NotebookStore>;
   /** Datasets by name through the dataset adapters, loaded once per render. */
   readonly data: {
     readonly dir: string;

@@ -16,16 +16,17 @@ import { parseHTML } from 'linkedom';
 import { loadDataset, type Dataset } from '../datasets/load.ts';
 import { defaultDataDir, locateDataset } from '../datasets/registry.ts';
 import { ErrorCode, HeirError, UserError, messageOf } from '../pipeline/errors.ts';
-import { openStore, type Store } from '../pipeline/store.ts';
+import { openStore } from '../pipeline/store.ts';
+import { openParquetDir } from './parquet-store.ts';
 import { cellSources } from './cell-source.ts';
 import { escapeHtml, markdownToHtml } from './markdown.ts';
-import type { Figure, LoadRequest, Notebook, NotebookContext, Output } from './notebook.ts';
+import type { Figure, LoadRequest, Notebook, NotebookContext, NotebookStore, Output } from './notebook.ts';
 
 /** The directory of the versioned notebooks. */
 export const NOTEBOOKS_DIR = fileURLToPath(new URL('./', import.meta.url));
 
 /** Files of `notebooks/` that make up the format and renderer, not notebooks. */
-const LIBRARY = new Set(['notebook', 'render', 'markdown', 'cell-source', 'citations']);
+const LIBRARY = new Set(['notebook', 'render', 'markdown', 'cell-source', 'citations', 'parquet-store']);
 
 /** A notebook file. */
 export interface NotebookFile {
@@ -58,7 +59,7 @@ export async function loadNotebook(nameOrPath: string): Promise<NotebookFile & {
 
 /** How to render. */
 export interface RenderOptions {
-  /** DuckDB store for `ctx.store()`; default `<dataDir>/site.duckdb` when that exists. */
+  /** DuckDB file or Parquet directory for `ctx.store()`; default `<dataDir>/site.duckdb` when that exists. */
   readonly db?: string;
   /** Datasets directory (default: `HEIR_DATA_DIR`, else `../shared/datasets`). */
   readonly dataDir?: string;
@@ -122,7 +123,7 @@ export async function renderNotebook(nb: Notebook, options: RenderOptions = {}):
   const sources: string[] = [];
   const memo = new Map<string, Promise<unknown>>();
   const datasets = new Map<string, Dataset>();
-  let store: Promise<Store> | null = null;
+  let store: Promise<NotebookStore & { close(): Promise<void> }> | null = null;
 
   const ctx: NotebookContext = {
     params,
@@ -148,10 +149,11 @@ export async function renderNotebook(nb: Notebook, options: RenderOptions = {}):
         const path = options.db ?? (existsSync(fallback) ? fallback : null);
         if (!path) throw new UserError(ErrorCode.USAGE, `notebook ${label} reads a DuckDB store: give --db FILE (filled by heir demo, or heir rama simulate then heir rama site)`);
         if (!existsSync(path)) throw new UserError(ErrorCode.STORE_OPEN, `DuckDB file ${path} does not exist`);
-        const opened = await openStore(path, { readOnly: true });
+        const parquet = statSync(path).isDirectory();
+        const opened = parquet ? await openParquetDir(path) : await openStore(path, { readOnly: true });
         const counts: string[] = [];
         for (const t of await opened.tables()) counts.push(`${t} ${(await opened.count(t)).toLocaleString('en-US')}`);
-        sources.push(`DuckDB store ${path} (${counts.join(', ') || 'no tables'})`);
+        sources.push(`${parquet ? 'Parquet export' : 'DuckDB store'} ${path} (${counts.join(', ') || 'no tables'})`);
         return opened;
       })();
       return store;
@@ -202,7 +204,9 @@ export async function renderNotebook(nb: Notebook, options: RenderOptions = {}):
       );
     }
   } finally {
-    if (store) await (await (store as Promise<Store>).catch(() => null))?.close();
+    // Assigned inside ctx.store(), which the compiler cannot see from here.
+    const opened = store as Promise<NotebookStore & { close(): Promise<void> }> | null;
+    if (opened) await (await opened.catch(() => null))?.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const html = page(nb, {

@@ -12,7 +12,8 @@ with inline Observable Plot figures that opens offline in a browser.
              path of a .ts file
 
 options:
-  --db FILE        DuckDB store the notebook reads (default: DIR/site.duckdb when it exists)
+  --db FILE|DIR    DuckDB store the notebook reads, or a directory of Parquet files written by
+                   heir export (default: DIR/site.duckdb when it exists)
   --data-dir DIR   datasets directory (default: HEIR_DATA_DIR, else ../shared/datasets; the
                    committed samples stand in for missing files)
   --out FILE.html  page to write (default: NAME.html in the current directory)

@@ -93,6 +93,18 @@ test('a store without scores names the command to run; a one-hospital fleet comp
   }
 });
 
+test('the same notebook on the Parquet export of the store shows the same tables', async () => {
+  const parquet = join(dir, 'parquet');
+  assert.is(await main(['export', '--db', fleetDb, '--out', parquet]), 0);
+  const fromDuck = await renderToFile('rama-benchmark', join(dir, 'a.html'), { db: fleetDb, params: { site: 'SYN-H0005' } });
+  const fromParquet = await renderToFile('rama-benchmark', join(dir, 'b.html'), { db: parquet, params: { site: 'SYN-H0005' } });
+  assert.is(fromParquet.figures, 4);
+  assert.match(fromParquet.sources[0], /^Parquet export .*parquet \(.*rama_site_scores 155,/);
+  const tables = (html: string) => html.match(/<div class="table">[^]*?<\/table>/g);
+  assert.equal(tables(fromParquet.html), tables(fromDuck.html));
+  assert.is(tables(fromDuck.html)!.length, 3);
+});
+
 test('without --db the notebook says what to give', async () => {
   try {
     await renderToFile('rama-benchmark', join(dir, 'z.html'), { dataDir: dir });
