@@ -16,7 +16,7 @@ import { batchFromColumns } from '../pipeline/columns.ts';
 import { ConfigError, InputError } from '../pipeline/errors.ts';
 import { CIC_WINDOW_FEATURES_V1, featureSchema } from './feature-sets.ts';
 import { Decoded, DecodedPacket, SUPPORTED_LINK_TYPES, decodeFrame } from './pcap/decode.ts';
-import { addressText } from './pcap/flow-record.ts';
+import { addressText } from '../pipeline/flow-id.ts';
 import { CaptureReader } from './pcap/reader.ts';
 
 /** The packet facts the window features need (filled from the pcap decoder's output). */

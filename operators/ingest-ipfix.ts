@@ -20,7 +20,7 @@
  * of a connection stay two records (pairing them would need a flow cache and guesswork about
  * timeouts; a downstream operator can join them by Community ID).
  */
-import { communityIdBytes, flowId } from '../pipeline/flow-id.ts';
+import { addressText, communityIdBytes, flowId } from '../pipeline/flow-id.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 
@@ -161,31 +161,6 @@ export interface DecoderOptions {
 /** A malformed part of a datagram: the decoder dead-letters it and goes on. */
 class DatagramError extends Error {}
 
-/** Text form of an IPv4 or IPv6 address from its bytes (RFC 5952 compression for IPv6). */
-export function addressText(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  // The longest run (≥ 2) of zero groups becomes "::".
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLength).join(':');
-}
 
 function macText(view: DataView, offset: number): string {
   let s = '';

@@ -75,14 +75,19 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
   const decoder = new FlowDecoder({ site: options.site, sensor: options.sensor });
   const socket: Socket = createSocket({ type, recvBufferSize: RECEIVE_BUFFER });
   let batchesStored = 0;
-  // Store writes are chained so batches land in arrival order; the first failure stops the run.
-  let writes: Promise<void> = Promise.resolve();
+  // Store writes in flight; the store applies them in call order. The first failure stops the run.
+  const writes = new Set<Promise<void>>();
   let writeError: unknown = null;
 
   const deadLetter = (entry: DeadLetter) => {
     options.onDeadLetter?.(entry);
     const sink = options.sink;
-    if (sink) writes = writes.then(() => sink.deadLetter(entry)).catch((error) => void (writeError ??= error));
+    if (!sink) return;
+    const write: Promise<void> = sink
+      .deadLetter(entry)
+      .catch((error) => void (writeError ??= error))
+      .finally(() => writes.delete(write));
+    writes.add(write);
   };
 
   let resolveStop!: () => void;
@@ -108,13 +113,17 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
         deadLetter({ input: `udp:${remote.address}:${remote.port}`, stage: 'ingest-ipfix', reason: `flows do not fit the flow schema: ${messageOf(error)}`, batchId: decoded.batchId, payload: datagram });
         return;
       }
-      writes = writes
-        .then(() => sink.write(decoded.batchId, { flows: batch }))
+      // Handed to the store at once: writes that arrive while a commit runs share the next one
+      // (the store's group commit), each still under its own batch id.
+      const write: Promise<void> = sink
+        .write(decoded.batchId, { flows: batch })
         .then((fresh) => void (fresh && batchesStored++))
         .catch((error) => {
           writeError ??= error;
           resolveStop();
-        });
+        })
+        .finally(() => writes.delete(write));
+      writes.add(write);
     }
     if (options.json) {
       // Written from the decoded rows, one write per datagram: an Arrow batch per datagram only to
@@ -144,7 +153,7 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
   options.signal?.removeEventListener('abort', onAbort);
   socket.close();
   for (const entry of decoder.flushPending()) deadLetter(entry);
-  await writes;
+  await Promise.all(writes);
   if (writeError !== null) throw writeError;
   return { ...decoder.stats, listen: listening, batchesStored };
 }

@@ -5,36 +5,10 @@
 import { communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
 import { inspectL7 } from '../l7/inspect.ts';
 import type { L7Facts } from '../l7/types.ts';
+import { addressText } from '../../pipeline/flow-id.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
 import type { FlowColumnArrays } from './flow-columns.ts';
 
-/** Dotted IPv4 or RFC 5952 IPv6 text of address bytes. */
-export function addressText(a: ArrayLike<number>): string {
-  if (a.length === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((a[i] << 8) | a[i + 1]);
-  // Longest run (length ≥ 2) of zero groups becomes "::".
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]) => g.map((v) => v.toString(16)).join(':');
-  if (best < 0) return hex(groups);
-  // IPv4-mapped addresses keep their dotted tail.
-  if (best === 0 && bestLen === 5 && groups[5] === 0xffff) return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
-}
 
 /** `aa:bb:cc:dd:ee:ff` of a 48-bit MAC number; null when absent. */
 export function macText(mac: number): string | null {

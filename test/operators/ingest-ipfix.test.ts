@@ -20,7 +20,8 @@ import { collect, flowJsonLine, parseListen } from '../../pipeline/collector.ts'
 import { communityId } from '../../pipeline/flow-id.ts';
 import { flowBatch, flowRows, type FlowRow } from '../../pipeline/flow-schema.ts';
 import { openStore } from '../../pipeline/store.ts';
-import { FlowDecoder, IE, addressText } from '../../operators/ingest-ipfix.ts';
+import { FlowDecoder, IE } from '../../operators/ingest-ipfix.ts';
+import { addressText } from '../../pipeline/flow-id.ts';
 import { freePort, requireTool } from '../helpers/loopback.ts';
 import { FUZZ_RUNS } from '../helpers/ingest.ts';
 
