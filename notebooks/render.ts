@@ -195,7 +195,9 @@ export async function renderNotebook(nb: Notebook, options: RenderOptions = {}):
       } catch (error) {
         const where = `notebook ${label}, cell ${i + 1}`;
         if (error instanceof HeirError) throw new UserError(error.code, `${where}: ${error.message}`, { cause: error });
-        throw new UserError(ErrorCode.NOTEBOOK_FAILED, `${where}: ${messageOf(error)}`, { cause: error });
+        // One line: a multi-line message (a DuckDB binder error with its caret) is joined.
+        const text = messageOf(error).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^\^+$/.test(l)).join(' · ');
+        throw new UserError(ErrorCode.NOTEBOOK_FAILED, `${where}: ${text}`, { cause: error });
       }
       const html = renderOutput(output, counts, `notebook ${label}, cell ${i + 1}`);
       const kind = typeof cell === 'function' ? 'code' : 'markdown';

@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir notebook list
-       heir notebook render NAME [--db FILE] [--data-dir DIR] [--out FILE.html] [--param k=v]...
+       heir notebook render NAME [--db FILE|DIR] [--data-dir DIR] [--out FILE.html] [--param k=v]...
 
 Data-science notebooks (notebooks/*.ts, docs/notebooks.md), rendered to one standalone HTML page
 with inline Observable Plot figures that opens offline in a browser.
@@ -52,9 +52,9 @@ export const command: Command = {
     const base = name.endsWith('.ts') ? name.replace(/^.*\//, '').slice(0, -3) : name;
     const out = stringFlag(args, 'out', `${base}.html`)!;
     const result = await render.renderToFile(name, out, { db: stringFlag(args, 'db'), dataDir: stringFlag(args, 'data-dir'), params });
-    process.stdout.write(
-      `wrote ${result.out}: ${result.cells} cells, ${result.figures} figures, ${result.tables} tables${result.warnings > 0 ? `, ${result.warnings} warning${result.warnings === 1 ? '' : 's'}` : ''} in ${result.seconds.toFixed(1)} s\n`,
-    );
+    const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    const parts = [count(result.cells, 'cell'), count(result.figures, 'figure'), count(result.tables, 'table'), ...(result.warnings > 0 ? [count(result.warnings, 'warning')] : [])];
+    process.stdout.write(`wrote ${result.out}: ${parts.join(', ')} in ${result.seconds.toFixed(1)} s\n`);
     return 0;
   },
 };

@@ -74,7 +74,7 @@ test('parameters: given values, unknown names, bad numbers; a failing cell is na
   assert.match((await failure({ rows: 'abc' })).message, /notebook tiny, cell 3: notebook parameter rows=abc is not a number/);
   const failed = await failure({ fail: 'yes' });
   assert.is(failed.code, ErrorCode.NOTEBOOK_FAILED);
-  assert.match(failed.message, /^notebook tiny, cell 5: the cell failed on purpose$/);
+  assert.match(failed.message, /^notebook tiny, cell 5: the cell failed · on purpose$/);
   assert.match((await failure({ fail: 'maybe' })).message, /fail=maybe is not a boolean/);
 });
 
