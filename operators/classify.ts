@@ -18,7 +18,7 @@ export interface ClassifyOptions {
   readonly input?: string;
   /** Features named in `features_top` (default 3). */
   readonly topFeatures?: number;
-  /** Trees whose paths explain a detection (default 8; fewer is faster). */
+  /** Trees whose paths explain a detection (default 8; fewer is faster; 0 leaves features_top null). */
   readonly explainTrees?: number;
 }
 
@@ -232,7 +232,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         owasp[r] = t.owasp;
         owaspIot[r] = t.owaspIot;
         attackIcs[r] = t.attackIcs;
-        featuresTop[r] = benign ? null : explain(r, best);
+        featuresTop[r] = benign || explainTrees === 0 ? null : explain(r, best);
       }
       const detections = detectionsBatch(cols, rows);
       return { ...tables, detections };
