@@ -61,11 +61,23 @@ function testFiles(dir) {
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, TZ: 'UTC', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so a hung file is killed together with the servers it started.
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, TZ: 'UTC', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
+    // A hung test file is a failure, not a stuck CI: kill it (and what it started) after the limit.
+    const limit = Number(process.env.HEIR_TEST_TIMEOUT ?? 600) * 1000;
+    const timer = setTimeout(() => {
+      output += `\n${relative(root, file)}: killed after ${limit / 1000} s (HEIR_TEST_TIMEOUT)\n`;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, limit);
     child.on('close', (code) => {
+      clearTimeout(timer);
       // uvu prints "Total: N  Passed: N  Skipped: N"; a crash before it counts as one failure.
       const total = /Total:\s+(\d+)/.exec(output);
       const passed = /Passed:\s+(\d+)/.exec(output);

@@ -62,6 +62,9 @@ export async function startNats(): Promise<NatsServer> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'heir-nats-'));
   let child: ChildProcess | undefined;
+  // A test process that dies must not leave its server behind.
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const start = async () => {
     child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
     await waitForPort(port, 10_000);
@@ -85,6 +88,7 @@ export async function startNats(): Promise<NatsServer> {
       await start();
     },
     async stop() {
+      process.off('exit', killOnExit);
       await halt();
       rmSync(storeDir, { recursive: true, force: true });
     },

@@ -15,7 +15,7 @@ test.after(async () => {
 });
 
 const kinds: [string, () => Promise<Bus>][] = [
-  ['in-process', async () => new MemoryBus()],
+  ['in-process', async () => new MemoryBus({ maxPending: 1000 })],
   ['NATS JetStream', async () => NatsBus.connect({ url: nats.url, ackWaitMs: 2000 })],
 ];
 

@@ -99,7 +99,8 @@ test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill
   assert.is(sensorCode, 0, sensor.stderr());
   assert.is(lastCounter(sensor.stderr(), 'rows'), COUNT, 'the sensor sent every flow');
   assert.is(lastCounter(sensor.stderr(), 'unacked'), 0);
-  assert.ok(lastCounter(sensor.stderr(), 'resent') > 0, `batches lost with the gateway were sent again:\n${sensor.stderr()}`);
+  // Whether batches had to be resent depends on where the kill landed: batches still queued in the
+  // sensor's socket reach the new gateway without a resend. Exactly-once below is what must hold.
   second.child.kill('SIGTERM');
   assert.is(await second.exited, 0, second.stderr());
 
