@@ -27,6 +27,7 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(args[i + 1]);
 };
 const FLOWS = arg('flows', 200_000);
+const IN_FLIGHT = arg('in-flight', 16);
 const BATCH = arg('batch', 2000); // ~1 MB of Arrow IPC: NATS's default max_payload
 const dir = mkdtempSync(join(tmpdir(), 'heir-bench-'));
 const nats = await startNats();
@@ -82,7 +83,7 @@ const rawNats = await timed(async () => {
 async function pipeline(kind: 'memory' | 'nats'): Promise<number> {
   const store = await openStore(join(dir, `${kind}.duckdb`));
   const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: nats.url });
-  const runner = new Runner({ site: `bench-${kind}`, sensor: 's', bus, sink: store, maxInFlight: 4 });
+  const runner = new Runner({ site: `bench-${kind}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
   const seconds = await timed(async () => {
     const work = runner.work({ idleExitMs: 200 });
     await runner.publish((async function* () {

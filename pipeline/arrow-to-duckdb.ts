@@ -1,18 +1,16 @@
 /**
  * Moves Arrow record batches into DuckDB through data chunks (DuckDB's Arrow extension cannot be
- * loaded offline). Fixed-width columns are copied as whole typed arrays, validity as whole
- * bitmaps; only strings go value by value. Never one INSERT per row.
+ * loaded offline). Fixed-width columns are copied as whole buffers, validity as whole bitmaps;
+ * only strings go value by value. Never one INSERT per row.
  */
 import {
   DuckDBBooleanType,
-  DuckDBDataChunk,
   DuckDBDoubleType,
   DuckDBIntegerType,
   DuckDBTimestampTZType,
   DuckDBVarCharType,
   type DuckDBAppender,
   type DuckDBType,
-  type DuckDBVector,
 } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
 import { Type, type Data, type Field, type RecordBatch } from 'apache-arrow';
@@ -54,16 +52,23 @@ function duckType(field: Field): DuckDBType {
   }
 }
 
-// The typed vectors expose their item buffer and validity; writing them whole is the fast path.
-interface FixedVector {
-  items: Float64Array | Int32Array | BigInt64Array | Uint8Array;
-  validity: { data: BigUint64Array | null };
-  setItem(index: number, value: unknown): void;
-  flush(): void;
+type Vector = ReturnType<typeof bindings.data_chunk_get_vector>;
+
+// Logical types by DuckDB type name, made once.
+const logicalTypes = new Map<string, ReturnType<typeof bindings.create_logical_type>>();
+function logicalType(field: Field) {
+  const name = duckTypeName(field);
+  let logical = logicalTypes.get(name);
+  if (!logical) logicalTypes.set(name, (logical = duckType(field).toLogicalType().logical_type));
+  return logical;
 }
 
-/** Copy Arrow's validity bits [start, start+length) into a DuckDB validity mask (same LSB order). */
-function copyValidity(data: Data, start: number, length: number, vector: FixedVector): void {
+/**
+ * Copy Arrow's validity bits [start, start+length) into the vector's validity mask (both are
+ * little-endian bit masks, so a byte-aligned run is a plain copy). Columns without nulls keep
+ * DuckDB's all-valid default.
+ */
+function copyValidity(vector: Vector, data: Data, start: number, length: number): void {
   if (data.nullCount === 0 || !data.nullBitmap) return;
   const words = new BigUint64Array(Math.ceil(length / 64));
   const bytes = new Uint8Array(words.buffer);
@@ -71,73 +76,78 @@ function copyValidity(data: Data, start: number, length: number, vector: FixedVe
   const base = data.offset + start;
   if ((base & 7) === 0) {
     bytes.set(bitmap.subarray(base >> 3, (base >> 3) + Math.ceil(length / 8)));
+    // Bits past `length` in the last byte belong to later rows: clear them.
+    if (length & 7) bytes[length >> 3] &= (1 << (length & 7)) - 1;
   } else {
     for (let i = 0; i < length; i++) {
       const bit = base + i;
       if (bitmap[bit >> 3] & (1 << (bit & 7))) bytes[i >> 3] |= 1 << (i & 7);
     }
   }
-  vector.validity.data = words;
+  bindings.vector_ensure_validity_writable(vector);
+  bindings.copy_data_to_vector_validity(vector, 0, words.buffer, 0, words.byteLength);
 }
 
-function fillVector(vector: DuckDBVector, data: Data, start: number, length: number): void {
-  const v = vector as unknown as FixedVector;
+/** Fill one vector from rows [start, start+length) of an Arrow column. */
+function fillVector(vector: Vector, data: Data, start: number, length: number): void {
   const at = data.offset + start;
   switch (data.type.typeId) {
     case Type.Float:
     case Type.Int:
-    case Type.Timestamp:
-      (v.items as Float64Array).set((data.values as Float64Array).subarray(at, at + length));
-      copyValidity(data, start, length, v);
-      break;
+    case Type.Timestamp: {
+      // Same width and encoding on both sides (f64, i32, µs since the epoch as i64): one copy.
+      const values = data.values as Float64Array | Int32Array | BigInt64Array;
+      const width = values.BYTES_PER_ELEMENT;
+      bindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + at * width, length * width);
+      copyValidity(vector, data, start, length);
+      return;
+    }
     case Type.Bool: {
-      // Arrow packs booleans in bits; DuckDB keeps a byte per value (behind a DataView).
+      // Arrow packs booleans in bits; DuckDB keeps a byte per value.
       const bits = data.values as Uint8Array;
-      const out = (v as unknown as { dataView: DataView }).dataView;
-      for (let i = 0; i < length; i++) out.setUint8(i, (bits[(at + i) >> 3] >> ((at + i) & 7)) & 1);
-      copyValidity(data, start, length, v);
-      break;
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i++) out[i] = (bits[(at + i) >> 3] >> ((at + i) & 7)) & 1;
+      bindings.copy_data_to_vector(vector, 0, out.buffer, 0, length);
+      copyValidity(vector, data, start, length);
+      return;
     }
     default: {
       // Strings: Arrow's UTF-8 bytes go to DuckDB as they are (no decode to a JS string and back);
       // nulls are only a validity bit, so a mostly-null column costs almost nothing.
+      copyValidity(vector, data, start, length);
+      if (data.nullCount === data.length) return;
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
       const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
-      const raw = (v as unknown as { vector: unknown }).vector as Parameters<typeof bindings.vector_assign_string_element_len>[0];
-      if (bitmap && data.nullCount === data.length) {
-        v.validity.data = new BigUint64Array(Math.ceil(length / 64));
-      } else {
-        copyValidity(data, start, length, v);
-        for (let i = 0; i < length; i++) {
-          const row = at + i;
-          if (bitmap && !(bitmap[row >> 3] & (1 << (row & 7)))) continue;
-          bindings.vector_assign_string_element_len(raw, i, bytes.subarray(offsets[row], offsets[row + 1]));
-        }
+      for (let i = 0; i < length; i++) {
+        const row = at + i;
+        if (bitmap && !(bitmap[row >> 3] & (1 << (row & 7)))) continue;
+        bindings.vector_assign_string_element_len(vector, i, bytes.subarray(offsets[row], offsets[row + 1]));
       }
-      (v.validity as unknown as { flush(vector: unknown): void }).flush(raw);
-      return;
     }
   }
-  v.flush();
 }
 
 /**
- * Append a whole record batch through an appender, in chunks of DuckDB's vector size. The
- * appender's columns must be the batch's fields in order.
+ * Append a whole record batch through an appender, in data chunks of DuckDB's vector size. The
+ * appender's columns must be the batch's fields in order. This talks to the C API bindings
+ * directly: the typed vector wrappers map every vector into JavaScript first, which cost more
+ * than the copy itself.
  */
 export function appendBatch(appender: DuckDBAppender, batch: RecordBatch): void {
   const fields = batch.schema.fields;
-  const types = fields.map(duckType);
+  const types = fields.map(logicalType);
   const columns = fields.map((_, i) => {
     const child = batch.data.children[i];
     if (!child) throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `batch has no data for column ${fields[i].name}`);
     return child;
   });
+  const raw = (appender as unknown as { appender: Parameters<typeof bindings.append_data_chunk>[0] }).appender;
   for (let start = 0; start < batch.numRows; start += CHUNK_ROWS) {
     const length = Math.min(CHUNK_ROWS, batch.numRows - start);
-    const chunk = DuckDBDataChunk.create(types, length);
-    for (let c = 0; c < columns.length; c++) fillVector(chunk.getColumnVector(c), columns[c], start, length);
-    appender.appendDataChunk(chunk);
+    const chunk = bindings.create_data_chunk(types);
+    for (let c = 0; c < columns.length; c++) fillVector(bindings.data_chunk_get_vector(chunk, c), columns[c], start, length);
+    bindings.data_chunk_set_size(chunk, length);
+    bindings.append_data_chunk(raw, chunk);
   }
 }

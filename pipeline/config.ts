@@ -137,7 +137,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       kind,
       url: natsUrl,
       stream: bus.stream ?? 'HEIR',
-      maxInFlight: bus.max_in_flight ?? 4,
+      maxInFlight: bus.max_in_flight ?? 16,
       maxDeliver: bus.max_deliver ?? 5,
       ackWaitMs: bus.ack_wait_ms ?? 30_000,
     },
