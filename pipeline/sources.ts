@@ -49,7 +49,15 @@ export interface FileSourceOptions {
   readonly batchSize?: number;
   /** Time limit of a batch from standard input (a live stream; default 1000 ms); files ignore it. */
   readonly maxBatchMs?: number;
+  /** Flow idle timeout of packet parsers (default: 5 s for standard input, the parser's own for files). */
+  readonly idleTimeoutS?: number;
+  /** Flow active timeout of packet parsers (default: 30 s for standard input, the parser's own for files). */
+  readonly activeTimeoutS?: number;
 }
+
+/** Flow timeouts of a live stream (standard input): detections within seconds, interim records of floods. */
+export const LIVE_IDLE_TIMEOUT_S = 5;
+export const LIVE_ACTIVE_TIMEOUT_S = 30;
 
 /**
  * A parser over one input as a batch source. Batch ids are `format:sensor:input:offset:sequence`, so
@@ -67,6 +75,10 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
         batchSize: options.batchSize ?? 2000,
         // Files are cut by count only, so that reading one again yields the same batch ids.
         maxBatchMs: path === '-' ? (options.maxBatchMs ?? 1000) : undefined,
+        // A live stream ends flows sooner, so UDP/ICMP attacks are seen within seconds (the lab
+        // that trains the default model assembles flows with the same 5 s idle timeout).
+        idleTimeoutS: options.idleTimeoutS ?? (path === '-' ? LIVE_IDLE_TIMEOUT_S : undefined),
+        activeTimeoutS: options.activeTimeoutS ?? (path === '-' ? LIVE_ACTIVE_TIMEOUT_S : undefined),
         signal,
       };
       // Several outputs may end at one offset (the end-of-file flush), so the output's sequence

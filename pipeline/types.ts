@@ -155,6 +155,10 @@ export interface ParseOptions {
    * long, even when it holds fewer than `batchSize` flows, so detections do not wait for a full batch.
    */
   readonly maxBatchMs?: number;
+  /** Parsers that assemble flows from packets: end a flow after this long without a packet. */
+  readonly idleTimeoutS?: number;
+  /** …and emit an interim record of a flow that has lasted this long. */
+  readonly activeTimeoutS?: number;
   readonly signal?: AbortSignal;
 }
 

@@ -3,6 +3,7 @@ import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir ingest <format> <file|->... [--site ID] [--sensor ID] [--db FILE] [--json]
                    [--operators LIST] [--model FILE] [--batch N]
+                   [--idle-timeout SECONDS] [--active-timeout SECONDS]
 
 Parses device traffic into the flow schema. Formats: pcap (also pcapng, by magic), argus
 (ra -c , output), zeek (conn.log TSV or JSON), eve (Suricata EVE flow events), cic (CICIoMT2024
@@ -18,6 +19,10 @@ standard input (tcpdump -w - | heir ingest pcap -).
   --model FILE      model for the classify operator (default: the shipped model)
   --site ID         site id (default site-1); --sensor ID (default: the format name)
   --batch N         flows per batch (default 2000)
+  --idle-timeout S, --active-timeout S
+                    pcap flow timeouts: a flow ends after S seconds without a packet; a flow
+                    that lasts S seconds gets an interim record. Defaults: 60 and 300 for files,
+                    5 and 30 for standard input (a live stream: detections within seconds)
 
 Malformed records go to the dead-letter table with the reason and are counted. Per-file errors
 are reported on stderr; the exit code is non-zero only when nothing could be read.`;
@@ -28,7 +33,7 @@ export const command: Command = {
   summary: 'parse pcap, Argus, Zeek, Suricata EVE or dataset CSV files into flows (JSON lines or DuckDB)',
   usage: USAGE,
   async run(argv) {
-    const args = parseArgs('ingest', argv, { site: 'string', sensor: 'string', db: 'string', json: 'boolean', operators: 'string', model: 'string', batch: 'string' });
+    const args = parseArgs('ingest', argv, { site: 'string', sensor: 'string', db: 'string', json: 'boolean', operators: 'string', model: 'string', batch: 'string', 'idle-timeout': 'string', 'active-timeout': 'string' });
     const [format, ...inputs] = args.positionals;
     if (!format) usageError('ingest', 'give a format and at least one file (or -)');
     const { FORMATS } = await import('../../operators/parsers.ts');
@@ -40,6 +45,8 @@ export const command: Command = {
     const site = stringFlag(args, 'site', 'site-1')!;
     const sensor = stringFlag(args, 'sensor', format)!;
     const batchSize = numberFlag('ingest', args, 'batch', 2000, 1, 1_000_000);
+    const idleTimeoutS = args.flags['idle-timeout'] === undefined ? undefined : numberFlag('ingest', args, 'idle-timeout', 60, 0.001, 86_400);
+    const activeTimeoutS = args.flags['active-timeout'] === undefined ? undefined : numberFlag('ingest', args, 'active-timeout', 300, 0.001, 86_400);
 
     const { fileSource } = await import('../sources.ts');
     const { flowRows } = await import('../flow-schema.ts');
@@ -65,7 +72,7 @@ export const command: Command = {
     for (const input of inputs) {
       let fileFlows = 0;
       try {
-        for await (const batch of fileSource(format, input, { site, sensor, batchSize }).batches()) {
+        for await (const batch of fileSource(format, input, { site, sensor, batchSize, idleTimeoutS, activeTimeoutS }).batches()) {
           const n = batch.tables.flows?.numRows ?? 0;
           fileFlows += n;
           deadLetters += batch.tables.dead_letters?.numRows ?? 0;
