@@ -134,6 +134,9 @@ export class Runner {
   async applyOperators(batchId: string, tables: Tables): Promise<Tables> {
     let current: Tables = tables;
     for (const operator of this.options.operators ?? []) {
+      // A batch may lack what an operator reads (a batch of dead letters only has no flows):
+      // the operator has nothing to do, which is not a failure.
+      if (operator.descriptor.reads.some((table) => current[table] === undefined)) continue;
       const context: OperatorContext = {
         site: this.options.site,
         sensor: this.options.sensor,

@@ -114,7 +114,7 @@ test(`${COUNT} flows through sensor → gateway → NATS → worker survive kill
   assert.is(flows.distinct, COUNT, 'every flow stored');
   assert.is(flows.n, COUNT, 'no flow stored twice');
   assert.is(dead.length, 2, JSON.stringify(dead));
-  assert.ok(dead.every((d) => d.stage === 'edge'));
+  assert.ok(dead.every((d) => d.stage === 'edge'), JSON.stringify(dead));
   const notBatch = dead.find((d) => d.batch_id.startsWith('edge-bad:'));
   const badFrame = dead.find((d) => d.batch_id === 'rogue:bad-frame');
   assert.match(notBatch?.reason ?? '', /not a batch message/);
@@ -132,7 +132,8 @@ test('a capture streamed through sensor and gateway (in-process store) gives the
   gateway.child.kill('SIGINT');
   assert.is(await gateway.exited, 0, gateway.stderr());
 
-  const ingest = await heir(['ingest', 'pcap', CAPTURE, '--json', '--site', 'local', '--sensor', 'wifi-1']);
+  // Standard input on both sides: a live stream, with the same live flow timeouts.
+  const ingest = await heir(['ingest', 'pcap', '-', '--json', '--site', 'local', '--sensor', 'wifi-1'], { input: readFileSync(CAPTURE) });
   assert.is(ingest.code, 0, ingest.stderr);
   const expected = ingest.stdout.trim().split('\n').map((l) => JSON.parse(l).flow_id as string).sort();
   assert.ok(expected.length > 0, 'the capture has flows');

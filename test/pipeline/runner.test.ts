@@ -112,6 +112,19 @@ test('an operator that always fails: the batch is dead-lettered with the reason 
   });
 });
 
+test('a batch of dead letters only passes operators that read flows, and its dead letters are kept', async () => {
+  const { deadLetterBatch } = await import('../../pipeline/dead-letters.ts');
+  const { encodeTables } = await import('../../pipeline/ipc.ts');
+  const [featurize] = await (await import('../../operators/index.ts')).loadOperators(['featurize-flow']);
+  await withRunner(featurize, 2, async (runner, bus, store) => {
+    const tables = { dead_letters: deadLetterBatch([{ input: 'x.pcap', stage: 'parse', reason: 'truncated record' }]) };
+    await bus.publish(runner.subject, 'only-dead-letters', encodeTables(tables));
+    await runner.work({ idleExitMs: 300 });
+    assert.equal(await store.all('SELECT input, stage, reason FROM dead_letters'), [{ input: 'x.pcap', stage: 'parse', reason: 'truncated record' }]);
+    assert.is(runner.counters.operatorFailures, 0);
+  });
+});
+
 test('a malformed bus message is dead-lettered once, not retried', async () => {
   await withRunner(failing(0), 5, async (runner, bus, store) => {
     await bus.publish(runner.subject, 'garbage-1', new Uint8Array([0, 0, 0, 9, 1, 2]));
