@@ -68,6 +68,11 @@ export const FLOW_COLUMNS = [
   c('tls_sni', 'utf8', true, 'Server name from the ClientHello.'),
   c('tls_ja3', 'utf8', true, 'JA3 fingerprint (MD5) of the ClientHello.'),
   c('tls_ja4', 'utf8', true, 'JA4-style fingerprint of the ClientHello.'),
+  c('tls_cert_key', 'utf8', true, "Public key of the server certificate where it crosses in cleartext (TLS 1.2 and older): algorithm and size, e.g. rsa-1024, ec-256."),
+  c('tls_cert_key_bits', 'i32', true, "Size of the server certificate's public key in bits (RSA/DSA modulus, EC curve order)."),
+  c('tls_cert_self_signed', 'bool', true, 'The server certificate is self-signed (its issuer is its subject and its own key verifies it).'),
+  c('tls_cert_not_after', 'ts', true, "End of the server certificate's validity (UTC, µs)."),
+  c('tls_cert_expired', 'bool', true, 'The server certificate had expired when the flow started.'),
   // HTTP facts
   c('http_method', 'utf8', true, 'First HTTP request method.'),
   c('http_host', 'utf8', true, 'HTTP Host header.'),

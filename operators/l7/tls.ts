@@ -4,6 +4,7 @@
  * JA3 (MD5) and a JA4-style fingerprint of the ClientHello.
  */
 import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
+import { X509Certificate } from 'node:crypto';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const HANDSHAKE = 22;
@@ -239,6 +240,59 @@ export const tls: L7Dissector = {
     if (server) {
       out.tls_version = tlsVersionName(server.version);
       out.tls_cipher = `0x${server.cipher.toString(16).toUpperCase().padStart(4, '0')}`;
+      // TLS 1.3 encrypts the certificate; before it, it follows the ServerHello in cleartext.
+      if (server.version <= 0x0303) certificateFacts(handshakeBytes(s.bwd), out);
     }
   },
 };
+
+const CERTIFICATE = 11;
+
+/**
+ * Facts of the server's leaf certificate from the handshake messages after the ServerHello:
+ * key algorithm and size, self-signed, end of validity. Node's X.509 parser reads the DER; a
+ * truncated or malformed certificate gives no facts.
+ */
+export function certificateFacts(hs: Uint8Array, out: L7Facts): void {
+  for (let o = 0; o + 4 <= hs.length; ) {
+    const type = hs[o];
+    const length = (hs[o + 1] << 16) | (hs[o + 2] << 8) | hs[o + 3];
+    if (type === CERTIFICATE) {
+      // certificate_list length (3 bytes), then the first certificate's length (3 bytes) and DER.
+      const first = o + 7;
+      if (first + 3 > hs.length) return;
+      const derLength = (hs[first] << 16) | (hs[first + 1] << 8) | hs[first + 2];
+      if (derLength === 0 || first + 3 + derLength > hs.length) return;
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(hs.subarray(first + 3, first + 3 + derLength));
+      } catch {
+        return;
+      }
+      const details = cert.publicKey.asymmetricKeyDetails;
+      const kind = cert.publicKey.asymmetricKeyType ?? 'unknown';
+      const bits = details?.modulusLength ?? curveBits(details?.namedCurve);
+      out.tls_cert_key = bits === null ? kind : `${kind}-${bits}`;
+      out.tls_cert_key_bits = bits;
+      out.tls_cert_self_signed = cert.subject === cert.issuer && cert.checkIssued(cert) && verifies(cert);
+      const notAfter = Date.parse(cert.validTo);
+      out.tls_cert_not_after = Number.isFinite(notAfter) ? notAfter * 1000 : null;
+      return;
+    }
+    o += 4 + length;
+  }
+}
+
+function verifies(cert: X509Certificate): boolean {
+  try {
+    return cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+const CURVE_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp224r1: 224, secp192r1: 192, prime192v1: 192, secp256k1: 256 };
+
+function curveBits(curve: string | undefined): number | null {
+  return curve === undefined ? null : (CURVE_BITS[curve] ?? null);
+}

@@ -11,6 +11,8 @@ export function bytesWanted(data: Uint8Array, at: number, n: number, limit: numb
   // Read the opening bytes once (the caller's array may be a large capture buffer).
   const b = [data[at], data[at + 1], data[at + 2], data[at + 3], data[at + 4], data[at + 5], data[at + 6], data[at + 7], data[at + 8]];
   const first = b[0];
+  // A ServerHello before TLS 1.3 is followed by the certificate in cleartext: keep the allowance.
+  if (first === 0x16 && b[1] === 3 && b[5] === 2 && b[2] <= 3) return limit;
   // TLS handshake record: the hello message length, plus room for a continuation record header.
   if (first === 0x16 && b[1] === 3) return Math.min(limit, 9 + ((b[6] << 16) | (b[7] << 8) | b[8]) + 64);
   // TLS application data, alert or change-cipher-spec first: nothing to learn.

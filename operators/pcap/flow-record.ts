@@ -92,6 +92,12 @@ export function writeFlowRecord(c: FlowColumnArrays, flow: Flow, reason: EndReas
   c.tls_sni.push(facts.tls_sni ?? null);
   c.tls_ja3.push(facts.tls_ja3 ?? null);
   c.tls_ja4.push(facts.tls_ja4 ?? null);
+  c.tls_cert_key.push(facts.tls_cert_key ?? null);
+  c.tls_cert_key_bits.push(facts.tls_cert_key_bits ?? null);
+  c.tls_cert_self_signed.push(facts.tls_cert_self_signed ?? null);
+  const notAfter = facts.tls_cert_not_after ?? null;
+  c.tls_cert_not_after.push(notAfter);
+  c.tls_cert_expired.push(notAfter === null ? null : notAfter < f.tsStart);
   c.http_method.push(facts.http_method ?? null);
   c.http_host.push(facts.http_host ?? null);
   c.http_path.push(facts.http_path ?? null);

@@ -297,6 +297,46 @@ test('encrypted equivalents recorded here: HL7 and HTTP Basic inside TLS are sil
   assert.match(desf[0].evidence, /0x003B \(TLS_RSA_WITH_NULL_SHA256\)/);
 });
 
+test('certificates: a weak key and an expired certificate are found, a sound one is silent', () => {
+  const tls = { l7_proto: 'tls', tls_version: 'TLS1.2', dst_port: 443 } as const;
+  assert.equal(rulesOf(huntRows([flow({ ...tls, tls_cert_key: 'rsa-2048', tls_cert_key_bits: 2048, tls_cert_expired: false })])), []);
+  assert.equal(rulesOf(huntRows([flow({ ...tls, tls_cert_key: 'ec-256', tls_cert_key_bits: 256, tls_cert_expired: false })])), []);
+  assert.equal(rulesOf(huntRows([flow({ ...tls, tls_cert_key: 'rsa-1024', tls_cert_key_bits: 1024, tls_cert_expired: false })])), ['weak-certificate-key']);
+  assert.equal(rulesOf(huntRows([flow({ ...tls, tls_cert_key: 'ec-192', tls_cert_key_bits: 192, tls_cert_expired: false })])), ['weak-certificate-ec-key']);
+  const expired = huntRows([flow({ ...tls, tls_cert_key: 'rsa-2048', tls_cert_key_bits: 2048, tls_cert_expired: true, tls_cert_not_after: T0 - 86_400e6 })]);
+  assert.equal(rulesOf(expired), ['expired-certificate']);
+  assert.match(expired[0].evidence, /tls_cert_not_after=/);
+});
+
+test('a real TLS 1.2 server with a 1024-bit RSA certificate (openssl at SECLEVEL=0) is found; TLS 1.3 hides the certificate', async () => {
+  requireTool('openssl', 'openssl');
+  const weakKey = join(dir, 'weak-key.pem');
+  const weakCert = join(dir, 'weak-cert.pem');
+  const made = await run('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-keyout', weakKey, '-out', weakCert, '-days', '30', '-subj', '/CN=infusion-pump-7']);
+  assert.is(made.code, 0, made.stderr);
+  const port = await freePort();
+  const server = background('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', weakCert, '-key', weakKey, '-tls1_2', '-cipher', 'ALL:@SECLEVEL=0']);
+  for (let i = 0; i < 200 && !server.output().includes('ACCEPT'); i++) await sleep(25);
+  const file = join(dir, 'tls12-rsa1024.pcap');
+  try {
+    const capture = await captureLoopback(file, `tcp port ${port}`);
+    await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', 'ALL:@SECLEVEL=0'], { input: '', timeoutMs: 5000 });
+    await capture.stop();
+  } finally {
+    await server.stop();
+  }
+  const rows = (await parseCaptureFile(file)).rows;
+  const session = rows.find((r) => r.l7_proto === 'tls');
+  assert.ok(session, 'a TLS flow');
+  assert.equal([session!.tls_cert_key, session!.tls_cert_key_bits, session!.tls_cert_self_signed, session!.tls_cert_expired], ['rsa-1024', 1024, true, false]);
+  const found = huntRows(rows);
+  assert.equal(rulesOf(found), ['weak-certificate-key']);
+  assert.match(found[0].evidence, /tls_cert_key=rsa-1024/);
+  // The committed TLS 1.3 capture: the certificate is encrypted, so nothing is claimed about it.
+  const tls13 = (await parseCaptureFile('test/fixtures/pcaps/tls13.pcap')).rows.find((r) => r.l7_proto === 'tls');
+  assert.is(tls13!.tls_cert_key, null);
+});
+
 test('MQTT with a password over TLS (mosquitto) is silent; the same broker in cleartext is not', async () => {
   requireTool('mosquitto', 'mosquitto');
   requireTool('mosquitto_pub', 'mosquitto-clients');
