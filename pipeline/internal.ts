@@ -8,6 +8,7 @@ export * from './internal-forest.ts';
 export { batchFromColumns, batchFromRows, rowsOf, arrowSchema, type ColumnSpec } from './columns.ts';
 export { encodeTables, decodeTables } from './ipc.ts';
 export { appendBatch } from './arrow-to-duckdb.ts';
-export { syntheticSource, seededRandom } from './synthetic-source.ts';
+export { syntheticSource } from './synthetic-source.ts';
+export { seededRandom, type Random } from './random.ts';
 export { incidents } from './incidents.ts';
 export { warn, warningCount, recentWarnings, setWarningSink, resetWarnings } from './warn.ts';

@@ -4,20 +4,10 @@
  * MQTT, HTTPS ports among hospital addresses); nothing here is a measurement.
  */
 import { flowId, communityId } from './flow-id.ts';
+import { seededRandom } from './random.ts';
 import { FlowBatchBuilder } from './flow-schema.ts';
 import type { BatchSource, SourceBatch } from './types.ts';
 
-/** A small, fast, seeded PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = [
   { port: 2575, l7: 'hl7-mllp', proto: 6 },

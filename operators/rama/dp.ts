@@ -6,20 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** A source of uniform numbers in [0, 1). */
-export type Random = () => number;
+import type { Random } from '../../pipeline/random.ts';
+export type { Random } from '../../pipeline/random.ts';
 
-/** A seeded generator (mulberry32) for tests and simulations; never for real releases. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator for tests and simulations; never for real releases. */
+export { seededRandom } from '../../pipeline/random.ts';
 
 /** Uniform numbers from the operating system's cryptographic generator (53 random bits each). */
 export function cryptoRandom(): Random {

@@ -46,17 +46,8 @@ export const STANDARD_PORTS: LabPorts = { hl7: 2575, dicom: 104, mqtt: 1883, htt
 /** Loopback shares the host's port space: the lab's services move up by 30000 there. */
 export const LOOPBACK_PORTS: LabPorts = { hl7: 32575, dicom: 30104, mqtt: 31883, http: 30080, https: 30443, ftp: 30021 };
 
-/** A seeded generator (mulberry32): the same seed replays the same run plan. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The lab's seeded generator: the same seed replays the same run plan. */
+export { seededRandom } from '../random.ts';
 
 /** What a phase sees while it runs. */
 export interface PhaseContext {

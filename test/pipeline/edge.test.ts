@@ -17,7 +17,7 @@ import { freePort, startNats, type NatsServer } from '../helpers/nats.ts';
 import { heir, heirChild } from '../helpers/cli.ts';
 import { openStore } from '../../pipeline/store.ts';
 import { batchMessage, readAck } from '../../pipeline/edge/protocol.ts';
-import { seededRandom } from '../../pipeline/synthetic-source.ts';
+import { seededRandom } from '../../pipeline/random.ts';
 
 const COUNT = Number(process.env.HEIR_EDGE_FLOWS ?? 50_000);
 const CAPTURE = new URL('../../../shared/datasets/pcaps/medical-devices/babymonitor/wifi/1_1.pcap', import.meta.url).pathname;
