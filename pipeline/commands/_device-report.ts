@@ -6,6 +6,7 @@
  */
 import type { Store } from '../store.ts';
 import type { KnowledgeBase } from '../../knowledge/kb-types.ts';
+import type { InventoryDevice } from '../../knowledge/inventory-file.ts';
 import { identitiesFromTraffic } from '../../knowledge/fingerprint.ts';
 import { matchAdvisories, type AdvisoryMatch } from '../../knowledge/match.ts';
 import type { Rule, RuleSet } from '../../knowledge/rules.ts';
@@ -31,21 +32,8 @@ export interface FindingView {
   readonly taxonomy: { enisa: string[]; owasp: string[]; owasp_iot: string[]; attack_ics: string[] };
 }
 
-/** An imported inventory entry as stored. */
-export interface InventoryView {
-  readonly asset_id: string;
-  readonly address: string | null;
-  readonly mac: string | null;
-  readonly make: string | null;
-  readonly vendor: string | null;
-  readonly model: string | null;
-  readonly version: string | null;
-  readonly clinical_function: string | null;
-  readonly criticality: string | null;
-  readonly location: string | null;
-  readonly segment: string | null;
-  readonly mds2: Record<string, string>;
-}
+/** An imported inventory entry as stored: the import's fields, with criticality as text. */
+export type InventoryView = Omit<InventoryDevice, 'criticality' | 'line'> & { readonly criticality: string | null };
 
 /** A device merged over traffic and inventory, with its advisories and findings. */
 export interface DeviceView {
