@@ -97,6 +97,7 @@ export const FLOW_COLUMNS = [
   c('login_user', 'utf8', true, 'User name of the cleartext login (a user name is not a secret; passwords are never kept).'),
   c('login_secret_sha256', 'utf8', true, 'SHA-256 of the cleartext password, so known default credentials can be recognised without keeping the password.'),
   c('login_failures', 'i32', true, 'Failed login attempts seen in the flow (FTP 530, Telnet "Login incorrect", HTTP 401 after Basic, MQTT CONNACK refused).'),
+  c('vnc_security', 'utf8', true, 'VNC (RFB) security types the server offered, e.g. "none" (no authentication at all), "vnc", "vencrypt".'),
   c('dns_query', 'utf8', true, 'First DNS query name.'),
   c('dhcp_hostname', 'utf8', true, 'DHCP option 12 host name.'),
   c('dhcp_vendor_class', 'utf8', true, 'DHCP option 60 vendor class identifier.'),

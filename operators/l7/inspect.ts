@@ -13,10 +13,11 @@ import { mqtt } from './mqtt.ts';
 import { ssh } from './ssh.ts';
 import { telnet } from './telnet.ts';
 import { tls } from './tls.ts';
+import { vnc } from './vnc.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 /** Dissectors in the order they are tried (most specific signatures first). */
-export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, mqtt, http, ssh, telnet, ftp, dns, dhcp];
+export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, mqtt, http, ssh, vnc, telnet, ftp, dns, dhcp];
 
 function run(streams: L7Streams, out: L7Facts): boolean {
   for (const d of DISSECTORS) {

@@ -119,6 +119,7 @@ export function writeFlowRecord(c: FlowColumnArrays, flow: Flow, reason: EndReas
   c.login_user.push(facts.login_user ?? null);
   c.login_secret_sha256.push(facts.login_secret_sha256 ?? null);
   c.login_failures.push(facts.login_failures ?? null);
+  c.vnc_security.push(facts.vnc_security ?? null);
   c.dns_query.push(facts.dns_query ?? null);
   c.dhcp_hostname.push(facts.dhcp_hostname ?? null);
   c.dhcp_vendor_class.push(facts.dhcp_vendor_class ?? null);

@@ -67,7 +67,7 @@ test('cleartext remote access and weak authentication', () => {
   const f = huntRows([
     flow({ l7_proto: 'telnet', dst_port: 23, banner: 'pump login:', login_protocol: 'telnet', login_user: 'service', login_secret_sha256: sha256Hex('not-a-default'), login_failures: 0 }),
     flow({ l7_proto: 'ftp', dst_port: 21, login_protocol: 'ftp', login_user: 'nurse', login_secret_sha256: sha256Hex('x'), login_failures: 1 }),
-    flow({ l7_proto: null, dst_port: 5900, dst_addr: '10.1.0.20', bwd_payload_bytes: 12 }),
+    flow({ l7_proto: 'vnc', banner: 'RFB 003.008', vnc_security: 'vnc', dst_port: 5900, dst_addr: '10.1.0.20', bwd_payload_bytes: 13 }),
     flow({ l7_proto: 'http', dst_port: 80, dst_addr: '10.1.0.21', http_basic_auth: true, login_protocol: 'http-basic', login_user: 'admin', login_secret_sha256: sha256Hex('admin') }),
     flow({ l7_proto: 'mqtt', dst_port: 1883, dst_addr: '10.1.0.22', mqtt_client_id: 'pump-1', mqtt_username: true, mqtt_password: true, login_protocol: 'mqtt', login_user: 'pump', login_secret_sha256: sha256Hex('pw') }),
   ]);
@@ -419,6 +419,10 @@ test('VNC: x11vnc without a password, probed by nmap vnc-info, is found', async 
   const f = await huntFile(file);
   const v = f.find((x) => x.rule_id === 'vnc-service');
   assert.ok(v, `no vnc-service among ${rulesOf(f).join(', ')}`);
+  const noAuth = f.find((x) => x.rule_id === 'vnc-no-auth');
+  assert.ok(noAuth, `no vnc-no-auth among ${rulesOf(f).join(', ')}`);
+  assert.match(noAuth!.evidence, /vnc_security=none/);
+  assert.match(noAuth!.evidence, /banner=RFB 003\.00\d/);
   assert.is(v.subject, `tcp/${port}`);
 });
 
