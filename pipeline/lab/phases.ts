@@ -212,46 +212,12 @@ export const PHASES: readonly PhaseSpec[] = [
       return `${ctx.scale.httpRequests} HTTP/HTTPS requests and one openssl s_client handshake`;
     },
   },
-  {
-    name: 'recon-syn-scan',
-    label: 'Recon-Port_Scan',
-    category: 'Recon',
-    attacker: 'attacker',
-    victim: 'server',
-    tools: [['nmap', 'nmap']],
-    async run(ctx) {
-      const ports = portList(ctx, ctx.scale.scanPorts);
-      check('nmap -sS', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sS', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
-      return `nmap -sS ports ${ports}`;
-    },
-  },
-  {
-    name: 'recon-connect-scan',
-    label: 'Recon-Port_Scan',
-    category: 'Recon',
-    attacker: 'attacker',
-    victim: 'server',
-    tools: [['nmap', 'nmap']],
-    async run(ctx) {
-      const ports = portList(ctx, ctx.scale.scanPorts);
-      check('nmap -sT', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sT', '-n', '-Pn', '-T4', '--max-retries', '1', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
-      return `nmap -sT ports ${ports}`;
-    },
-  },
-  {
-    name: 'recon-udp-scan',
-    label: 'Recon-Port_Scan',
-    category: 'Recon',
-    attacker: 'attacker',
-    victim: 'server',
-    tools: [['nmap', 'nmap']],
-    async run(ctx) {
-      const lo = int(ctx, 100, 900);
-      const ports = `${lo}-${lo + ctx.scale.udpScanPorts - 1}`;
-      check('nmap -sU', await runOn(host(ctx, 'attacker'), ['nmap', ...bind(ctx, 'nmap'), '-sU', '-n', '-Pn', '-T4', '--max-retries', '0', '-p', ports, host(ctx, 'server').address], { timeoutMs: 60_000 }));
-      return `nmap -sU ports ${ports}`;
-    },
-  },
+  nmapPortScan('recon-syn-scan', '-sS', 1, (ctx) => portList(ctx, ctx.scale.scanPorts)),
+  nmapPortScan('recon-connect-scan', '-sT', 1, (ctx) => portList(ctx, ctx.scale.scanPorts)),
+  nmapPortScan('recon-udp-scan', '-sU', 0, (ctx) => {
+    const lo = int(ctx, 100, 900);
+    return `${lo}-${lo + ctx.scale.udpScanPorts - 1}`;
+  }),
   {
     name: 'recon-ping-sweep',
     label: 'Recon-Ping_Sweep',
@@ -382,6 +348,24 @@ function flood(name: string, label: string, modeOf: (ctx: PhaseContext) => strin
       const r = await runOn(host(ctx, 'attacker'), ['hping3', ...bind(ctx, 'hping3'), ...mode, '-c', String(n), '-i', `u${interval}`, host(ctx, 'server').address], { timeoutMs: 120_000 });
       check(`hping3 ${mode.join(' ')}`, r, true);
       return `hping3 ${what}: ${n} packets every ${interval} µs`;
+    },
+  };
+}
+
+/** A port-scan phase: nmap with one scan type from the attacker against the server's `ports`. */
+function nmapPortScan(name: string, scan: '-sS' | '-sT' | '-sU', retries: number, ports: (ctx: PhaseContext) => string): PhaseSpec {
+  return {
+    name,
+    label: 'Recon-Port_Scan',
+    category: 'Recon',
+    attacker: 'attacker',
+    victim: 'server',
+    tools: [['nmap', 'nmap']],
+    async run(ctx) {
+      const list = ports(ctx);
+      const args = ['nmap', ...bind(ctx, 'nmap'), scan, '-n', '-Pn', '-T4', '--max-retries', String(retries), '-p', list, host(ctx, 'server').address];
+      check(`nmap ${scan}`, await runOn(host(ctx, 'attacker'), args, { timeoutMs: 60_000 }));
+      return `nmap ${scan} ports ${list}`;
     },
   };
 }
