@@ -17,6 +17,10 @@ export interface SourceConfig {
   readonly count?: number;
   /** synthetic only: generator seed. */
   readonly seed?: number;
+  /** pcap only: flow idle timeout in seconds (default 5 s for standard input, 60 s for files). */
+  readonly idleTimeoutS?: number;
+  /** pcap only: flow active timeout in seconds (default 30 s for standard input, 300 s for files). */
+  readonly activeTimeoutS?: number;
 }
 
 /** The whole configuration after defaults and overrides. */
@@ -55,6 +59,10 @@ const int = (min: number, max: number): Check => (v, where) => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${where}: expected an integer from ${min} to ${max}, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`);
   return v;
 };
+const seconds: Check = (v, where) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.001 || v > 86_400) throw new ConfigError(`${where}: expected seconds from 0.001 to 86400, got ${JSON.stringify(v)}`);
+  return v;
+};
 const oneOf = (...values: string[]): Check => (v, where) => {
   if (typeof v !== 'string' || !values.includes(v)) throw new ConfigError(`${where}: expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
   return v;
@@ -82,7 +90,7 @@ const SCHEMA = table({
   operators: list(str),
   bus: table({ kind: oneOf('memory', 'nats'), url: str, stream: str, max_in_flight: int(1, 1024), max_deliver: int(1, 100), ack_wait_ms: int(1000, 3_600_000) }),
   batch: table({ max_rows: int(1, 1_000_000), max_ms: int(1, 3_600_000) }),
-  sources: list(table({ format: oneOf('pcap', 'argus', 'zeek', 'eve', 'cic', 'wustl', 'synthetic'), path: str, count: int(0, 1e9), seed: int(0, 2 ** 31) })),
+  sources: list(table({ format: oneOf('pcap', 'argus', 'zeek', 'eve', 'cic', 'wustl', 'synthetic'), path: str, count: int(0, 1e9), seed: int(0, 2 ** 31), idle_timeout_s: seconds, active_timeout_s: seconds })),
 });
 
 /** Overrides from flags, applied last. */
@@ -121,11 +129,18 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
   const natsUrl = overrides.nats ?? env.HEIR_NATS_URL ?? bus.url;
   const kind = overrides.nats || env.HEIR_NATS_URL ? 'nats' : (bus.kind ?? (bus.url ? 'nats' : 'memory'));
   if (kind === 'nats' && !natsUrl) throw new ConfigError(`${path ?? 'config'}: bus.kind is nats but no bus.url (or --nats URL, HEIR_NATS_URL) is given`);
-  const sources = (checked.sources ?? []) as SourceConfig[];
-  sources.forEach((s, i) => {
+  const sources = ((checked.sources ?? []) as Record<string, any>[]).map((s, i): SourceConfig => {
+    const where = `${path ?? 'config'}: sources[${i}]`;
     if (s.format === 'synthetic' ? s.count === undefined : s.path === undefined) {
-      throw new ConfigError(`${path ?? 'config'}: sources[${i}]: ${s.format === 'synthetic' ? 'count' : 'path'} is required for format ${s.format}`);
+      throw new ConfigError(`${where}: ${s.format === 'synthetic' ? 'count' : 'path'} is required for format ${s.format}`);
     }
+    for (const key of ['idle_timeout_s', 'active_timeout_s']) {
+      if (s[key] !== undefined && s.format !== 'pcap') throw new ConfigError(`${where}: ${key} applies to format pcap only, not ${s.format}`);
+    }
+    if (s.idle_timeout_s !== undefined && s.active_timeout_s !== undefined && s.active_timeout_s < s.idle_timeout_s) {
+      throw new ConfigError(`${where}: active_timeout_s (${s.active_timeout_s}) is shorter than idle_timeout_s (${s.idle_timeout_s})`);
+    }
+    return { format: s.format, path: s.path, count: s.count, seed: s.seed, idleTimeoutS: s.idle_timeout_s, activeTimeoutS: s.active_timeout_s };
   });
   return {
     site: overrides.site ?? env.HEIR_SITE ?? checked.site ?? 'site-1',

@@ -101,5 +101,9 @@ export function sourceFromConfig(source: SourceConfig, options: FileSourceOption
   if (source.format === 'synthetic') {
     return syntheticSource({ site: options.site, sensor: options.sensor, count: source.count ?? 0, seed: source.seed, batchSize: options.batchSize });
   }
-  return fileSource(source.format, source.path!, options);
+  return fileSource(source.format, source.path!, {
+    ...options,
+    idleTimeoutS: source.idleTimeoutS ?? options.idleTimeoutS,
+    activeTimeoutS: source.activeTimeoutS ?? options.activeTimeoutS,
+  });
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../pipeline/config.ts';
 import { openSite, runSite } from '../../pipeline/site.ts';
+import { ipv4, pcapFile, udp } from '../helpers/packets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +75,31 @@ test('no operators key runs the default chain; operators = [] runs none', async 
   const none = await tablesOf('n', 'operators = []\n');
   assert.ok(none.includes('flows'), none.join(', '));
   for (const t of ['flow_features', 'detections', 'findings', 'device_observations']) assert.not.ok(none.includes(t), `operators = [] still wrote ${t}`);
+});
+
+test('a pcap source sets its own flow timeouts; other formats refuse them', async () => {
+  // One UDP conversation with a 20 s pause: the 60 s default keeps one flow, a 5 s idle timeout cuts it in two.
+  const packet = (seconds: number) => ({ ts: 1_700_000_000_000_000 + seconds * 1e6, data: ipv4('10.0.0.1', '10.0.0.2', 17, udp(5000, 6000, new Uint8Array(8))) });
+  const pcap = join(dir, 'pause.pcap');
+  writeFileSync(pcap, pcapFile(101, [packet(0), packet(1), packet(21), packet(22)]));
+  const flowsWith = async (name: string, keys: string) => {
+    const config = loadConfig(file(`${name}.toml`, `store = "${join(dir, `${name}.duckdb`)}"\noperators = []\n[[sources]]\nformat = "pcap"\npath = "${pcap}"\n${keys}`), {}, {});
+    const site = await openSite(config);
+    try {
+      await runSite(site, new AbortController().signal, 200);
+      return await site.store!.count('flows');
+    } finally {
+      await site.close();
+    }
+  };
+  assert.is(await flowsWith('t-default', ''), 1);
+  assert.is(await flowsWith('t-idle', 'idle_timeout_s = 5\n'), 2);
+  const parsed = loadConfig(file('t.toml', '[[sources]]\nformat = "pcap"\npath = "-"\nidle_timeout_s = 2.5\nactive_timeout_s = 20\n'), {}, {});
+  assert.is(parsed.sources[0].idleTimeoutS, 2.5);
+  assert.is(parsed.sources[0].activeTimeoutS, 20);
+  fails(file('u.toml', '[[sources]]\nformat = "zeek"\npath = "conn.log"\nidle_timeout_s = 5\n'), /sources\[0\]: idle_timeout_s applies to format pcap only, not zeek/);
+  fails(file('v.toml', '[[sources]]\nformat = "pcap"\npath = "-"\nidle_timeout_s = 0\n'), /sources\[0\]\.idle_timeout_s: expected seconds from 0\.001 to 86400, got 0/);
+  fails(file('w.toml', '[[sources]]\nformat = "pcap"\npath = "-"\nidle_timeout_s = 60\nactive_timeout_s = 30\n'), /active_timeout_s \(30\) is shorter than idle_timeout_s \(60\)/);
 });
 
 test.run();
