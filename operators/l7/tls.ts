@@ -4,7 +4,7 @@
  * JA3 (MD5) and a JA4-style fingerprint of the ClientHello.
  */
 import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, hash } from 'node:crypto';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const HANDSHAKE = 22;
@@ -263,24 +263,66 @@ export function certificateFacts(hs: Uint8Array, out: L7Facts): void {
       if (first + 3 > hs.length) return;
       const derLength = (hs[first] << 16) | (hs[first + 1] << 8) | hs[first + 2];
       if (derLength === 0 || first + 3 + derLength > hs.length) return;
-      let cert: X509Certificate;
-      try {
-        cert = new X509Certificate(hs.subarray(first + 3, first + 3 + derLength));
-      } catch {
-        return;
-      }
-      const details = cert.publicKey.asymmetricKeyDetails;
-      const kind = cert.publicKey.asymmetricKeyType ?? 'unknown';
-      const bits = details?.modulusLength ?? curveBits(details?.namedCurve);
-      out.tls_cert_key = bits === null ? kind : `${kind}-${bits}`;
-      out.tls_cert_key_bits = bits;
-      out.tls_cert_self_signed = cert.subject === cert.issuer && cert.checkIssued(cert) && verifies(cert);
-      const notAfter = Date.parse(cert.validTo);
-      out.tls_cert_not_after = Number.isFinite(notAfter) ? notAfter * 1000 : null;
+      const facts = leafFacts(hs.subarray(first + 3, first + 3 + derLength));
+      if (facts === null) return;
+      out.tls_cert_key = facts.key;
+      out.tls_cert_key_bits = facts.bits;
+      out.tls_cert_self_signed = facts.selfSigned;
+      out.tls_cert_not_after = facts.notAfter;
       return;
     }
     o += 4 + length;
   }
+}
+
+/** What the flow columns take from a leaf certificate. */
+interface CertificateFacts {
+  readonly key: string;
+  readonly bits: number | null;
+  readonly selfSigned: boolean;
+  readonly notAfter: number | null;
+}
+
+// A server presents the same certificate on every connection, and parsing one (OpenSSL, plus a
+// signature check for self-signed ones) costs far more than the rest of a flow: facts are cached by
+// the DER bytes (SHA-1 to find the entry, the bytes compared to be sure). Bounded; cleared when full.
+const CERT_CACHE_SIZE = 1024;
+const certCache = new Map<string, { der: Uint8Array; facts: CertificateFacts | null }>();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Facts of one DER certificate (null when it does not parse), from the cache when seen before. */
+function leafFacts(der: Uint8Array): CertificateFacts | null {
+  const key = hash('sha1', der, 'base64');
+  const hit = certCache.get(key);
+  if (hit !== undefined && sameBytes(hit.der, der)) return hit.facts;
+  const facts = parseLeaf(der);
+  if (certCache.size >= CERT_CACHE_SIZE) certCache.clear();
+  certCache.set(key, { der: der.slice(), facts });
+  return facts;
+}
+
+function parseLeaf(der: Uint8Array): CertificateFacts | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(der);
+  } catch {
+    return null;
+  }
+  const details = cert.publicKey.asymmetricKeyDetails;
+  const kind = cert.publicKey.asymmetricKeyType ?? 'unknown';
+  const bits = details?.modulusLength ?? curveBits(details?.namedCurve);
+  const notAfter = Date.parse(cert.validTo);
+  return {
+    key: bits === null ? kind : `${kind}-${bits}`,
+    bits,
+    selfSigned: cert.subject === cert.issuer && cert.checkIssued(cert) && verifies(cert),
+    notAfter: Number.isFinite(notAfter) ? notAfter * 1000 : null,
+  };
 }
 
 function verifies(cert: X509Certificate): boolean {
