@@ -4,10 +4,10 @@
  * turns a parser's output into batches with deterministic ids.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { parserFor } from '../operators/parsers.ts';
-import { fileChunks, fileChunksReused } from './file-chunks.ts';
+import { handleChunks } from './file-chunks.ts';
 import { deadLetterBatch } from './dead-letters.ts';
 import { ErrorCode, UserError, messageOf } from './errors.ts';
 import { syntheticSource } from './synthetic-source.ts';
@@ -24,21 +24,39 @@ export async function* readChunks(path: string, options: { reuse?: boolean } = {
     for await (const chunk of process.stdin) yield chunk as Uint8Array;
     return;
   }
+  // One open for the gzip check and the reading; a plain file is read from the same handle.
+  let handle: FileHandle;
   let gzip = false;
+  let size: number | undefined;
   try {
-    const handle = await open(path, 'r');
-    const head = Buffer.alloc(2);
-    await handle.read(head, 0, 2, 0);
-    await handle.close();
-    gzip = head[0] === 0x1f && head[1] === 0x8b;
+    handle = await open(path, 'r');
   } catch (error) {
     throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
   }
-  const chunks = gzip ? createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()) : options.reuse ? fileChunksReused(path) : fileChunks(path);
   try {
-    for await (const chunk of chunks) yield chunk as Uint8Array;
-  } catch (error) {
-    throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
+    let head = new Uint8Array(2);
+    try {
+      const st = await handle.stat();
+      if (st.isFile()) size = st.size;
+      // A pipe (no size) is read on from the sniffed bytes, which then come first.
+      const { bytesRead } = await handle.read(head, 0, 2, size === undefined ? null : 0);
+      head = head.subarray(0, bytesRead);
+      gzip = head[0] === 0x1f && head[1] === 0x8b;
+    } catch (error) {
+      throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
+    }
+    if (size === undefined) {
+      if (gzip) throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: gzip input from a pipe is not supported (decompress it first)`);
+      if (head.length > 0) yield head;
+    }
+    const chunks = gzip ? createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()) : handleChunks(handle, { size, reuse: options.reuse === true });
+    try {
+      for await (const chunk of chunks) yield chunk as Uint8Array;
+    } catch (error) {
+      throw new UserError(ErrorCode.INPUT_UNREADABLE, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
+    }
+  } finally {
+    await handle.close();
   }
 }
 

@@ -34,6 +34,7 @@ const DEFAULT_MAX_FLOWS = 1_000_000;
 /** First-fragment ports remembered for pairing later IPv4 fragments. */
 const MAX_FRAGMENT_TRAINS = 4096;
 const SLAB_BYTES = 256 * 1024;
+const FIRST_SLAB_BYTES = 16 * 1024;
 
 // ICMP/ICMPv6 request/reply pairs: both halves share one flow key.
 const ICMP_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
@@ -406,9 +407,10 @@ export class FlowAssembler {
     }
     const list = this.pool[k];
     if (list !== undefined && list.length > 0) return list.pop() as Uint8Array;
-    // New buffers are carved from a shared slab: one backing store per 256 KiB instead of one per flow.
+    // New buffers are carved from a shared slab: one backing store per 256 KiB instead of one per
+    // flow. Slabs start small and double, so a short capture does not zero a large one.
     if (this.slabUsed + size > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, size));
+      this.slab = new Uint8Array(Math.max(Math.min(SLAB_BYTES, this.slab.length * 2), FIRST_SLAB_BYTES, size));
       this.slabUsed = 0;
     }
     const view = this.slab.subarray(this.slabUsed, this.slabUsed + size);

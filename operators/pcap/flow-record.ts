@@ -1,14 +1,12 @@
 /**
- * Turns an assembled flow into a flow-schema row (appended to column arrays): textual addresses,
+ * Turns an assembled flow into a flow-schema row of the column builder: textual addresses,
  * Community ID, HEIR flow id, statistics, and the L7 facts of its first payload bytes.
  */
-import { communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
+import { addressText, communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
+import { FLOW_COLUMNS } from '../../pipeline/flow-schema.ts';
 import { inspectL7 } from '../l7/inspect.ts';
-import type { L7Facts } from '../l7/types.ts';
-import { addressText } from '../../pipeline/flow-id.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
-import type { FlowColumnArrays } from './flow-columns.ts';
-
+import type { FlowColumns } from './flow-columns.ts';
 
 /** `aa:bb:cc:dd:ee:ff` of a 48-bit MAC number; null when absent. */
 export function macText(mac: number): string | null {
@@ -21,111 +19,92 @@ export function macText(mac: number): string | null {
   return s;
 }
 
+/** Columns this writer fills from the flow itself; every other column is an L7 fact column. */
+const FLOW_OWN = new Set([
+  'flow_id', 'community_id', 'site_id', 'sensor_id', 'source', 'ts_start', 'ts_end', 'duration_s', 'end_reason',
+  'ip_version', 'src_addr', 'dst_addr', 'src_port', 'dst_port', 'ip_proto', 'src_mac', 'dst_mac', 'vlan_id',
+  'fwd_packets', 'bwd_packets', 'fwd_bytes', 'bwd_bytes', 'fwd_payload_bytes', 'bwd_payload_bytes',
+  'iat_min', 'iat_max', 'iat_mean', 'iat_std', 'pkt_len_min', 'pkt_len_max', 'pkt_len_mean', 'pkt_len_std',
+  'ttl_min', 'ttl_max', 'tcp_flags_fwd', 'tcp_flags_bwd', 'syn_count', 'fin_count', 'rst_count', 'psh_count',
+  'ack_count', 'urg_count', 'tls_cert_expired', 'link_type', 'label', 'label_category', 'features',
+]);
+/** Columns taken from the dissectors' facts by name (l7_proto, tls_*, http_*, hl7_*, …). */
+export const FACT_COLUMNS: ReadonlySet<string> = new Set(FLOW_COLUMNS.map((c) => c.name as string).filter((name) => !FLOW_OWN.has(name)));
+
 const EMPTY = new Uint8Array(0);
 
 /**
- * Append the flow-schema row of `flow`, emitted for `reason`, to column arrays: each column by name
- * in code, so no row object is built per flow.
+ * Append the flow-schema row of `flow`, emitted for `reason`, to the column builder: each column
+ * by name in code, nulls left unset.
  */
-export function writeFlowRecord(c: FlowColumnArrays, flow: Flow, reason: EndReason, site: string, sensor: string): void {
+export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, site: string, sensor: string): void {
   const f = flow;
+  const c = b.col;
+  const i = b.row();
   const tcp = f.proto === 6;
   const hasPorts = tcp || f.proto === 17 || f.proto === 1 || f.proto === 58 || f.proto === 132;
   const cid = communityIdBytes(f.srcAddr, f.dstAddr, f.proto, f.srcPort, f.dstPort);
   const packets = f.packets;
-  const facts: L7Facts =
-    (tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)
-      ? inspectL7({
-          fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
-          bwd: f.bwdBuf ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY,
-          proto: f.proto,
-          srcPort: f.srcPort,
-          dstPort: f.dstPort,
-        })
-      : {};
-  // Every column of the schema, in order.
-  c.flow_id.push(flowId(site, sensor, cid, f.tsStart));
-  c.community_id.push(cid);
-  c.site_id.push(site);
-  c.sensor_id.push(sensor);
-  c.source.push('pcap');
-  c.ts_start.push(f.tsStart);
-  c.ts_end.push(f.tsEnd);
-  c.duration_s.push((f.tsEnd - f.tsStart) / 1e6);
-  c.end_reason.push(reason);
-  c.ip_version.push(f.ipVersion);
-  c.src_addr.push(addressText(f.srcAddr));
-  c.dst_addr.push(addressText(f.dstAddr));
-  c.src_port.push(hasPorts ? f.srcPort : null);
-  c.dst_port.push(hasPorts ? f.dstPort : null);
-  c.ip_proto.push(f.proto);
-  c.src_mac.push(macText(f.srcMac));
-  c.dst_mac.push(macText(f.dstMac));
-  c.vlan_id.push(f.vlan >= 0 ? f.vlan : null);
-  c.l7_proto.push(facts.l7_proto ?? null);
-  c.fwd_packets.push(f.fwdPackets);
-  c.bwd_packets.push(f.bwdPackets);
-  c.fwd_bytes.push(f.fwdBytes);
-  c.bwd_bytes.push(f.bwdBytes);
-  c.fwd_payload_bytes.push(f.fwdPayload);
-  c.bwd_payload_bytes.push(f.bwdPayload);
-  c.iat_min.push(f.iatN > 0 ? f.iatMin : null);
-  c.iat_max.push(f.iatN > 0 ? f.iatMax : null);
-  c.iat_mean.push(f.iatN > 0 ? f.iatMean : null);
-  c.iat_std.push(f.iatN > 0 ? Math.sqrt(f.iatM2 / f.iatN) : null);
-  c.pkt_len_min.push(f.lenMin);
-  c.pkt_len_max.push(f.lenMax);
-  c.pkt_len_mean.push(f.lenMean);
-  c.pkt_len_std.push(Math.sqrt(f.lenM2 / packets));
-  c.ttl_min.push(f.ttlMin);
-  c.ttl_max.push(f.ttlMax);
-  c.tcp_flags_fwd.push(tcp ? f.flagsFwd : null);
-  c.tcp_flags_bwd.push(tcp ? f.flagsBwd : null);
-  c.syn_count.push(tcp ? f.syn : null);
-  c.fin_count.push(tcp ? f.fin : null);
-  c.rst_count.push(tcp ? f.rst : null);
-  c.psh_count.push(tcp ? f.psh : null);
-  c.ack_count.push(tcp ? f.ack : null);
-  c.urg_count.push(tcp ? f.urg : null);
-  c.tls_version.push(facts.tls_version ?? null);
-  c.tls_cipher.push(facts.tls_cipher ?? null);
-  c.tls_sni.push(facts.tls_sni ?? null);
-  c.tls_ja3.push(facts.tls_ja3 ?? null);
-  c.tls_ja4.push(facts.tls_ja4 ?? null);
-  c.tls_cert_key.push(facts.tls_cert_key ?? null);
-  c.tls_cert_key_bits.push(facts.tls_cert_key_bits ?? null);
-  c.tls_cert_self_signed.push(facts.tls_cert_self_signed ?? null);
-  const notAfter = facts.tls_cert_not_after ?? null;
-  c.tls_cert_not_after.push(notAfter);
-  c.tls_cert_expired.push(notAfter === null ? null : notAfter < f.tsStart);
-  c.http_method.push(facts.http_method ?? null);
-  c.http_host.push(facts.http_host ?? null);
-  c.http_path.push(facts.http_path ?? null);
-  c.http_user_agent.push(facts.http_user_agent ?? null);
-  c.http_basic_auth.push(facts.http_basic_auth ?? null);
-  c.http_server.push(facts.http_server ?? null);
-  c.hl7_message_type.push(facts.hl7_message_type ?? null);
-  c.hl7_sending_app.push(facts.hl7_sending_app ?? null);
-  c.hl7_sending_facility.push(facts.hl7_sending_facility ?? null);
-  c.hl7_version.push(facts.hl7_version ?? null);
-  c.dicom_called_ae.push(facts.dicom_called_ae ?? null);
-  c.dicom_calling_ae.push(facts.dicom_calling_ae ?? null);
-  c.dicom_impl_class_uid.push(facts.dicom_impl_class_uid ?? null);
-  c.dicom_impl_version.push(facts.dicom_impl_version ?? null);
-  c.mqtt_client_id.push(facts.mqtt_client_id ?? null);
-  c.mqtt_username.push(facts.mqtt_username ?? null);
-  c.mqtt_password.push(facts.mqtt_password ?? null);
-  c.login_protocol.push(facts.login_protocol ?? null);
-  c.login_user.push(facts.login_user ?? null);
-  c.login_secret_sha256.push(facts.login_secret_sha256 ?? null);
-  c.login_failures.push(facts.login_failures ?? null);
-  c.vnc_security.push(facts.vnc_security ?? null);
-  c.dns_query.push(facts.dns_query ?? null);
-  c.dhcp_hostname.push(facts.dhcp_hostname ?? null);
-  c.dhcp_vendor_class.push(facts.dhcp_vendor_class ?? null);
-  c.banner.push(facts.banner ?? null);
-  c.link_type.push(f.linkType);
-  c.label.push(null);
-  c.label_category.push(null);
-  c.features.push(null);
+  c.flow_id.setStr(i, flowId(site, sensor, cid, f.tsStart));
+  c.community_id.setStr(i, cid);
+  c.site_id.setStr(i, site);
+  c.sensor_id.setStr(i, sensor);
+  c.source.setStr(i, 'pcap');
+  c.ts_start.setNum(i, f.tsStart);
+  c.ts_end.setNum(i, f.tsEnd);
+  c.duration_s.setNum(i, (f.tsEnd - f.tsStart) / 1e6);
+  c.end_reason.setStr(i, reason);
+  c.ip_version.setInt(i, f.ipVersion);
+  c.src_addr.setStr(i, addressText(f.srcAddr));
+  c.dst_addr.setStr(i, addressText(f.dstAddr));
+  if (hasPorts) {
+    c.src_port.setInt(i, f.srcPort);
+    c.dst_port.setInt(i, f.dstPort);
+  }
+  c.ip_proto.setInt(i, f.proto);
+  if (f.srcMac >= 0) c.src_mac.setStr(i, macText(f.srcMac));
+  if (f.dstMac >= 0) c.dst_mac.setStr(i, macText(f.dstMac));
+  if (f.vlan >= 0) c.vlan_id.setInt(i, f.vlan);
+  c.fwd_packets.setNum(i, f.fwdPackets);
+  c.bwd_packets.setNum(i, f.bwdPackets);
+  c.fwd_bytes.setNum(i, f.fwdBytes);
+  c.bwd_bytes.setNum(i, f.bwdBytes);
+  c.fwd_payload_bytes.setNum(i, f.fwdPayload);
+  c.bwd_payload_bytes.setNum(i, f.bwdPayload);
+  if (f.iatN > 0) {
+    c.iat_min.setNum(i, f.iatMin);
+    c.iat_max.setNum(i, f.iatMax);
+    c.iat_mean.setNum(i, f.iatMean);
+    c.iat_std.setNum(i, Math.sqrt(f.iatM2 / f.iatN));
+  }
+  c.pkt_len_min.setNum(i, f.lenMin);
+  c.pkt_len_max.setNum(i, f.lenMax);
+  c.pkt_len_mean.setNum(i, f.lenMean);
+  c.pkt_len_std.setNum(i, Math.sqrt(f.lenM2 / packets));
+  c.ttl_min.setInt(i, f.ttlMin);
+  c.ttl_max.setInt(i, f.ttlMax);
+  if (tcp) {
+    c.tcp_flags_fwd.setInt(i, f.flagsFwd);
+    c.tcp_flags_bwd.setInt(i, f.flagsBwd);
+    c.syn_count.setInt(i, f.syn);
+    c.fin_count.setInt(i, f.fin);
+    c.rst_count.setInt(i, f.rst);
+    c.psh_count.setInt(i, f.psh);
+    c.ack_count.setInt(i, f.ack);
+    c.urg_count.setInt(i, f.urg);
+  }
+  if ((tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)) {
+    const facts = inspectL7({
+      fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
+      bwd: f.bwdBuf ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY,
+      proto: f.proto,
+      srcPort: f.srcPort,
+      dstPort: f.dstPort,
+    });
+    b.facts(i, facts, FACT_COLUMNS);
+    const notAfter = facts.tls_cert_not_after;
+    if (notAfter !== null && notAfter !== undefined) c.tls_cert_expired.setBool(i, notAfter < f.tsStart);
+  }
+  c.link_type.setInt(i, f.linkType);
+  b.commit();
 }
