@@ -16,13 +16,19 @@
  *   when the template arrives; when the buffer is full the oldest is dead-lettered, and
  *   `flushPending()` dead-letters the rest (at shutdown).
  *
+ * Each template is compiled once into a field plan (an operation and a value slot per field, and
+ * fixed offsets when no field has a variable length); records are decoded by walking the plan and
+ * written straight into struct-of-arrays columns (ingest-ipfix-columns.ts), no object per record.
+ *
  * Records of unidirectional exporters become flows with zero backward counts: the two directions
  * of a connection stay two records (pairing them would need a flow cache and guesswork about
  * timeouts; a downstream operator can join them by Community ID).
  */
-import { addressText, communityIdBytes, flowId } from '../pipeline/flow-id.ts';
+import { hash } from 'node:crypto';
+import { addressText, communityIdBytes } from '../pipeline/flow-id.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
+import { ExportColumns, NUM, TEXT, writeDigits } from './ingest-ipfix-columns.ts';
 
 /** Information element ids HEIR maps (IANA IPFIX registry; NetFlow v9 field types share 1..127). */
 export const IE = {
@@ -75,7 +81,6 @@ const DEFAULT_MAX_PENDING = 64;
 const MAX_TEMPLATES = 4096;
 const MAX_DOMAINS = 4096;
 
-const FLOW_END_REASON: Readonly<Record<number, string>> = { 1: 'idle', 2: 'active', 3: 'fin', 4: 'eof', 5: 'exporter' };
 
 /** One field of a template. */
 interface FieldSpec {
@@ -84,8 +89,8 @@ interface FieldSpec {
   readonly enterprise: number;
 }
 
-/** A (data or options) template. */
-interface Template {
+/** A (data or options) template as it was announced. */
+interface TemplateSpec {
   readonly id: number;
   readonly fields: readonly FieldSpec[];
   /** Scope fields of an options template (0 for a data template). */
@@ -93,6 +98,20 @@ interface Template {
   readonly options: boolean;
   /** Smallest record length (variable-length fields count 1 byte). */
   readonly minLength: number;
+}
+
+/**
+ * A template compiled for decoding: per field, the operation that reads it (OP_*, 0 = skip) and
+ * the value slot it fills (V_*); when every field has a fixed length, its offset in the record.
+ */
+interface Template extends TemplateSpec {
+  readonly ops: Uint8Array;
+  readonly slots: Uint8Array;
+  readonly lengths: Uint16Array;
+  /** Field offsets within a record, or null when a field has a variable length. */
+  readonly offsets: Uint16Array | null;
+  /** Indices of the fields with an operation (the others are only skipped over). */
+  readonly used: Uint16Array;
 }
 
 /** Per exporter + observation domain. */
@@ -104,13 +123,13 @@ interface DomainState {
 
 /** Header facts a data set needs to be decoded (also kept with a pending set). */
 interface Context {
-  readonly version: 9 | 10;
+  readonly version: 5 | 9 | 10;
   readonly exporter: string;
   readonly domain: number;
   readonly sequence: number;
   /** Export time, epoch ms. */
   readonly exportMs: number;
-  /** v9: sysUptime of the header, ms. */
+  /** v9 and v5: sysUptime of the header, ms. */
   readonly sysUptimeMs: number;
   readonly stateKey: string;
 }
@@ -121,16 +140,29 @@ interface PendingSet {
   readonly body: Uint8Array;
 }
 
-/** What one datagram decoded to. */
-export interface DecodedDatagram {
+/** What one datagram decoded to, its flows as row objects (tests, small tools). */
+export interface DecodedDatagram extends DatagramResult {
+  readonly flows: Partial<FlowRow>[];
+}
+
+/** What one datagram decoded to when its flows went into columns (`decodeInto`). */
+export interface DatagramResult {
   /** 5, 9 or 10; 0 when the datagram could not be read at all. */
   readonly version: number;
   readonly domain: number;
   readonly sequence: number;
-  /** Deterministic batch id: `<ipfix|netflow9|netflow5>:<exporter>:<domain>:<sequence>`. */
+  /** Deterministic id of the datagram: `<ipfix|netflow9|netflow5>:<exporter>:<domain>:<sequence>`. */
   readonly batchId: string;
-  readonly flows: Partial<FlowRow>[];
+  /** Flow rows appended to the columns. */
+  readonly records: number;
   readonly deadLetters: DeadLetter[];
+}
+
+/** Version, observation domain (v5: engine type and id) and sequence number of an export header. */
+export interface ExportHeader {
+  readonly version: 5 | 9 | 10;
+  readonly domain: number;
+  readonly sequence: number;
 }
 
 /** Counters of a decoder's life. */
@@ -161,11 +193,131 @@ export interface DecoderOptions {
 /** A malformed part of a datagram: the decoder dead-letters it and goes on. */
 class DatagramError extends Error {}
 
+// ---- field plan ------------------------------------------------------------------------------
 
-function macText(view: DataView, offset: number): string {
-  let s = '';
-  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + view.getUint8(offset + i).toString(16).padStart(2, '0');
-  return s;
+// Value slots of one record (a Float64Array, NaN = absent). Address and MAC slots hold the
+// field's byte offset in the data set.
+const V_OCTETS = 0;
+const V_PACKETS = 1;
+const V_OCTETS_TOTAL = 2;
+const V_PACKETS_TOTAL = 3;
+const V_REV_OCTETS = 4;
+const V_REV_PACKETS = 5;
+const V_INIT_OCTETS = 6;
+const V_RESP_OCTETS = 7;
+const V_INIT_PACKETS = 8;
+const V_RESP_PACKETS = 9;
+const V_PROTO = 10;
+const V_FLAGS = 11;
+const V_REV_FLAGS = 12;
+const V_SPORT = 13;
+const V_DPORT = 14;
+const V_ICMP = 15;
+const V_SRC = 16;
+const V_SRC_LEN = 17;
+const V_DST = 18;
+const V_DST_LEN = 19;
+const V_START_US = 20;
+const V_END_US = 21;
+const V_START_UPTIME = 22;
+const V_END_UPTIME = 23;
+const V_SYSTEM_INIT = 24;
+const V_END_REASON = 25;
+const V_VLAN = 26;
+const V_SRC_MAC = 27;
+const V_DST_MAC = 28;
+const V_BIFLOW = 29;
+const V_INGRESS = 30;
+const V_EGRESS = 31;
+const SLOTS = 32;
+
+// Operations: how a field's bytes become a slot value.
+const OP_SKIP = 0;
+const OP_UNSIGNED = 1;
+const OP_SECONDS = 2;
+const OP_MILLIS = 3;
+const OP_NTP = 4;
+const OP_IPV4 = 5;
+const OP_IPV6 = 6;
+const OP_MAC = 7;
+const OP_VLAN = 8;
+
+/** Operation and slot of an information element (IANA ids; v9 field types share 1..127). */
+const PLAN: ReadonlyMap<number, readonly [op: number, slot: number]> = new Map([
+  [IE.octetDeltaCount, [OP_UNSIGNED, V_OCTETS]],
+  [IE.packetDeltaCount, [OP_UNSIGNED, V_PACKETS]],
+  [IE.octetTotalCount, [OP_UNSIGNED, V_OCTETS_TOTAL]],
+  [IE.packetTotalCount, [OP_UNSIGNED, V_PACKETS_TOTAL]],
+  [IE.initiatorOctets, [OP_UNSIGNED, V_INIT_OCTETS]],
+  [IE.responderOctets, [OP_UNSIGNED, V_RESP_OCTETS]],
+  [IE.initiatorPackets, [OP_UNSIGNED, V_INIT_PACKETS]],
+  [IE.responderPackets, [OP_UNSIGNED, V_RESP_PACKETS]],
+  [IE.protocolIdentifier, [OP_UNSIGNED, V_PROTO]],
+  [IE.tcpControlBits, [OP_UNSIGNED, V_FLAGS]],
+  [IE.sourceTransportPort, [OP_UNSIGNED, V_SPORT]],
+  [IE.destinationTransportPort, [OP_UNSIGNED, V_DPORT]],
+  [IE.icmpTypeCodeIPv4, [OP_UNSIGNED, V_ICMP]],
+  [IE.icmpTypeCodeIPv6, [OP_UNSIGNED, V_ICMP]],
+  [IE.sourceIPv4Address, [OP_IPV4, V_SRC]],
+  [IE.destinationIPv4Address, [OP_IPV4, V_DST]],
+  [IE.sourceIPv6Address, [OP_IPV6, V_SRC]],
+  [IE.destinationIPv6Address, [OP_IPV6, V_DST]],
+  [IE.ingressInterface, [OP_UNSIGNED, V_INGRESS]],
+  [IE.egressInterface, [OP_UNSIGNED, V_EGRESS]],
+  [IE.flowStartSysUpTime, [OP_UNSIGNED, V_START_UPTIME]],
+  [IE.flowEndSysUpTime, [OP_UNSIGNED, V_END_UPTIME]],
+  [IE.flowStartSeconds, [OP_SECONDS, V_START_US]],
+  [IE.flowEndSeconds, [OP_SECONDS, V_END_US]],
+  [IE.flowStartMilliseconds, [OP_MILLIS, V_START_US]],
+  [IE.flowEndMilliseconds, [OP_MILLIS, V_END_US]],
+  [IE.flowStartMicroseconds, [OP_NTP, V_START_US]],
+  [IE.flowStartNanoseconds, [OP_NTP, V_START_US]],
+  [IE.flowEndMicroseconds, [OP_NTP, V_END_US]],
+  [IE.flowEndNanoseconds, [OP_NTP, V_END_US]],
+  [IE.systemInitTimeMilliseconds, [OP_UNSIGNED, V_SYSTEM_INIT]],
+  [IE.flowEndReason, [OP_UNSIGNED, V_END_REASON]],
+  [IE.vlanId, [OP_VLAN, V_VLAN]],
+  [IE.dot1qVlanId, [OP_VLAN, V_VLAN]],
+  [IE.sourceMacAddress, [OP_MAC, V_SRC_MAC]],
+  [IE.destinationMacAddress, [OP_MAC, V_DST_MAC]],
+  [IE.biflowDirection, [OP_UNSIGNED, V_BIFLOW]],
+]);
+
+/** RFC 5103 reverse elements HEIR maps (enterprise 29305). */
+const REVERSE_PLAN: ReadonlyMap<number, readonly [op: number, slot: number]> = new Map([
+  [IE.octetDeltaCount, [OP_UNSIGNED, V_REV_OCTETS]],
+  [IE.octetTotalCount, [OP_UNSIGNED, V_REV_OCTETS]],
+  [IE.packetDeltaCount, [OP_UNSIGNED, V_REV_PACKETS]],
+  [IE.packetTotalCount, [OP_UNSIGNED, V_REV_PACKETS]],
+  [IE.tcpControlBits, [OP_UNSIGNED, V_REV_FLAGS]],
+]);
+
+/** Compile a template's field plan once, when it arrives. */
+function compile(spec: TemplateSpec): Template {
+  const n = spec.fields.length;
+  const ops = new Uint8Array(n);
+  const slots = new Uint8Array(n);
+  const lengths = new Uint16Array(n);
+  let offsets: Uint16Array | null = new Uint16Array(n);
+  const used: number[] = [];
+  let at = 0;
+  spec.fields.forEach((field, f) => {
+    lengths[f] = field.length;
+    if (field.length === VARIABLE) offsets = null;
+    else if (offsets) offsets[f] = at;
+    at += field.length;
+    // Scope fields of options templates describe what the options apply to: not record values.
+    if (spec.options && f < spec.scopeCount) return;
+    const plan = field.enterprise === 0 ? PLAN.get(field.id) : field.enterprise === REVERSE_PEN ? REVERSE_PLAN.get(field.id) : undefined;
+    if (!plan) return;
+    // Fixed lengths a reader needs are checked here, once (variable-length fields per record).
+    const [op, slot] = plan;
+    if (field.length !== VARIABLE && ((op === OP_IPV4 && field.length !== 4) || (op === OP_IPV6 && field.length !== 16) || (op === OP_MAC && field.length !== 6) || (op === OP_NTP && field.length !== 8))) return;
+    ops[f] = op;
+    slots[f] = slot;
+    used.push(f);
+  });
+  return { ...spec, ops, slots, lengths, offsets, used: Uint16Array.from(used) };
 }
 
 /** Unsigned big-endian integer of 1..8 bytes (reduced-size encoding), exact up to 2^53. */
@@ -194,56 +346,95 @@ function ntpMicros(view: DataView, offset: number): number {
   return seconds * 1e6 + Math.round((fraction / 4294967296) * 1e6);
 }
 
-/** One record's values while it is decoded (NaN = absent), reused across records. */
-class Scratch {
-  octets = NaN;
-  packets = NaN;
-  octetsTotal = NaN;
-  packetsTotal = NaN;
-  reverseOctets = NaN;
-  reversePackets = NaN;
-  initiatorOctets = NaN;
-  responderOctets = NaN;
-  initiatorPackets = NaN;
-  responderPackets = NaN;
-  proto = NaN;
-  flags = NaN;
-  reverseFlags = NaN;
-  sport = NaN;
-  dport = NaN;
-  icmpTypeCode = NaN;
-  /** Views into the datagram (read before the next record; never kept). */
-  src: Uint8Array | null = null;
-  dst: Uint8Array | null = null;
-  startUs = NaN;
-  endUs = NaN;
-  startUptimeMs = NaN;
-  endUptimeMs = NaN;
-  systemInitMs = NaN;
-  endReason = NaN;
-  vlan = NaN;
-  srcMac: string | null = null;
-  dstMac: string | null = null;
-  biflowDirection = NaN;
-  ingress = NaN;
-  egress = NaN;
-
-  reset(): void {
-    this.octets = this.packets = this.octetsTotal = this.packetsTotal = NaN;
-    this.reverseOctets = this.reversePackets = this.initiatorOctets = this.responderOctets = NaN;
-    this.initiatorPackets = this.responderPackets = this.proto = this.flags = this.reverseFlags = NaN;
-    this.sport = this.dport = this.icmpTypeCode = NaN;
-    this.src = this.dst = null;
-    this.startUs = this.endUs = this.startUptimeMs = this.endUptimeMs = this.systemInitMs = NaN;
-    this.endReason = this.vlan = this.biflowDirection = this.ingress = this.egress = NaN;
-    this.srcMac = this.dstMac = null;
+/** Read one field into its slot. */
+function readField(vals: Float64Array, view: DataView, op: number, slot: number, o: number, length: number): void {
+  switch (op) {
+    case OP_UNSIGNED:
+      vals[slot] = readUnsigned(view, o, length);
+      break;
+    case OP_SECONDS:
+      vals[slot] = readUnsigned(view, o, length) * 1e6;
+      break;
+    case OP_MILLIS:
+      vals[slot] = readUnsigned(view, o, length) * 1000;
+      break;
+    case OP_NTP:
+      if (length === 8) vals[slot] = ntpMicros(view, o);
+      break;
+    case OP_IPV4:
+    case OP_IPV6:
+      if (length === (op === OP_IPV4 ? 4 : 16)) {
+        vals[slot] = o;
+        vals[slot + 1] = length;
+      }
+      break;
+    case OP_MAC:
+      if (length === 6) vals[slot] = o;
+      break;
+    case OP_VLAN:
+      vals[slot] = readUnsigned(view, o, length) & 0x0fff;
+      break;
+    default:
+      break;
   }
 }
 
-const pick = (...values: number[]): number => {
-  for (const v of values) if (!Number.isNaN(v)) return v;
-  return NaN;
-};
+/** The first of the values that is present (NaN = absent). */
+function pick(a: number, b: number, c = NaN, d = NaN): number {
+  return a === a ? a : b === b ? b : c === c ? c : d;
+}
+
+// ---- text written into the columns -----------------------------------------------------------
+
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const SOURCE_TEXT: Readonly<Record<number, Uint8Array>> = { 5: ascii('netflow5'), 9: ascii('netflow9'), 10: ascii('ipfix') };
+const END_REASON_TEXT: readonly (Uint8Array | undefined)[] = [undefined, ascii('idle'), ascii('active'), ascii('fin'), ascii('eof'), ascii('exporter')];
+const HEX = ascii('0123456789abcdef');
+const INGRESS_TEXT = ascii('"ingressInterface":');
+const EGRESS_TEXT = ascii('"egressInterface":');
+/** Decimal text of each byte value (IPv4 dotted quads). */
+const OCTET_TEXT: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => ascii(String(i)));
+
+/** Dotted IPv4 text of 4 bytes, written at `at`; returns the new end. */
+function writeIpv4(out: Uint8Array, at: number, bytes: Uint8Array, o: number): number {
+  for (let i = 0; i < 4; i++) {
+    if (i) out[at++] = 46;
+    const t = OCTET_TEXT[bytes[o + i]];
+    for (let k = 0; k < t.length; k++) out[at++] = t[k];
+  }
+  return at;
+}
+
+/** Decimal text of an integer as String(v) gives it (digits for safe ones); returns the new end. */
+function writeInteger(out: Uint8Array, at: number, v: number): number {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) return writeDigits(out, at, v);
+  const s = String(v);
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+/** Text of an exporter the rows repeat: its sensor id and the flow id prefix `site\0sensor\0`. */
+interface ExporterText {
+  readonly sensor: Uint8Array;
+  readonly idPrefix: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+/** Bytes hashed for one flow id (site, sensor, key, start time). */
+const ID_INPUT_MAX = 8192;
+/**
+ * Version, domain and sequence number of an export datagram's header, or null when the datagram
+ * is too short or of another version (the collector groups datagrams into batches by these).
+ */
+export function exportHeader(datagram: Uint8Array): ExportHeader | null {
+  if (datagram.length < 4) return null;
+  const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  const version = view.getUint16(0);
+  if (version === 10 && datagram.length >= 16) return { version, domain: view.getUint32(12), sequence: view.getUint32(8) };
+  if (version === 9 && datagram.length >= 20) return { version, domain: view.getUint32(16), sequence: view.getUint32(12) };
+  if (version === 5 && datagram.length >= 24) return { version, domain: (view.getUint8(20) << 8) | view.getUint8(21), sequence: view.getUint32(16) };
+  return null;
+}
 
 /**
  * A stateful decoder of IPFIX / NetFlow v9 / v5 datagrams. One instance serves any number of
@@ -251,7 +442,9 @@ const pick = (...values: number[]): number => {
  *
  * @example
  * const decoder = new FlowDecoder({ site: 'h1' });
- * const { flows, deadLetters, batchId } = decoder.decode(datagram, '10.0.0.1:50123');
+ * const columns = new ExportColumns();
+ * const { records, deadLetters, batchId } = decoder.decodeInto(datagram, '10.0.0.1:50123', columns);
+ * const batch = columns.toBatch();
  */
 export class FlowDecoder {
   readonly stats: DecoderStats = {
@@ -270,11 +463,17 @@ export class FlowDecoder {
   private readonly states = new Map<string, DomainState>();
   private readonly pending: PendingSet[] = [];
   private readonly maxPending: number;
-  private readonly scratch = new Scratch();
+  /** Slot values of the record being decoded. */
+  private readonly vals = new Float64Array(SLOTS);
+  private readonly exporters = new Map<string, ExporterText>();
+  private readonly siteText: Uint8Array;
+  private readonly idInput = Buffer.alloc(ID_INPUT_MAX);
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) throw new RangeError(`invalid maxPendingSets: ${options.maxPendingSets}`);
+    this.siteText = utf8.encode(options.site);
+    if (this.siteText.length + 3 * (options.sensor?.length ?? 0) > ID_INPUT_MAX / 2) throw new RangeError(`invalid site/sensor: longer than ${ID_INPUT_MAX / 2} bytes`);
   }
 
   /** Number of templates known for an exporter/domain (tests, the collector's summary). */
@@ -290,10 +489,20 @@ export class FlowDecoder {
     return this.pending.length;
   }
 
-  /** Decode one datagram from `exporter` (address:port). Never throws on bad bytes. */
+  /** Decode one datagram from `exporter` (address:port) into flow row objects. Never throws on bad bytes. */
   decode(datagram: Uint8Array, exporter: string): DecodedDatagram {
+    const columns = new ExportColumns(32);
+    const result = this.decodeInto(datagram, exporter, columns);
+    return { ...result, flows: columns.rows() };
+  }
+
+  /**
+   * Decode one datagram from `exporter` (address:port), appending its flows to `out`. Never
+   * throws on bad bytes: malformed parts come back as dead letters.
+   */
+  decodeInto(datagram: Uint8Array, exporter: string, out: ExportColumns): DatagramResult {
     this.stats.datagrams++;
-    const flows: Partial<FlowRow>[] = [];
+    const before = out.length;
     const deadLetters: DeadLetter[] = [];
     const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
     let version = 0;
@@ -302,17 +511,16 @@ export class FlowDecoder {
     try {
       if (datagram.length < 4) throw new DatagramError(`datagram of ${datagram.length} bytes is too short for a NetFlow/IPFIX header`);
       version = view.getUint16(0);
-      if (version === 10) ({ domain, sequence } = this.decodeIpfix(view, datagram, exporter, flows, deadLetters));
-      else if (version === 9) ({ domain, sequence } = this.decodeV9(view, datagram, exporter, flows, deadLetters));
-      else if (version === 5) ({ domain, sequence } = this.decodeV5(view, exporter, flows));
+      if (version === 10) ({ domain, sequence } = this.decodeIpfix(view, datagram, exporter, out, deadLetters));
+      else if (version === 9) ({ domain, sequence } = this.decodeV9(view, datagram, exporter, out, deadLetters));
+      else if (version === 5) ({ domain, sequence } = this.decodeV5(view, datagram, exporter, out));
       else throw new DatagramError(`unsupported version ${version} (expected 10 IPFIX, 9 or 5 NetFlow)`);
     } catch (error) {
       if (!(error instanceof DatagramError)) throw error;
       deadLetters.push(this.dead(exporter, error.message, datagram));
     }
-    this.stats.flows += flows.length;
     const source = version === 10 ? 'ipfix' : version === 9 ? 'netflow9' : version === 5 ? 'netflow5' : 'flowexport';
-    return { version, domain, sequence, batchId: `${source}:${exporter}:${domain}:${sequence}`, flows, deadLetters };
+    return { version, domain, sequence, batchId: `${source}:${exporter}:${domain}:${sequence}`, records: out.length - before, deadLetters };
   }
 
   /** Dead-letter every data set still waiting for a template (call at shutdown). */
@@ -347,9 +555,23 @@ export class FlowDecoder {
     }
   }
 
+  /** Sensor text and flow id prefix of an exporter (made once per exporter). */
+  private exporterText(exporter: string): ExporterText {
+    let t = this.exporters.get(exporter);
+    if (t === undefined) {
+      const sensor = utf8.encode(this.options.sensor ?? exporter.replace(/:\d+$/, ''));
+      const idPrefix = new Uint8Array(this.siteText.length + sensor.length + 2);
+      idPrefix.set(this.siteText, 0);
+      idPrefix.set(sensor, this.siteText.length + 1);
+      t = { sensor, idPrefix };
+      if (this.exporters.size >= MAX_DOMAINS) this.exporters.clear();
+      this.exporters.set(exporter, t);
+    }
+    return t;
+  }
   // ---- IPFIX -------------------------------------------------------------------------------
 
-  private decodeIpfix(view: DataView, datagram: Uint8Array, exporter: string, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]) {
+  private decodeIpfix(view: DataView, datagram: Uint8Array, exporter: string, out: ExportColumns, deadLetters: DeadLetter[]) {
     if (datagram.length < 16) throw new DatagramError(`IPFIX message of ${datagram.length} bytes is shorter than its 16-byte header`);
     const length = view.getUint16(2);
     if (length < 16 || length > datagram.length) throw new DatagramError(`IPFIX message length ${length} does not fit the ${datagram.length}-byte datagram`);
@@ -372,9 +594,9 @@ export class FlowDecoder {
       }
       const body = datagram.subarray(offset + 4, offset + setLength);
       try {
-        if (setId === 2 || setId === 3) this.ipfixTemplates(body, setId === 3, state, context, flows, deadLetters);
+        if (setId === 2 || setId === 3) this.ipfixTemplates(body, setId === 3, state, context, out, deadLetters);
         else if (setId >= 256) {
-          const n = this.dataSet(body, setId, state, context, flows, deadLetters);
+          const n = this.dataSet(body, setId, state, context, out, deadLetters);
           if (n < 0) unknownCount = true;
           else records += n;
         } else throw new DatagramError(`reserved set id ${setId}`);
@@ -390,7 +612,7 @@ export class FlowDecoder {
     return { domain, sequence };
   }
 
-  private ipfixTemplates(body: Uint8Array, options: boolean, state: DomainState, context: Context, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]): void {
+  private ipfixTemplates(body: Uint8Array, options: boolean, state: DomainState, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     let o = 0;
     // Records until only padding (< 4 bytes) is left.
@@ -432,11 +654,12 @@ export class FlowDecoder {
         minLength += fieldLength === VARIABLE ? 1 : fieldLength;
         fields.push({ id: fieldId, length: fieldLength, enterprise });
       }
-      this.addTemplate(state, { id, fields, scopeCount, options, minLength }, context, flows, deadLetters);
+      this.addTemplate(state, { id, fields, scopeCount, options, minLength }, context, out, deadLetters);
     }
   }
 
-  private addTemplate(state: DomainState, template: Template, context: Context, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]): void {
+  private addTemplate(state: DomainState, spec: TemplateSpec, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
+    const template = compile(spec);
     if (!state.templates.has(template.id) && state.templates.size >= MAX_TEMPLATES) throw new DatagramError(`more than ${MAX_TEMPLATES} templates for ${context.stateKey}`);
     state.templates.set(template.id, template);
     if (template.options) this.stats.optionsTemplates++;
@@ -451,7 +674,7 @@ export class FlowDecoder {
       this.pending.splice(i, 1);
       this.stats.pendingDecoded++;
       try {
-        this.records(p.body, template, state, p.context, flows);
+        this.records(p.body, template, state, p.context, out);
       } catch (error) {
         if (!(error instanceof DatagramError)) throw error;
         deadLetters.push(this.dead(p.context.exporter, `buffered data set ${template.id}: ${error.message}`, p.body));
@@ -460,7 +683,7 @@ export class FlowDecoder {
   }
 
   /** Decode a data set; returns the records decoded, or -1 when it waits for its template. */
-  private dataSet(body: Uint8Array, setId: number, state: DomainState, context: Context, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]): number {
+  private dataSet(body: Uint8Array, setId: number, state: DomainState, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): number {
     const template = state.templates.get(setId);
     if (template === undefined) {
       this.stats.pendingSets++;
@@ -475,242 +698,207 @@ export class FlowDecoder {
       this.pending.push({ context, templateId: setId, body: body.slice() });
       return -1;
     }
-    return this.records(body, template, state, context, flows);
+    return this.records(body, template, state, context, out);
   }
 
   /** Decode the records of a data set with its template; returns how many. */
-  private records(body: Uint8Array, template: Template, state: DomainState, context: Context, flows: Partial<FlowRow>[]): number {
+  private records(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns): number {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    const s = this.scratch;
+    const vals = this.vals;
+    const { ops, slots, lengths, offsets, used } = template;
+    const fields = lengths.length;
     let o = 0;
     let n = 0;
     while (body.length - o >= template.minLength) {
-      s.reset();
-      for (let f = 0; f < template.fields.length; f++) {
-        const field = template.fields[f];
-        let length = field.length;
-        if (length === VARIABLE) {
-          if (o + 1 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
-          length = view.getUint8(o++);
-          if (length === 255) {
-            if (o + 2 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
-            length = view.getUint16(o);
-            o += 2;
-          }
+      vals.fill(NaN);
+      if (offsets !== null) {
+        // Fixed-length record: minLength is its length, so every field is in the set.
+        for (let u = 0; u < used.length; u++) {
+          const f = used[u];
+          readField(vals, view, ops[f], slots[f], o + offsets[f], lengths[f]);
         }
-        if (o + length > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated in field ${field.id}`);
-        if (!template.options || f >= template.scopeCount) this.field(s, field, view, o, length);
-        o += length;
+        o += template.minLength;
+      } else {
+        for (let f = 0; f < fields; f++) {
+          let length = lengths[f];
+          if (length === VARIABLE) {
+            if (o + 1 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
+            length = view.getUint8(o++);
+            if (length === 255) {
+              if (o + 2 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
+              length = view.getUint16(o);
+              o += 2;
+            }
+          }
+          if (o + length > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated in field ${template.fields[f].id}`);
+          if (ops[f] !== OP_SKIP) readField(vals, view, ops[f], slots[f], o, length);
+          o += length;
+        }
       }
       n++;
       if (template.options) {
         this.stats.optionsRecords++;
-        if (!Number.isNaN(s.systemInitMs)) state.systemInitMs = s.systemInitMs;
+        if (vals[V_SYSTEM_INIT] === vals[V_SYSTEM_INIT]) state.systemInitMs = vals[V_SYSTEM_INIT];
         continue;
       }
-      flows.push(this.row(s, state, context));
+      this.emit(body, state, context, out);
     }
     return n;
   }
 
-  /** Store one field's value in the scratch record. */
-  private field(s: Scratch, field: FieldSpec, view: DataView, o: number, length: number): void {
-    if (field.enterprise === REVERSE_PEN) {
-      if (field.id === IE.octetDeltaCount || field.id === IE.octetTotalCount) s.reverseOctets = readUnsigned(view, o, length);
-      else if (field.id === IE.packetDeltaCount || field.id === IE.packetTotalCount) s.reversePackets = readUnsigned(view, o, length);
-      else if (field.id === IE.tcpControlBits) s.reverseFlags = readUnsigned(view, o, length);
-      return;
-    }
-    if (field.enterprise !== 0) return;
-    switch (field.id) {
-      case IE.octetDeltaCount:
-        s.octets = readUnsigned(view, o, length);
-        break;
-      case IE.packetDeltaCount:
-        s.packets = readUnsigned(view, o, length);
-        break;
-      case IE.octetTotalCount:
-        s.octetsTotal = readUnsigned(view, o, length);
-        break;
-      case IE.packetTotalCount:
-        s.packetsTotal = readUnsigned(view, o, length);
-        break;
-      case IE.initiatorOctets:
-        s.initiatorOctets = readUnsigned(view, o, length);
-        break;
-      case IE.responderOctets:
-        s.responderOctets = readUnsigned(view, o, length);
-        break;
-      case IE.initiatorPackets:
-        s.initiatorPackets = readUnsigned(view, o, length);
-        break;
-      case IE.responderPackets:
-        s.responderPackets = readUnsigned(view, o, length);
-        break;
-      case IE.protocolIdentifier:
-        s.proto = readUnsigned(view, o, length);
-        break;
-      case IE.tcpControlBits:
-        s.flags = readUnsigned(view, o, length);
-        break;
-      case IE.sourceTransportPort:
-        s.sport = readUnsigned(view, o, length);
-        break;
-      case IE.destinationTransportPort:
-        s.dport = readUnsigned(view, o, length);
-        break;
-      case IE.icmpTypeCodeIPv4:
-      case IE.icmpTypeCodeIPv6:
-        s.icmpTypeCode = readUnsigned(view, o, length);
-        break;
-      case IE.sourceIPv4Address:
-        if (length === 4) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 4);
-        break;
-      case IE.destinationIPv4Address:
-        if (length === 4) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 4);
-        break;
-      case IE.sourceIPv6Address:
-        if (length === 16) s.src = new Uint8Array(view.buffer, view.byteOffset + o, 16);
-        break;
-      case IE.destinationIPv6Address:
-        if (length === 16) s.dst = new Uint8Array(view.buffer, view.byteOffset + o, 16);
-        break;
-      case IE.ingressInterface:
-        s.ingress = readUnsigned(view, o, length);
-        break;
-      case IE.egressInterface:
-        s.egress = readUnsigned(view, o, length);
-        break;
-      case IE.flowStartSysUpTime:
-        s.startUptimeMs = readUnsigned(view, o, length);
-        break;
-      case IE.flowEndSysUpTime:
-        s.endUptimeMs = readUnsigned(view, o, length);
-        break;
-      case IE.flowStartSeconds:
-        s.startUs = readUnsigned(view, o, length) * 1e6;
-        break;
-      case IE.flowEndSeconds:
-        s.endUs = readUnsigned(view, o, length) * 1e6;
-        break;
-      case IE.flowStartMilliseconds:
-        s.startUs = readUnsigned(view, o, length) * 1000;
-        break;
-      case IE.flowEndMilliseconds:
-        s.endUs = readUnsigned(view, o, length) * 1000;
-        break;
-      case IE.flowStartMicroseconds:
-      case IE.flowStartNanoseconds:
-        if (length === 8) s.startUs = ntpMicros(view, o);
-        break;
-      case IE.flowEndMicroseconds:
-      case IE.flowEndNanoseconds:
-        if (length === 8) s.endUs = ntpMicros(view, o);
-        break;
-      case IE.systemInitTimeMilliseconds:
-        s.systemInitMs = readUnsigned(view, o, length);
-        break;
-      case IE.flowEndReason:
-        s.endReason = readUnsigned(view, o, length);
-        break;
-      case IE.vlanId:
-      case IE.dot1qVlanId:
-        s.vlan = readUnsigned(view, o, length) & 0x0fff;
-        break;
-      case IE.sourceMacAddress:
-        if (length === 6) s.srcMac = macText(view, o);
-        break;
-      case IE.destinationMacAddress:
-        if (length === 6) s.dstMac = macText(view, o);
-        break;
-      case IE.biflowDirection:
-        s.biflowDirection = readUnsigned(view, o, length);
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** The flow row of a decoded record. */
-  private row(s: Scratch, state: DomainState, context: Context): Partial<FlowRow> {
+  /** Append the flow row of the record in `vals` (addresses are offsets into `bytes`). */
+  private emit(bytes: Uint8Array, state: DomainState, context: Context, out: ExportColumns): void {
+    const v = this.vals;
     // Time: absolute fields first, then uptime-relative ones, else the export time.
-    let startUs = s.startUs;
-    let endUs = s.endUs;
-    const uptimeBase = context.version === 9 ? context.exportMs - context.sysUptimeMs : pick(s.systemInitMs, state.systemInitMs ?? NaN);
-    if (Number.isNaN(startUs) && !Number.isNaN(s.startUptimeMs) && !Number.isNaN(uptimeBase)) startUs = (uptimeBase + s.startUptimeMs) * 1000;
-    if (Number.isNaN(endUs) && !Number.isNaN(s.endUptimeMs) && !Number.isNaN(uptimeBase)) endUs = (uptimeBase + s.endUptimeMs) * 1000;
-    if (Number.isNaN(startUs)) startUs = Number.isNaN(endUs) ? context.exportMs * 1000 : endUs;
-    if (Number.isNaN(endUs) || endUs < startUs) endUs = startUs;
+    let startUs = v[V_START_US];
+    let endUs = v[V_END_US];
+    const uptimeBase = context.version === 10 ? pick(v[V_SYSTEM_INIT], state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
+    if (startUs !== startUs && v[V_START_UPTIME] === v[V_START_UPTIME]) startUs = (uptimeBase + v[V_START_UPTIME]) * 1000;
+    if (endUs !== endUs && v[V_END_UPTIME] === v[V_END_UPTIME]) endUs = (uptimeBase + v[V_END_UPTIME]) * 1000;
+    if (startUs !== startUs) startUs = endUs !== endUs ? context.exportMs * 1000 : endUs;
+    if (endUs !== endUs || endUs < startUs) endUs = startUs;
+    startUs = Math.round(startUs);
+    endUs = Math.round(endUs);
 
-    let src = s.src;
-    let dst = s.dst;
-    let sport = Number.isNaN(s.sport) ? null : s.sport;
-    let dport = Number.isNaN(s.dport) ? null : s.dport;
-    const proto = Number.isNaN(s.proto) ? null : s.proto;
-    if ((proto === 1 || proto === 58) && !Number.isNaN(s.icmpTypeCode)) {
-      sport = s.icmpTypeCode >> 8;
-      dport = s.icmpTypeCode & 0xff;
-    } else if ((proto === 1 || proto === 58) && dport !== null && (sport === null || sport === 0)) {
-      // NetFlow v5/v9 exporters put ICMP type*256+code in the destination port.
-      sport = dport >> 8;
-      dport = dport & 0xff;
+    let src = v[V_SRC];
+    let srcLen = v[V_SRC_LEN];
+    let dst = v[V_DST];
+    let dstLen = v[V_DST_LEN];
+    let sport = v[V_SPORT];
+    let dport = v[V_DPORT];
+    const proto = v[V_PROTO];
+    if ((proto === 1 || proto === 58) && v[V_ICMP] === v[V_ICMP]) {
+      sport = Math.floor(v[V_ICMP] / 256);
+      dport = v[V_ICMP] % 256;
+    } else if ((proto === 1 || proto === 58) && dport === dport && (sport !== sport || sport === 0)) {
+      // NetFlow v9 exporters put ICMP type*256+code in the destination port.
+      sport = Math.floor(dport / 256);
+      dport = dport % 256;
     }
-    let fwdBytes = pick(s.initiatorOctets, s.octets, s.octetsTotal, 0);
-    let fwdPackets = pick(s.initiatorPackets, s.packets, s.packetsTotal, 0);
-    let bwdBytes = pick(s.responderOctets, s.reverseOctets, 0);
-    let bwdPackets = pick(s.responderPackets, s.reversePackets, 0);
-    let flagsFwd = Number.isNaN(s.flags) ? null : s.flags & 0xff;
-    let flagsBwd = Number.isNaN(s.reverseFlags) ? null : s.reverseFlags & 0xff;
-    if (s.biflowDirection === 2 && src && dst) {
+    let fwdBytes = pick(v[V_INIT_OCTETS], v[V_OCTETS], v[V_OCTETS_TOTAL], 0);
+    let fwdPackets = pick(v[V_INIT_PACKETS], v[V_PACKETS], v[V_PACKETS_TOTAL], 0);
+    let bwdBytes = pick(v[V_RESP_OCTETS], v[V_REV_OCTETS], 0);
+    let bwdPackets = pick(v[V_RESP_PACKETS], v[V_REV_PACKETS], 0);
+    let flagsFwd = v[V_FLAGS] % 256;
+    let flagsBwd = v[V_REV_FLAGS] % 256;
+    if (v[V_BIFLOW] === 2 && src === src && dst === dst) {
       // reverseInitiator: the record's destination started the flow.
-      [src, dst] = [dst, src];
+      [src, dst, srcLen, dstLen] = [dst, src, dstLen, srcLen];
       [sport, dport] = [dport, sport];
       [fwdBytes, bwdBytes] = [bwdBytes, fwdBytes];
       [fwdPackets, bwdPackets] = [bwdPackets, fwdPackets];
       [flagsFwd, flagsBwd] = [flagsBwd, flagsFwd];
     }
-    const tuple = src !== null && dst !== null && src.length === dst.length && proto !== null;
-    const cid = tuple ? communityIdBytes(src!, dst!, proto!, sport ?? 0, dport ?? 0) : null;
-    const srcText = src ? addressText(src) : null;
-    const dstText = dst ? addressText(dst) : null;
-    const sensor = this.options.sensor ?? context.exporter.replace(/:\d+$/, '');
-    // Both directions of a connection share a Community ID: the initiator side keeps their ids apart.
-    const key = cid !== null ? `${cid}|${srcText}|${sport ?? ''}` : `${context.stateKey}#${context.sequence}#${this.stats.flows}`;
-    const features: string[] = [];
-    if (!Number.isNaN(s.ingress)) features.push(`"ingressInterface":${s.ingress}`);
-    if (!Number.isNaN(s.egress)) features.push(`"egressInterface":${s.egress}`);
-    return {
-      flow_id: flowId(this.options.site, sensor, key, startUs),
-      community_id: cid,
-      site_id: this.options.site,
-      sensor_id: sensor,
-      source: context.version === 10 ? 'ipfix' : 'netflow9',
-      ts_start: startUs,
-      ts_end: endUs,
-      duration_s: (endUs - startUs) / 1e6,
-      end_reason: FLOW_END_REASON[s.endReason] ?? null,
-      ip_version: src ? (src.length === 4 ? 4 : 6) : null,
-      src_addr: srcText,
-      dst_addr: dstText,
-      src_port: sport,
-      dst_port: dport,
-      ip_proto: proto,
-      src_mac: s.srcMac,
-      dst_mac: s.dstMac,
-      vlan_id: Number.isNaN(s.vlan) ? null : s.vlan,
-      fwd_packets: fwdPackets,
-      bwd_packets: bwdPackets,
-      fwd_bytes: fwdBytes,
-      bwd_bytes: bwdBytes,
-      tcp_flags_fwd: proto === 6 ? flagsFwd : null,
-      tcp_flags_bwd: proto === 6 ? flagsBwd : null,
-      features: features.length ? `{${features.join(',')}}` : null,
-    };
+    const exporter = this.exporterText(context.exporter);
+    out.reserveRow();
+    const row = out.length;
+
+    // Addresses: text straight into the columns; the source text is also part of the flow id key.
+    const id = this.idInput;
+    let k = exporter.idPrefix.length;
+    id.set(exporter.idPrefix, 0);
+    let srcTextStart = -1;
+    let srcTextEnd = -1;
+    if (src === src) {
+      const t = out.reserveText(TEXT.src_addr, 40);
+      srcTextStart = t.end;
+      if (srcLen === 4) t.end = writeIpv4(t.bytes, t.end, bytes, src);
+      else out.putString(TEXT.src_addr, addressText(bytes.subarray(src, src + 16)));
+      srcTextEnd = t.end;
+    } else out.putNull(TEXT.src_addr);
+    if (dst === dst) {
+      const t = out.reserveText(TEXT.dst_addr, 40);
+      if (dstLen === 4) t.end = writeIpv4(t.bytes, t.end, bytes, dst);
+      else out.putString(TEXT.dst_addr, addressText(bytes.subarray(dst, dst + 16)));
+    } else out.putNull(TEXT.dst_addr);
+
+    // Community ID, and the flow id key: both directions of a connection share a Community ID, so
+    // the initiator side keeps their ids apart.
+    if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
+      const cid = communityIdBytes(bytes.subarray(src, src + srcLen), bytes.subarray(dst, dst + dstLen), proto, sport === sport ? sport : 0, dport === dport ? dport : 0);
+      out.putString(TEXT.community_id, cid);
+      for (let i = 0; i < cid.length; i++) id[k++] = cid.charCodeAt(i);
+      id[k++] = 124; // |
+      const srcText = out.text[TEXT.src_addr].bytes;
+      for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
+      id[k++] = 124;
+      if (sport === sport) k = writeInteger(id, k, sport);
+    } else {
+      out.putNull(TEXT.community_id);
+      k += id.write(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, k, 'utf8');
+    }
+    id[k++] = 0;
+    k = writeInteger(id, k, startUs);
+    // flowId() of pipeline/flow-id.ts over the same bytes: 16 hex digits of SHA-1.
+    // (The digest as a latin1 string: a Buffer result costs three times as much.)
+    const digest = hash('sha1', id.subarray(0, k), 'latin1');
+    const t = out.reserveText(TEXT.flow_id, 16);
+    for (let i = 0; i < 8; i++) {
+      const b = digest.charCodeAt(i);
+      t.bytes[t.end++] = HEX[b >> 4];
+      t.bytes[t.end++] = HEX[b & 15];
+    }
+    this.stats.flows++;
+
+    out.putBytes(TEXT.site_id, this.siteText);
+    out.putBytes(TEXT.sensor_id, exporter.sensor);
+    out.putBytes(TEXT.source, SOURCE_TEXT[context.version]);
+    const reason = END_REASON_TEXT[v[V_END_REASON]];
+    if (reason !== undefined) out.putBytes(TEXT.end_reason, reason);
+    else out.putNull(TEXT.end_reason);
+    this.mac(out, TEXT.src_mac, bytes, v[V_SRC_MAC]);
+    this.mac(out, TEXT.dst_mac, bytes, v[V_DST_MAC]);
+    const ingress = v[V_INGRESS];
+    const egress = v[V_EGRESS];
+    if (ingress === ingress || egress === egress) {
+      const f = out.reserveText(TEXT.features, 64);
+      f.bytes[f.end++] = 123; // {
+      if (ingress === ingress) {
+        f.bytes.set(INGRESS_TEXT, f.end);
+        f.end = writeInteger(f.bytes, f.end + INGRESS_TEXT.length, ingress);
+      }
+      if (egress === egress) {
+        if (ingress === ingress) f.bytes[f.end++] = 44; // ,
+        f.bytes.set(EGRESS_TEXT, f.end);
+        f.end = writeInteger(f.bytes, f.end + EGRESS_TEXT.length, egress);
+      }
+      f.bytes[f.end++] = 125; // }
+    } else out.putNull(TEXT.features);
+
+    const num = out.num;
+    num[NUM.ts_start][row] = startUs;
+    num[NUM.ts_end][row] = endUs;
+    num[NUM.ip_version][row] = src === src ? (srcLen === 4 ? 4 : 6) : NaN;
+    num[NUM.src_port][row] = sport;
+    num[NUM.dst_port][row] = dport;
+    num[NUM.ip_proto][row] = proto;
+    num[NUM.vlan_id][row] = v[V_VLAN];
+    num[NUM.fwd_packets][row] = fwdPackets;
+    num[NUM.bwd_packets][row] = bwdPackets;
+    num[NUM.fwd_bytes][row] = fwdBytes;
+    num[NUM.bwd_bytes][row] = bwdBytes;
+    num[NUM.tcp_flags_fwd][row] = proto === 6 ? flagsFwd : NaN;
+    num[NUM.tcp_flags_bwd][row] = proto === 6 ? flagsBwd : NaN;
+    out.endRow();
+  }
+
+  /** MAC address text (aa:bb:…) of the 6 bytes at `o`, or null when absent. */
+  private mac(out: ExportColumns, index: number, bytes: Uint8Array, o: number): void {
+    if (o !== o) {
+      out.putNull(index);
+      return;
+    }
+    const t = out.reserveText(index, 17);
+    for (let i = 0; i < 6; i++) {
+      if (i) t.bytes[t.end++] = 58;
+      t.bytes[t.end++] = HEX[bytes[o + i] >> 4];
+      t.bytes[t.end++] = HEX[bytes[o + i] & 15];
+    }
   }
 
   // ---- NetFlow v9 --------------------------------------------------------------------------
 
-  private decodeV9(view: DataView, datagram: Uint8Array, exporter: string, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]) {
+  private decodeV9(view: DataView, datagram: Uint8Array, exporter: string, out: ExportColumns, deadLetters: DeadLetter[]) {
     if (datagram.length < 20) throw new DatagramError(`NetFlow v9 packet of ${datagram.length} bytes is shorter than its 20-byte header`);
     const sysUptimeMs = view.getUint32(4);
     const exportMs = view.getUint32(8) * 1000;
@@ -731,9 +919,9 @@ export class FlowDecoder {
       }
       const body = datagram.subarray(offset + 4, offset + setLength);
       try {
-        if (setId === 0) this.v9Templates(body, state, context, flows, deadLetters);
-        else if (setId === 1) this.v9OptionsTemplates(body, state, context, flows, deadLetters);
-        else if (setId >= 256) this.dataSet(body, setId, state, context, flows, deadLetters);
+        if (setId === 0) this.v9Templates(body, state, context, out, deadLetters);
+        else if (setId === 1) this.v9OptionsTemplates(body, state, context, out, deadLetters);
+        else if (setId >= 256) this.dataSet(body, setId, state, context, out, deadLetters);
         else throw new DatagramError(`reserved flowset id ${setId}`);
       } catch (error) {
         if (!(error instanceof DatagramError)) throw error;
@@ -759,7 +947,7 @@ export class FlowDecoder {
     return { fields, minLength };
   }
 
-  private v9Templates(body: Uint8Array, state: DomainState, context: Context, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]): void {
+  private v9Templates(body: Uint8Array, state: DomainState, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     let o = 0;
     while (o + 4 <= body.length) {
@@ -771,11 +959,11 @@ export class FlowDecoder {
       if (count === 0) throw new DatagramError(`template ${id} has no fields`);
       const { fields, minLength } = this.v9Fields(view, o, count, body.length, id);
       o += count * 4;
-      this.addTemplate(state, { id, fields, scopeCount: 0, options: false, minLength }, context, flows, deadLetters);
+      this.addTemplate(state, { id, fields, scopeCount: 0, options: false, minLength }, context, out, deadLetters);
     }
   }
 
-  private v9OptionsTemplates(body: Uint8Array, state: DomainState, context: Context, flows: Partial<FlowRow>[], deadLetters: DeadLetter[]): void {
+  private v9OptionsTemplates(body: Uint8Array, state: DomainState, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     let o = 0;
     while (o + 6 <= body.length) {
@@ -790,13 +978,13 @@ export class FlowDecoder {
       // Scope field types (1 system, 2 interface, …) are not IEs: records() skips scope fields.
       const { fields, minLength } = this.v9Fields(view, o, count, body.length, id);
       o += count * 4;
-      this.addTemplate(state, { id, fields, scopeCount: scopeBytes / 4, options: true, minLength }, context, flows, deadLetters);
+      this.addTemplate(state, { id, fields, scopeCount: scopeBytes / 4, options: true, minLength }, context, out, deadLetters);
     }
   }
 
   // ---- NetFlow v5 --------------------------------------------------------------------------
 
-  private decodeV5(view: DataView, exporter: string, flows: Partial<FlowRow>[]) {
+  private decodeV5(view: DataView, datagram: Uint8Array, exporter: string, out: ExportColumns) {
     const length = view.byteLength;
     if (length < 24) throw new DatagramError(`NetFlow v5 packet of ${length} bytes is shorter than its 24-byte header`);
     const count = view.getUint16(2);
@@ -808,50 +996,29 @@ export class FlowDecoder {
     const state = this.state(exporter, domain);
     this.checkSequence(state, sequence);
     state.expectedSequence = (sequence + count) >>> 0;
-    const base = exportMs - sysUptimeMs;
-    const sensor = this.options.sensor ?? exporter.replace(/:\d+$/, '');
+    const context: Context = { version: 5, exporter, domain, sequence, exportMs, sysUptimeMs, stateKey: `${exporter}/${domain}` };
+    const v = this.vals;
+    // The fixed v5 record layout, read into the same slots a template fills.
     for (let i = 0; i < count; i++) {
       const o = 24 + i * 48;
-      const src = new Uint8Array(view.buffer, view.byteOffset + o, 4);
-      const dst = new Uint8Array(view.buffer, view.byteOffset + o + 4, 4);
-      const packets = view.getUint32(o + 16);
-      const bytes = view.getUint32(o + 20);
-      const startUs = (base + view.getUint32(o + 24)) * 1000;
-      let endUs = (base + view.getUint32(o + 28)) * 1000;
-      if (endUs < startUs) endUs = startUs;
-      let sport: number = view.getUint16(o + 32);
-      let dport: number = view.getUint16(o + 34);
-      const flags = view.getUint8(o + 37);
-      const proto = view.getUint8(o + 38);
-      if (proto === 1) {
-        // v5 carries ICMP type*256+code in the destination port.
-        sport = dport >> 8;
-        dport &= 0xff;
-      }
-      const cid = communityIdBytes(src, dst, proto, sport, dport);
-      const srcText = addressText(src);
-      flows.push({
-        flow_id: flowId(this.options.site, sensor, `${cid}|${srcText}|${sport}`, startUs),
-        community_id: cid,
-        site_id: this.options.site,
-        sensor_id: sensor,
-        source: 'netflow5',
-        ts_start: startUs,
-        ts_end: endUs,
-        duration_s: (endUs - startUs) / 1e6,
-        ip_version: 4,
-        src_addr: srcText,
-        dst_addr: addressText(dst),
-        src_port: sport,
-        dst_port: dport,
-        ip_proto: proto,
-        fwd_packets: packets,
-        bwd_packets: 0,
-        fwd_bytes: bytes,
-        bwd_bytes: 0,
-        tcp_flags_fwd: proto === 6 ? flags : null,
-        features: `{"ingressInterface":${view.getUint16(o + 12)},"egressInterface":${view.getUint16(o + 14)}}`,
-      });
+      v.fill(NaN);
+      v[V_SRC] = o;
+      v[V_SRC_LEN] = 4;
+      v[V_DST] = o + 4;
+      v[V_DST_LEN] = 4;
+      v[V_INGRESS] = view.getUint16(o + 12);
+      v[V_EGRESS] = view.getUint16(o + 14);
+      v[V_PACKETS] = view.getUint32(o + 16);
+      v[V_OCTETS] = view.getUint32(o + 20);
+      v[V_START_UPTIME] = view.getUint32(o + 24);
+      v[V_END_UPTIME] = view.getUint32(o + 28);
+      v[V_SPORT] = view.getUint16(o + 32);
+      v[V_DPORT] = view.getUint16(o + 34);
+      v[V_FLAGS] = view.getUint8(o + 37);
+      v[V_PROTO] = view.getUint8(o + 38);
+      // v5 carries ICMP type*256+code in the destination port.
+      if (v[V_PROTO] === 1) v[V_ICMP] = v[V_DPORT];
+      this.emit(datagram, state, context, out);
     }
     return { domain, sequence };
   }

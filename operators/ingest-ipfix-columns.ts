@@ -1,0 +1,418 @@
+/**
+ * Flow records of export datagrams (IPFIX / NetFlow), held column by column while they are
+ * decoded: growable Float64Arrays for numbers (NaN = null) and UTF-8 byte columns (offsets + bytes)
+ * for text. No object per record: the decoder writes straight into these arrays, and a flush
+ * turns them into one flow-schema Arrow batch (the arrays are handed over, not copied) or into
+ * JSON lines written into one reused byte buffer.
+ *
+ * Only the flow-schema columns an export record can fill live here; every other column of the
+ * batch is all-null.
+ */
+import { DataType, RecordBatch, Struct, makeData, type Field, type Float64, type TimestampMicrosecond, type Utf8 } from 'apache-arrow';
+import { FLOW_COLUMNS, FLOW_SCHEMA, type FlowArrow, type FlowRow } from '../pipeline/flow-schema.ts';
+
+/** Text columns, in the order of the `text` array. */
+export const TEXT = {
+  flow_id: 0,
+  community_id: 1,
+  site_id: 2,
+  sensor_id: 3,
+  source: 4,
+  end_reason: 5,
+  src_addr: 6,
+  dst_addr: 7,
+  src_mac: 8,
+  dst_mac: 9,
+  features: 10,
+} as const;
+
+/** Numeric columns (NaN = null), in the order of the `num` array. `duration_s` is derived. */
+export const NUM = {
+  ts_start: 0,
+  ts_end: 1,
+  ip_version: 2,
+  src_port: 3,
+  dst_port: 4,
+  ip_proto: 5,
+  vlan_id: 6,
+  fwd_packets: 7,
+  bwd_packets: 8,
+  fwd_bytes: 9,
+  bwd_bytes: 10,
+  tcp_flags_fwd: 11,
+  tcp_flags_bwd: 12,
+} as const;
+
+const TEXT_NAMES = Object.keys(TEXT) as (keyof typeof TEXT)[];
+const NUM_NAMES = Object.keys(NUM) as (keyof typeof NUM)[];
+const INITIAL_ROWS = 256;
+
+/** One UTF-8 text column: `bytes[offsets[i] .. offsets[i+1])` is row i; `nulls[i]` 1 = null. */
+export interface TextColumn {
+  bytes: Uint8Array;
+  /** Bytes written so far (the end of the row being written). */
+  end: number;
+  offsets: Int32Array;
+  nulls: Uint8Array;
+  nullCount: number;
+}
+
+function textColumn(rows: number): TextColumn {
+  return { bytes: new Uint8Array(rows * 24), end: 0, offsets: new Int32Array(rows + 1), nulls: new Uint8Array(rows), nullCount: 0 };
+}
+
+/** Decimal digits of a non-negative safe integer, written at `at`; returns the new end. */
+export function writeDigits(out: Uint8Array, at: number, v: number): number {
+  if (v < 10) {
+    out[at] = 48 + v;
+    return at + 1;
+  }
+  let n = 0;
+  for (let x = v; x >= 1; x = Math.floor(x / 10)) n++;
+  for (let i = at + n - 1, x = v; i >= at; i--) {
+    const q = Math.floor(x / 10);
+    out[i] = 48 + (x - q * 10);
+    x = q;
+  }
+  return at + n;
+}
+
+/** ASCII/UTF-8 text of a JavaScript number exactly as String(v) gives it; returns the new end. */
+function writeNumber(out: Uint8Array, at: number, v: number): number {
+  if (Number.isSafeInteger(v)) {
+    if (v < 0) {
+      out[at++] = 45;
+      return writeDigits(out, at, -v);
+    }
+    return writeDigits(out, at, v);
+  }
+  const s = String(v);
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+const JSON_NULL = Uint8Array.from([110, 117, 108, 108]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** How a flow column is written into a JSON line. */
+const enum JsonKind {
+  Null = 0,
+  Text = 1,
+  F64 = 2,
+  I32 = 3,
+  Ts = 4,
+  Duration = 5,
+}
+
+interface JsonPart {
+  /** Key text before the value (`{"flow_id":`, `,"x":null,"y":`, …). */
+  readonly prefix: Uint8Array;
+  readonly kind: JsonKind;
+  readonly index: number;
+}
+
+/**
+ * The JSON line program: constant key text (runs of always-null columns folded in) between the
+ * values this module holds, in flow-schema column order.
+ */
+const JSON_PROGRAM: readonly JsonPart[] = (() => {
+  const parts: JsonPart[] = [];
+  let text = '';
+  FLOW_COLUMNS.forEach((c, i) => {
+    text += (i ? ',' : '{') + JSON.stringify(c.name) + ':';
+    const name = c.name as string;
+    if (name in TEXT) parts.push({ prefix: encoder.encode(text), kind: JsonKind.Text, index: TEXT[name as keyof typeof TEXT] });
+    else if (name in NUM) parts.push({ prefix: encoder.encode(text), kind: c.kind === 'i32' ? JsonKind.I32 : c.kind === 'ts' ? JsonKind.Ts : JsonKind.F64, index: NUM[name as keyof typeof NUM] });
+    else if (name === 'duration_s') parts.push({ prefix: encoder.encode(text), kind: JsonKind.Duration, index: 0 });
+    else {
+      text += 'null';
+      return;
+    }
+    text = '';
+  });
+  parts.push({ prefix: encoder.encode(text + '}\n'), kind: JsonKind.Null, index: 0 });
+  return parts;
+})();
+
+/** Largest JSON text of a value this module writes, bytes (numbers, quotes, escapes aside). */
+const JSON_VALUE_MAX = 32;
+
+/**
+ * Struct-of-arrays flow records. Write a row by filling `num[k][length]` and appending to each
+ * text column, then call `endRow()`.
+ */
+export class ExportColumns {
+  /** Rows complete so far. */
+  length = 0;
+  private capacity: number;
+  num: Float64Array[];
+  text: TextColumn[];
+  private json = new Uint8Array(1 << 16);
+
+  constructor(rows = INITIAL_ROWS) {
+    this.capacity = rows;
+    this.num = NUM_NAMES.map(() => new Float64Array(rows));
+    this.text = TEXT_NAMES.map(() => textColumn(rows));
+  }
+
+  /** Make room for one more row (call before writing it). */
+  reserveRow(): void {
+    if (this.length < this.capacity) return;
+    const rows = this.capacity * 2;
+    this.num = this.num.map((a) => {
+      const b = new Float64Array(rows);
+      b.set(a);
+      return b;
+    });
+    for (const t of this.text) {
+      const offsets = new Int32Array(rows + 1);
+      offsets.set(t.offsets);
+      t.offsets = offsets;
+      const nulls = new Uint8Array(rows);
+      nulls.set(t.nulls);
+      t.nulls = nulls;
+    }
+    this.capacity = rows;
+  }
+
+  /** Make room for `extra` more bytes in a text column; returns the column. */
+  reserveText(index: number, extra: number): TextColumn {
+    const t = this.text[index];
+    if (t.end + extra > t.bytes.length) {
+      const bytes = new Uint8Array(Math.max(t.bytes.length * 2, t.end + extra));
+      bytes.set(t.bytes.subarray(0, t.end));
+      t.bytes = bytes;
+    }
+    return t;
+  }
+
+  /** Append bytes to the current row of a text column. */
+  putBytes(index: number, src: Uint8Array): void {
+    const t = this.reserveText(index, src.length);
+    t.bytes.set(src, t.end);
+    t.end += src.length;
+  }
+
+  /** Append an ASCII string to the current row of a text column (UTF-8 for anything else). */
+  putString(index: number, s: string): void {
+    const t = this.reserveText(index, s.length * 3);
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        ascii = false;
+        break;
+      }
+      t.bytes[t.end + i] = c;
+    }
+    if (ascii) t.end += s.length;
+    else t.end += encoder.encodeInto(s, t.bytes.subarray(t.end)).written;
+  }
+
+  /** Mark the current row of a text column null (nothing may have been appended to it). */
+  putNull(index: number): void {
+    const t = this.text[index];
+    t.nulls[this.length] = 1;
+    t.nullCount++;
+  }
+
+  /** Close the current row. */
+  endRow(): void {
+    const i = this.length++;
+    for (let k = 0; k < this.text.length; k++) {
+      const t = this.text[k];
+      t.offsets[i + 1] = t.end;
+    }
+  }
+
+  /** Forget every row, keeping the buffers. */
+  clear(): void {
+    this.length = 0;
+    for (const t of this.text) {
+      t.end = 0;
+      t.nullCount = 0;
+      t.nulls.fill(0);
+    }
+  }
+
+  /** Text of one cell, or null (tests, row objects). */
+  textAt(index: number, row: number): string | null {
+    const t = this.text[index];
+    if (t.nulls[row]) return null;
+    return decoder.decode(t.bytes.subarray(t.offsets[row], t.offsets[row + 1]));
+  }
+
+  /** Row `i` as a flow row object (tests and small outputs; the hot paths use the columns). */
+  row(i: number): Partial<FlowRow> {
+    const row: Record<string, unknown> = {};
+    for (const name of TEXT_NAMES) row[name] = this.textAt(TEXT[name], i);
+    for (const name of NUM_NAMES) {
+      const v = this.num[NUM[name]][i];
+      row[name] = Number.isNaN(v) ? null : v;
+    }
+    row.duration_s = (this.num[NUM.ts_end][i] - this.num[NUM.ts_start][i]) / 1e6;
+    return row as Partial<FlowRow>;
+  }
+
+  /** Every row as flow row objects. */
+  rows(): Partial<FlowRow>[] {
+    const out: Partial<FlowRow>[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.row(i);
+    return out;
+  }
+
+  /**
+   * The rows as one flow-schema Arrow batch. The arrays move into the batch (the columns start
+   * afresh with new buffers), so the batch stays valid while the store writes it asynchronously.
+   */
+  toBatch(): RecordBatch<FlowArrow> {
+    const n = this.length;
+    const children = FLOW_SCHEMA.fields.map((field: Field) => {
+      const name = field.name;
+      if (name in TEXT) return this.textData(field.type as Utf8, TEXT[name as keyof typeof TEXT], n, field.nullable);
+      if (name === 'duration_s') {
+        const start = this.num[NUM.ts_start];
+        const end = this.num[NUM.ts_end];
+        const out = new Float64Array(n);
+        for (let i = 0; i < n; i++) out[i] = (end[i] - start[i]) / 1e6;
+        return makeData({ type: field.type as Float64, length: n, nullCount: 0, data: out });
+      }
+      if (name in NUM) return this.numData(field.type, this.num[NUM[name as keyof typeof NUM]], n, field.nullable, name);
+      return nullData(field.type, n);
+    });
+    const batch = new RecordBatch(FLOW_SCHEMA, makeData({ type: new Struct(FLOW_SCHEMA.fields), length: n, nullCount: 0, children }));
+    // The text bytes and offsets now belong to the batch.
+    const rows = Math.max(INITIAL_ROWS, this.capacity);
+    this.text = TEXT_NAMES.map((_, k) => textColumn(Math.max(rows, Math.ceil(this.text[k].bytes.length / 24))));
+    this.capacity = rows;
+    this.num = NUM_NAMES.map(() => new Float64Array(rows));
+    this.length = 0;
+    return batch as RecordBatch<FlowArrow>;
+  }
+
+  private textData(type: Utf8, index: number, n: number, nullable: boolean) {
+    const t = this.text[index];
+    if (t.nullCount > 0 && !nullable) throw new Error(`column ${TEXT_NAMES[index]} must not hold null`);
+    return makeData({ type, length: n, nullCount: t.nullCount, nullBitmap: t.nullCount ? validity(t.nulls, n) : undefined, valueOffsets: t.offsets.subarray(0, n + 1), data: t.bytes.subarray(0, t.end) });
+  }
+
+  private numData(type: DataType, values: Float64Array, n: number, nullable: boolean, name: string) {
+    let nullCount = 0;
+    for (let i = 0; i < n; i++) if (values[i] !== values[i]) nullCount++;
+    if (nullCount > 0 && !nullable) throw new Error(`column ${name} must not hold null`);
+    let bitmap: Uint8Array | undefined;
+    if (nullCount > 0) {
+      bitmap = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) if (values[i] === values[i]) bitmap[i >> 3] |= 1 << (i & 7);
+    }
+    if (DataType.isFloat(type)) return makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: values.subarray(0, n) });
+    if (DataType.isInt(type)) {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = values[i] === values[i] ? values[i] : 0;
+      return makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: out });
+    }
+    // Timestamps: µs since the epoch as int64, written as two 32-bit halves (no BigInt per value).
+    const out = new Int32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const v = Math.round(values[i]);
+      if (v !== v) continue;
+      if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+        const high = Math.floor(v / 4294967296);
+        out[2 * i] = v - high * 4294967296;
+        out[2 * i + 1] = high;
+      } else {
+        const big = BigInt.asIntN(64, BigInt(v));
+        out[2 * i] = Number(BigInt.asIntN(32, big));
+        out[2 * i + 1] = Number(BigInt.asIntN(32, big >> 32n));
+      }
+    }
+    return makeData({ type: type as TimestampMicrosecond, length: n, nullCount, nullBitmap: bitmap, data: new BigInt64Array(out.buffer) } as never);
+  }
+
+  /**
+   * The rows as JSON lines (flow-schema field names, column order, null for absent values): the
+   * same text as JSON.stringify of each row of the Arrow batch, plus '\n'. The returned bytes are
+   * a view of a buffer reused by the next call.
+   */
+  jsonLines(): Uint8Array {
+    let out = this.json;
+    let at = 0;
+    const num = this.num;
+    const text = this.text;
+    for (let i = 0; i < this.length; i++) {
+      for (let p = 0; p < JSON_PROGRAM.length; p++) {
+        const part = JSON_PROGRAM[p];
+        let need = part.prefix.length + JSON_VALUE_MAX;
+        if (part.kind === JsonKind.Text) need += 6 * (text[part.index].offsets[i + 1] - text[part.index].offsets[i]);
+        if (at + need > out.length) {
+          const bigger = new Uint8Array(Math.max(out.length * 2, at + need));
+          bigger.set(out.subarray(0, at));
+          out = this.json = bigger;
+        }
+        out.set(part.prefix, at);
+        at += part.prefix.length;
+        switch (part.kind) {
+          case JsonKind.Text: {
+            const t = text[part.index];
+            if (t.nulls[i]) {
+              out.set(JSON_NULL, at);
+              at += 4;
+            } else at = writeJsonText(out, at, t.bytes, t.offsets[i], t.offsets[i + 1]);
+            break;
+          }
+          case JsonKind.F64:
+          case JsonKind.I32:
+          case JsonKind.Ts: {
+            const v = num[part.index][i];
+            if (v !== v) {
+              out.set(JSON_NULL, at);
+              at += 4;
+              // The values the Arrow batch holds: int32 wraps, timestamps are whole microseconds.
+            } else at = writeNumber(out, at, part.kind === JsonKind.I32 ? v | 0 : part.kind === JsonKind.Ts ? Math.round(v) : v);
+            break;
+          }
+          case JsonKind.Duration:
+            at = writeNumber(out, at, (num[NUM.ts_end][i] - num[NUM.ts_start][i]) / 1e6);
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    return out.subarray(0, at);
+  }
+}
+
+/** A quoted JSON string of UTF-8 bytes; bytes that need escaping go through JSON.stringify. */
+function writeJsonText(out: Uint8Array, at: number, bytes: Uint8Array, start: number, end: number): number {
+  for (let j = start; j < end; j++) {
+    const c = bytes[j];
+    if (c < 0x20 || c === 0x22 || c === 0x5c) {
+      // Rare (site or sensor names with quotes, backslashes or control characters).
+      return at + encoder.encodeInto(JSON.stringify(decoder.decode(bytes.subarray(start, end))), out.subarray(at)).written;
+    }
+  }
+  out[at++] = 0x22;
+  out.set(bytes.subarray(start, end), at);
+  at += end - start;
+  out[at++] = 0x22;
+  return at;
+}
+
+/** Arrow validity bitmap (1 = valid) of a null-flag array. */
+function validity(nulls: Uint8Array, n: number): Uint8Array {
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) if (!nulls[i]) bitmap[i >> 3] |= 1 << (i & 7);
+  return bitmap;
+}
+
+/** An all-null column of `n` rows. */
+function nullData(type: DataType, n: number) {
+  const nullBitmap = new Uint8Array((n + 7) >> 3);
+  if (DataType.isUtf8(type)) return makeData({ type, length: n, nullCount: n, nullBitmap, valueOffsets: new Int32Array(n + 1), data: new Uint8Array(0) });
+  if (DataType.isBool(type)) return makeData({ type, length: n, nullCount: n, nullBitmap, data: new Uint8Array((n + 7) >> 3) });
+  if (DataType.isFloat(type)) return makeData({ type, length: n, nullCount: n, nullBitmap, data: new Float64Array(n) });
+  if (DataType.isInt(type)) return makeData({ type, length: n, nullCount: n, nullBitmap, data: new Int32Array(n) });
+  return makeData({ type: type as TimestampMicrosecond, length: n, nullCount: n, nullBitmap, data: new BigInt64Array(n) } as never);
+}
