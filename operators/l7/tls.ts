@@ -30,24 +30,30 @@ function startsHandshake(buf: Uint8Array, type: number): boolean {
   return buf.length >= 6 && buf[0] === HANDSHAKE && buf[1] === 3 && buf[2] <= 4 && buf[5] === type;
 }
 
-/** The handshake bytes of the leading run of handshake records (a hello may span records). */
+/**
+ * The handshake bytes of the leading run of handshake records (a hello may span records). One
+ * record is returned as a view; several are joined, without an intermediate array of parts.
+ */
 function handshakeBytes(buf: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
   let total = 0;
+  let records = 0;
   let o = 0;
   while (o + 5 <= buf.length && buf[o] === HANDSHAKE && buf[o + 1] === 3) {
     const len = u16(buf, o + 3);
-    const end = Math.min(buf.length, o + 5 + len);
-    parts.push(buf.subarray(o + 5, end));
-    total += end - o - 5;
+    total += Math.min(buf.length, o + 5 + len) - o - 5;
+    records++;
     o += 5 + len;
   }
-  if (parts.length === 1) return parts[0];
+  if (records === 1) return buf.subarray(5, 5 + total);
   const out = new Uint8Array(total);
   let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  o = 0;
+  for (let r = 0; r < records; r++) {
+    const len = u16(buf, o + 3);
+    const end = Math.min(buf.length, o + 5 + len);
+    out.set(buf.subarray(o + 5, end), at);
+    at += end - o - 5;
+    o += 5 + len;
   }
   return out;
 }
@@ -230,7 +236,8 @@ export const tls: L7Dissector = {
   match: (s: L7Streams) => startsHandshake(s.fwd, CLIENT_HELLO) || startsHandshake(s.bwd, SERVER_HELLO),
   facts(s: L7Streams, out: L7Facts) {
     const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHello(handshakeBytes(s.fwd)) : null;
-    const server = startsHandshake(s.bwd, SERVER_HELLO) ? parseServerHello(handshakeBytes(s.bwd)) : null;
+    const serverBytes = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeBytes(s.bwd) : null;
+    const server = serverBytes !== null ? parseServerHello(serverBytes) : null;
     if (client) {
       out.tls_sni = client.sni;
       [out.tls_ja3, out.tls_ja4] = fingerprints(client);
@@ -241,7 +248,7 @@ export const tls: L7Dissector = {
       out.tls_version = tlsVersionName(server.version);
       out.tls_cipher = `0x${server.cipher.toString(16).toUpperCase().padStart(4, '0')}`;
       // TLS 1.3 encrypts the certificate; before it, it follows the ServerHello in cleartext.
-      if (server.version <= 0x0303) certificateFacts(handshakeBytes(s.bwd), out);
+      if (server.version <= 0x0303) certificateFacts(serverBytes as Uint8Array, out);
     }
   },
 };
