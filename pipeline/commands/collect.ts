@@ -7,9 +7,12 @@ Receives IPFIX (RFC 7011), NetFlow v9 and NetFlow v5 export datagrams over UDP a
 record into a flow of flow schema v1.
 
   --listen URL        where to listen, e.g. udp://127.0.0.1:4739 or udp://[::1]:2055 (port 0: any free port)
-  --db FILE           store flows and dead letters in this DuckDB file (one batch per datagram,
-                      id <ipfix|netflow9|netflow5>:<exporter>:<domain>:<sequence>)
-  --json              print each flow as one JSON line on standard output
+  --db FILE           store flows and dead letters in this DuckDB file: records are gathered per
+                      exporter and domain into batches cut by export time (seconds) and sequence
+                      range, id <ipfix|netflow9|netflow5>:<exporter>:<domain>:<first>-<last
+                      sequence>:<export time>, so a redelivered export adds nothing
+  --json              print each flow as one JSON line on standard output (a batch at a time:
+                      flows appear at most a quarter of a second after their exporter goes quiet)
   --idle-exit SECONDS stop after this long without a datagram (otherwise run until interrupted)
   --site ID           site id of the flows (default: site)
   --sensor ID         sensor id of the flows (default: the exporter's address)
@@ -48,14 +51,15 @@ export const command: Command = {
         sink: store,
         idleExitMs: idle === undefined ? undefined : idle * 1000,
         signal: controller.signal,
-        json: json ? (lines) => process.stdout.write(lines) : undefined,
+        // The collector reuses its line buffer: stdout gets a copy it may keep while it writes.
+        json: json ? (lines) => void process.stdout.write(Buffer.from(lines)) : undefined,
         onListening: (address) => process.stderr.write(`heir collect: listening on ${address}\n`),
         onDeadLetter: (entry) => process.stderr.write(`heir collect: dead letter from ${entry.input}: ${entry.reason}\n`),
       });
       process.stderr.write(
         `heir collect: ${summary.datagrams} datagrams, ${summary.flows} flows, ${summary.templates} templates (${summary.optionsTemplates} options templates, ${summary.optionsRecords} options records), ` +
           `${summary.sequenceGaps} sequence gaps (${summary.missedRecords} records missed), ${summary.deadLetters} dead letters, ${summary.pendingDecoded} data sets decoded after their template` +
-          (store ? `, ${summary.batchesStored} batches stored in ${db}` : '') +
+          (store ? `, ${summary.batchesStored} of ${summary.batches} batches stored in ${db}` : '') +
           '\n',
       );
       return 0;
