@@ -6,11 +6,12 @@ import { takeRows } from '../../datasets/load.ts';
 import { stratifiedSplit } from '../../datasets/split.ts';
 import { permutationImportance } from '../../operators/forest/importance.ts';
 import { evaluate } from '../../operators/forest/metrics.ts';
-import { serializeModel } from '../../operators/forest/model-file.ts';
 import { trainForest } from '../../operators/forest/train-forest.ts';
 import { Rng } from '../../operators/forest/rng.ts';
 import { FlatForest } from '../../operators/forest/flat-forest.ts';
 import { setWarningSink } from '../../pipeline/warn.ts';
+import { join } from 'node:path';
+import { loadModel, serializeModel } from '../../operators/forest/model-file.ts';
 
 setWarningSink(null);
 const cic = loadNamed('ciciomt2024', { sample: true });
@@ -97,7 +98,7 @@ test('prediction equals a plain walk of the raw thresholds, at thresholds, besid
   const s = sides(cic, 'binary');
   const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, 2, { trees: 12, seed: 9 });
   const f = m.forest;
-  const walks = (['raw', 'coded', 'lanes'] as const).map((walk) => new FlatForest(f, { walk }));
+  const walks = (['js', 'wasm'] as const).map((walk) => new FlatForest(f, { walk }));
   const cuts: number[][] = Array.from({ length: s.d }, () => []);
   for (let i = 0; i < f.nodes; i++) if (f.feature[i] >= 0) cuts[f.feature[i]].push(f.threshold[i]);
   const value = fc.oneof(
@@ -127,6 +128,70 @@ test('prediction equals a plain walk of the raw thresholds, at thresholds, besid
     }),
     { numRuns: 60 },
   );
+});
+
+/** Bit patterns of two probability matrices agree (NaN and -0 included). */
+function sameBits(a: Float64Array, b: Float64Array, what: string): void {
+  assert.is(a.length, b.length, what);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length * 2);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) assert.unreachable(`${what}: value ${i >> 1} is ${a[i >> 1]}, the reference walk gives ${b[i >> 1]}`);
+}
+
+test('the WebAssembly walk gives the same doubles as the plain walk on real forests (mixed leaves, odd row counts)', async () => {
+  for (const target of ['class', 'binary'] as const) {
+    const s = sides(cic, target);
+    const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, s.classes.length, { trees: 25, seed: 3 });
+    const js = new FlatForest(m.forest, { walk: 'js' });
+    const wasm = new FlatForest(m.forest, { walk: 'wasm' });
+    let mixed = 0;
+    for (let i = 0; i < m.forest.nodes; i++) if (m.forest.feature[i] === -2) mixed++;
+    if (target === 'class') assert.ok(mixed > 0, 'the 19-class forest has mixed leaves');
+    // Row counts around the lane width and the block size (512), and every test row.
+    assert.ok(s.test.rows > 519, `${s.test.rows} test rows`);
+    for (const rows of [1, 7, 8, 9, 513, 519, s.test.rows]) {
+      const x = s.test.x.subarray(0, rows * s.d);
+      sameBits(wasm.predictProba(x, rows), js.predictProba(x, rows), `${target}, ${rows} rows`);
+      assert.equal(wasm.predict(x, rows), js.predict(x, rows));
+    }
+    // accumulate adds to what is there, for a range of trees.
+    const base = Float64Array.from({ length: 40 * s.classes.length }, (_, i) => i / 7);
+    const a = Float64Array.from(base);
+    const b = Float64Array.from(base);
+    wasm.accumulate(s.test.x, 40, a, 5, 17);
+    js.accumulate(s.test.x, 40, b, 5, 17);
+    sameBits(a, b, `${target}, trees 5..17 added to existing sums`);
+    // Each row's probabilities are the naive per-row walk's.
+    const p = wasm.predictProba(s.test.x, s.test.rows);
+    const K = s.classes.length;
+    for (let r = 0; r < s.test.rows; r += 97) {
+      const q = naiveProba(m.forest, s.test.x, r);
+      for (let k = 0; k < K; k++) assert.ok(Math.abs(p[r * K + k] - q[k]) < 1e-12, `row ${r}`);
+    }
+  }
+});
+
+test('the shipped models predict the same doubles with the WebAssembly walk as with the plain walk', () => {
+  for (const file of ['default.heir', 'lab-device.heir', 'lab-window.heir']) {
+    const { forest } = loadModel(join(import.meta.dirname, '../../models', file));
+    const d = forest.features;
+    // Rows made of the model's own thresholds, values just beside them, and NaN.
+    const cuts: number[][] = Array.from({ length: d }, () => []);
+    for (let i = 0; i < forest.nodes; i++) if (forest.feature[i] >= 0) cuts[forest.feature[i]].push(forest.threshold[i]);
+    const rng = new Rng(11);
+    const rows = 2001;
+    const x = new Float64Array(rows * d);
+    for (let i = 0; i < x.length; i++) {
+      const list = cuts[i % d];
+      const u = rng.float();
+      if (u < 0.03 || list.length === 0) x[i] = NaN;
+      else {
+        const t = list[rng.int(list.length)];
+        x[i] = u < 0.35 ? t : u < 0.7 ? t + Math.abs(t) * 1e-9 + 1e-12 : t - Math.abs(t) * 1e-9 - 1e-12;
+      }
+    }
+    sameBits(new FlatForest(forest, { walk: 'wasm' }).predictProba(x, rows), new FlatForest(forest, { walk: 'js' }).predictProba(x, rows), file);
+  }
 });
 
 test('options are validated with the bad value named', async () => {

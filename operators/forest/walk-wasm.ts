@@ -1,0 +1,296 @@
+/**
+ * The forest walk as a small WebAssembly module, assembled here byte by byte (no toolchain, no
+ * binary file). Node layout in the module's memory, 16 bytes per node at byte address p:
+ *
+ *   split:  p + 0 f64 threshold | p + 8 i32 feature × 8 (the value's byte offset in its row)
+ *           | p + 12 i32 byte address of the right child (the left child is p + 16)
+ *   leaf:   p + 0 i32 its value, p + 4 i32 0x7ff80000 (so p + 0 read as f64 is a NaN)
+ *           | p + 8 i32 0 | p + 12 i32 p itself
+ *
+ * A leaf's value is its class × 8 (≥ 0, a pure leaf: one vote) or -1 - the byte address of its
+ * class distribution. As `x <= NaN` is false, a step from a leaf goes "right" to the leaf itself,
+ * so a leaf is a fixed point of the step and is recognised by its right child being itself.
+ *
+ * Why WebAssembly: the same walk in JavaScript pays a bounds check per typed-array read and
+ * compiles `x <= t ? a : b` to a branch that mispredicts on about every other step; here a step
+ * is loads and one `select`, and 8 rows step side by side so their load chains overlap.
+ * Measured on the CICIoMT and WUSTL forests: 1.8–2.8× the fastest JavaScript walk.
+ */
+
+import type { FlatForestArrays } from './flat-forest.ts';
+
+/** Independent rows walked at once. */
+export const LANES = 8;
+
+// Opcodes used below (WebAssembly core spec 1.0, section 5.4).
+const OP = {
+  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, select: 0x1b,
+  get: 0x20, set: 0x21, tee: 0x22,
+  i32load: 0x28, f64load: 0x2b, f64store: 0x39, i32const: 0x41, f64const: 0x44,
+  i32eq: 0x46, i32ltS: 0x48, i32geS: 0x4e, i32and: 0x71,
+  f64le: 0x65, i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, f64add: 0xa0,
+} as const;
+const VOID = 0x40;
+const I32 = 0x7f;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(s: string): number[] {
+  const bytes = [...new TextEncoder().encode(s)];
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** Instruction helpers: each returns the bytes of one instruction. */
+const get = (l: number) => [OP.get, ...uleb(l)];
+const set = (l: number) => [OP.set, ...uleb(l)];
+const tee = (l: number) => [OP.tee, ...uleb(l)];
+const i32 = (v: number) => [OP.i32const, ...sleb(v)];
+const loadI32 = (offset: number) => [OP.i32load, 2, ...uleb(offset)];
+const loadF64 = (offset: number) => [OP.f64load, 3, ...uleb(offset)];
+const storeF64 = (offset: number) => [OP.f64store, 3, ...uleb(offset)];
+
+/** leaf(p, o, k8): add leaf p's value into the sum row at byte address o (k8 = classes × 8). */
+function leafBody(): number[] {
+  const P = 0, O = 1, K8 = 2, V = 3, K = 4;
+  return [
+    ...vec([[2, I32]]),
+    ...get(P), ...loadI32(0), ...tee(V), ...i32(0), OP.i32geS,
+    OP.if, VOID,
+    // A pure leaf: one vote for its class.
+    ...get(O), ...get(V), OP.i32add,
+    ...get(O), ...get(V), OP.i32add, ...loadF64(0), OP.f64const, ...f64Bytes(1), OP.f64add,
+    ...storeF64(0),
+    OP.else,
+    // A mixed leaf: add its distribution, class by class.
+    ...i32(-1), ...get(V), OP.i32sub, ...set(V),
+    ...i32(0), ...set(K),
+    OP.block, VOID, OP.loop, VOID,
+    ...get(K), ...get(K8), OP.i32geS, OP.brIf, 1,
+    ...get(O), ...get(K), OP.i32add,
+    ...get(O), ...get(K), OP.i32add, ...loadF64(0),
+    ...get(V), ...get(K), OP.i32add, ...loadF64(0),
+    OP.f64add, ...storeF64(0),
+    ...get(K), ...i32(8), OP.i32add, ...set(K),
+    OP.br, 0,
+    OP.end, OP.end,
+    OP.end,
+    OP.end,
+  ];
+}
+
+function f64Bytes(v: number): number[] {
+  return [...new Uint8Array(new Float64Array([v]).buffer)];
+}
+
+/** One branch-free step of the node at local P for the row at byte address local XB. */
+function step(P: number, XB: number, R: number): number[] {
+  // select(p + 16, right, x[feature] <= threshold)
+  return [
+    ...get(P), ...i32(16), OP.i32add,
+    ...get(R),
+    ...get(XB), ...get(P), ...loadI32(8), OP.i32add, ...loadF64(0),
+    ...get(P), ...loadF64(0),
+    OP.f64le,
+    OP.select,
+    ...set(P),
+  ];
+}
+
+/** finish(p, xb) -> leaf: walk one row from node p to its leaf. */
+function finishBody(): number[] {
+  const P = 0, XB = 1, R = 2;
+  return [
+    ...vec([[1, I32]]),
+    OP.block, VOID, OP.loop, VOID,
+    ...get(P), ...loadI32(12), ...tee(R), ...get(P), OP.i32eq, OP.brIf, 1,
+    ...step(P, XB, R),
+    OP.br, 0,
+    OP.end, OP.end,
+    ...get(P),
+    OP.end,
+  ];
+}
+
+const FN_LEAF = 0;
+const FN_FINISH = 1;
+
+/**
+ * walk(roots, t0, t1, x, d8, r0, r1, out, k8): trees [t0, t1) over rows [r0, r1); addresses and
+ * strides in bytes. Rows go in groups of `lanes` that step in lockstep until every lane stands on
+ * its leaf (a leaf steps to itself, so lanes that arrive early just wait there); then each lane's
+ * leaf is added. One loop exit per group instead of one mispredicted branch per row and tree;
+ * the price is the steps of lanes already waiting, which costs less on these forests (measured).
+ */
+function walkBody(lanes: number): number[] {
+  const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8;
+  const T = 9, ROOT = 10, Q = 11, R = 12, DONE = 13;
+  const lane = (l: number) => ({ p: 14 + 2 * l, xb: 15 + 2 * l });
+  const localsCount = 14 + 2 * lanes - 9;
+  const rowAddr = (row: number[], base: number, stride: number) => [...row, ...get(stride), OP.i32mul, ...get(base), OP.i32add];
+  const code: number[] = [...vec([[localsCount, I32]])];
+  code.push(...get(T0), ...set(T));
+  code.push(OP.block, VOID, OP.loop, VOID); // trees
+  code.push(...get(T), ...get(T1), OP.i32geS, OP.brIf, 1);
+  code.push(...get(ROOTS), ...get(T), ...i32(4), OP.i32mul, OP.i32add, ...loadI32(0), ...set(ROOT));
+  code.push(...get(R0), ...set(Q));
+  code.push(OP.block, VOID, OP.loop, VOID); // groups
+  code.push(...get(R1), ...get(Q), OP.i32sub, ...i32(lanes), OP.i32ltS, OP.brIf, 1);
+  for (let l = 0; l < lanes; l++) {
+    const { p, xb } = lane(l);
+    code.push(...get(ROOT), ...set(p));
+    code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], X, D8), ...set(xb));
+  }
+  code.push(OP.block, VOID, OP.loop, VOID); // lockstep
+  code.push(...i32(1), ...set(DONE));
+  for (let l = 0; l < lanes; l++) {
+    const { p, xb } = lane(l);
+    code.push(...get(p), ...loadI32(12), ...tee(R), ...get(p), OP.i32eq, ...get(DONE), OP.i32and, ...set(DONE));
+    code.push(...step(p, xb, R));
+  }
+  code.push(...get(DONE), OP.brIf, 1, OP.br, 0, OP.end, OP.end);
+  for (let l = 0; l < lanes; l++) {
+    const { p } = lane(l);
+    code.push(...get(p), ...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, K8), ...get(K8), OP.call, FN_LEAF);
+  }
+  code.push(...get(Q), ...i32(lanes), OP.i32add, ...set(Q));
+  code.push(OP.br, 0, OP.end, OP.end); // groups
+  code.push(OP.block, VOID, OP.loop, VOID);
+  code.push(...get(Q), ...get(R1), OP.i32geS, OP.brIf, 1);
+  code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
+  code.push(...get(Q), ...i32(1), OP.i32add, ...set(Q));
+  code.push(OP.br, 0, OP.end, OP.end);
+  code.push(...get(T), ...i32(1), OP.i32add, ...set(T));
+  code.push(OP.br, 0, OP.end, OP.end); // trees
+  code.push(OP.end);
+  return code;
+}
+
+/** The module's bytes: functions leaf, finish and walk (exported), and an exported memory. */
+export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
+    [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // finish
+    [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), ...vec([])], // walk
+  ]);
+  const body = (code: number[]) => [...uleb(code.length), ...code];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, types),
+    ...section(3, vec([[0], [1], [2]])),
+    ...section(5, vec([[0x00, ...uleb(1)]])),
+    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('memory'), 0x02, 0]])),
+    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes))])),
+  ]);
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+/** Rows per call: the x and sum areas hold this many (measured: 128–2,048 do alike). */
+const BLOCK = 512;
+
+/** The largest memory a forest may take here (WebAssembly's 32-bit addresses, with room to spare). */
+const MAX_BYTES = 2 ** 31;
+
+/**
+ * A forest laid out in its own module instance. `accumulate` has the contract of
+ * FlatForest.accumulate: it adds the trees' leaf values into `out` and leaves the rest alone.
+ */
+export class WasmWalk {
+  private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number) => void;
+  private readonly memory: WebAssembly.Memory;
+  private readonly features: number;
+  private readonly classes: number;
+  private readonly rootsAt: number;
+  private readonly xAt: number;
+  private readonly outAt: number;
+
+  /** Lays the forest's nodes out as described at the top of this file; null when it is too large. */
+  static create(forest: FlatForestArrays): WasmWalk | null {
+    const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + 64;
+    return bytes <= MAX_BYTES ? new WasmWalk(forest) : null;
+  }
+
+  private constructor(forest: FlatForestArrays) {
+    compiled ??= new WebAssembly.Module(walkModuleBytes());
+    const instance = new WebAssembly.Instance(compiled, {});
+    this.walk = instance.exports.walk as WasmWalk['walk'];
+    this.memory = instance.exports.memory as WebAssembly.Memory;
+    this.features = forest.features;
+    this.classes = forest.classes;
+    const n = forest.feature.length;
+    const align = (v: number) => (v + 15) & ~15;
+    this.rootsAt = align(n * 16);
+    const probaAt = align(this.rootsAt + forest.roots.length * 4);
+    this.xAt = align(probaAt + forest.proba.length * 8);
+    this.outAt = align(this.xAt + BLOCK * this.features * 8);
+    const end = this.outAt + BLOCK * this.classes * 8;
+    const have = this.memory.buffer.byteLength / 65536;
+    const need = Math.ceil(end / 65536);
+    if (need > have) this.memory.grow(need - have);
+    const f64 = new Float64Array(this.memory.buffer);
+    const i32 = new Int32Array(this.memory.buffer);
+    for (let i = 0; i < n; i++) {
+      const w = i * 4;
+      const f = forest.feature[i];
+      if (f >= 0) {
+        f64[i * 2] = forest.threshold[i];
+        i32[w + 2] = f * 8;
+        i32[w + 3] = forest.right[i] * 16;
+      } else {
+        // Pure leaf (-1): `right` is its class; mixed (-2): an offset into the distributions.
+        i32[w] = f === -1 ? forest.right[i] * 8 : -1 - (probaAt + forest.right[i] * 8);
+        i32[w + 1] = 0x7ff80000;
+        i32[w + 2] = 0;
+        i32[w + 3] = i * 16;
+      }
+    }
+    for (let t = 0; t < forest.roots.length; t++) i32[(this.rootsAt >> 2) + t] = forest.roots[t] * 16;
+    f64.set(forest.proba, probaAt >> 3);
+  }
+
+  /** Add the leaf values of trees [from, to) for `rows` rows of x into out (rows × classes). */
+  accumulate(x: Float64Array, rows: number, out: Float64Array, from: number, to: number): void {
+    const d = this.features;
+    const K = this.classes;
+    const f64 = new Float64Array(this.memory.buffer);
+    const xw = this.xAt >> 3;
+    const ow = this.outAt >> 3;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
+      f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
+      out.set(f64.subarray(ow, ow + n * K), r0 * K);
+    }
+  }
+}
