@@ -10,6 +10,7 @@ import { ftp } from './ftp.ts';
 import { hl7Mllp } from './hl7-mllp.ts';
 import { http } from './http.ts';
 import { mqtt } from './mqtt.ts';
+import { smb } from './smb.ts';
 import { ssh } from './ssh.ts';
 import { telnet } from './telnet.ts';
 import { tls } from './tls.ts';
@@ -17,7 +18,7 @@ import { vnc } from './vnc.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 /** Dissectors in the order they are tried (most specific signatures first). */
-export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, mqtt, http, ssh, vnc, telnet, ftp, dns, dhcp];
+export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, smb, mqtt, http, ssh, vnc, telnet, ftp, dns, dhcp];
 
 function run(streams: L7Streams, out: L7Facts): boolean {
   for (const d of DISSECTORS) {
