@@ -1,28 +1,34 @@
 /**
- * pcap → flows throughput, side by side on one capture: HEIR's pcap parser (operators/ingest-pcap.ts
- * `parser`, in process, through the same byte source as `heir ingest`), the whole `heir ingest pcap
- * FILE --json` command, `softflowd -r FILE` (exporting NetFlow to a discard port on loopback) and
- * `argus -r FILE -w /dev/null`.
+ * pcap → flows throughput, side by side on the same packets: HEIR's pcap parser in process
+ * (operators/ingest-pcap.ts `parsePcap` over `readChunks`, the byte source of `heir ingest`), with
+ * and without L7 inspection, the same packets as separate files parsed one after the other and on
+ * a pool of worker threads (one per core), the whole `heir ingest pcap FILE --json` command,
+ * `softflowd -r FILE` (exporting NetFlow to a discard port on loopback) and `argus -r FILE -w
+ * /dev/null`.
  *
  * The capture: every non-empty WiFi capture of the shared medical-device set (raw IP, link type
  * 101), merged in timestamp order, then repeated with each copy shifted past the idle timeouts so
- * its flows are new flows, until it is at least HEIR_BENCH_MB (default 40) MB. External tools are
- * timed as whole processes (GNU time: wall, user+system CPU); their start-up and shutdown cost is
- * measured on a 10-packet capture and subtracted. Runs alternate between the tools so they share the
- * machine's load; medians of HEIR_BENCH_REPS (default 3) runs.
+ * its flows are new flows, until it is at least HEIR_BENCH_MB (default 100) MB. The same copies are
+ * also written as one file per source capture and copy (the multi-file rows). External tools are
+ * timed as whole processes (wall around the spawn, user+system CPU from the shell's `times`, which
+ * the kernel counts in 10 ms steps); their start-up and shutdown cost is measured on a 10-packet
+ * capture and subtracted. In-process CPU is process.cpuUsage() (all threads, workers included);
+ * module loading and the pool's start-up are outside the timed runs and printed apart. Runs
+ * alternate between the readers so they share the machine's load; HEIR_BENCH_REPS (default 5)
+ * runs, median and best.
  *
  *   npx tsx benchmarks/ingest.bench.ts
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parser } from '../operators/ingest-pcap.ts';
-import { fileChunksReused } from '../pipeline/file-chunks.ts';
+import { parsePcap, pcapStats } from '../operators/ingest-pcap.ts';
+import { PcapWorkerPool } from '../operators/pcap/parallel.ts';
 import { readChunks } from '../pipeline/sources.ts';
 
-const REPS = Number(process.env.HEIR_BENCH_REPS ?? 3);
-const TARGET_BYTES = Number(process.env.HEIR_BENCH_MB ?? 40) * 1e6;
+const REPS = Number(process.env.HEIR_BENCH_REPS ?? 5);
+const TARGET_BYTES = Number(process.env.HEIR_BENCH_MB ?? 100) * 1e6;
 const SHARED = new URL('../../shared/datasets/pcaps/medical-devices/', import.meta.url).pathname;
 const HEIR_BIN = new URL('../bin/heir.js', import.meta.url).pathname;
 
@@ -31,7 +37,6 @@ function need(tool: string, pkg: string): void {
 }
 need('softflowd', 'softflowd');
 need('argus', 'argus-server');
-if (!statSync('/usr/bin/time', { throwIfNoEntry: false })) throw new Error('GNU time is not installed: apt-get install time');
 
 /** One record of a classic little-endian microsecond pcap. */
 interface Packet {
@@ -54,8 +59,8 @@ function readRawIpPcap(path: string): Packet[] | undefined {
   return out;
 }
 
-/** Write packets as a pcap, copy k shifted by k × shift seconds. */
-function writeCapture(path: string, packets: readonly Packet[], copies: number, shiftSeconds: number): number {
+/** Write packets as a pcap, copy k shifted by k × shift seconds (copies from `first`). */
+function writeCapture(path: string, packets: readonly Packet[], copies: number, shiftSeconds: number, first = 0): number {
   const size = 24 + copies * packets.reduce((n, p) => n + 8 + p.bytes.length, 0);
   const out = Buffer.alloc(size);
   out.writeUInt32LE(0xa1b2c3d4, 0);
@@ -64,7 +69,7 @@ function writeCapture(path: string, packets: readonly Packet[], copies: number, 
   out.writeUInt32LE(65535, 16);
   out.writeUInt32LE(101, 20);
   let o = 24;
-  for (let k = 0; k < copies; k++) {
+  for (let k = first; k < first + copies; k++) {
     for (const p of packets) {
       out.writeUInt32LE(p.seconds + k * shiftSeconds, o);
       out.writeUInt32LE(p.micros, o + 4);
@@ -82,106 +87,188 @@ const files = readdirSync(SHARED, { recursive: true, encoding: 'utf8' })
   .map((f) => join(SHARED, f))
   .filter((f) => statSync(f).size > 24)
   .sort();
-const merged: Packet[] = [];
-let skipped = 0;
+const perFile: Packet[][] = [];
 for (const f of files) {
   const packets = readRawIpPcap(f);
-  if (packets) merged.push(...packets);
-  else skipped++;
+  if (packets && packets.length > 0) perFile.push(packets);
 }
-merged.sort((a, b) => a.seconds - b.seconds || a.micros - b.micros);
+const merged = perFile.flat().sort((a, b) => a.seconds - b.seconds || a.micros - b.micros);
 const spanSeconds = merged[merged.length - 1].seconds - merged[0].seconds;
 const oneCopy = 24 + merged.reduce((n, p) => n + 8 + p.bytes.length, 0);
 const copies = Math.max(1, Math.ceil(TARGET_BYTES / oneCopy));
 // HEIR_BENCH_CAPTURE=FILE keeps the capture (for profiling: node --cpu-prof on the same bytes).
 const capture = process.env.HEIR_BENCH_CAPTURE ?? join(dir, 'medical-wifi.pcap');
 // An hour beyond the span: every flow of a copy has ended (idle timeouts) before the next starts.
-const packetCount = writeCapture(capture, merged, copies, spanSeconds + 3600);
+const shift = spanSeconds + 3600;
+const packetCount = writeCapture(capture, merged, copies, shift);
 const tiny = join(dir, 'tiny.pcap');
 writeCapture(tiny, merged.slice(0, 10), 1, 0);
 const size = statSync(capture).size;
-
-/** Wall and CPU time of a process, ms, with what it printed on stderr. */
-function timed(cmd: string, args: string[], keepStdout = false): { wall: number; cpu: number; stderr: string } {
-  const r = spawnSync('sh', ['-c', `exec /usr/bin/time -f 'heir-time %e %U %S' "$@" ${keepStdout ? '>&2' : '> /dev/null'}`, 'sh', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const m = /heir-time ([\d.]+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return { wall: Number(m[1]) * 1000, cpu: (Number(m[2]) + Number(m[3])) * 1000, stderr: r.stderr };
+// The same packets as one file per source capture and copy.
+mkdirSync(join(dir, 'files'));
+const split: string[] = [];
+let splitBytes = 0;
+for (let k = 0; k < copies; k++) {
+  perFile.forEach((packets, i) => {
+    const path = join(dir, 'files', `${String(k).padStart(2, '0')}-${String(i).padStart(4, '0')}.pcap`);
+    writeCapture(path, packets, 1, shift, k);
+    split.push(path);
+    splitBytes += statSync(path).size;
+  });
 }
 
-/**
- * HEIR's parser in this process: over the same chunked file reader as `heir ingest` (a fresh 1 MiB
- * buffer per chunk), or over one reused 1 MiB buffer (pipeline/file-chunks.ts; less garbage).
- */
-async function inProcess(path: string, reused = false): Promise<{ wall: number; cpu: number; flows: number }> {
+/** Wall and CPU time of a process, ms (CPU from the shell's `times`: the waited-for child's user + system), and its output. */
+function timed(cmd: string, args: string[]): { wall: number; cpu: number; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync('sh', ['-c', '"$@" > /tmp/heir-bench-tool.out 2>&1; s=$?; times; exit $s', 'sh', cmd, ...args], { encoding: 'utf8' });
+  const wall = performance.now() - t0;
+  const child = r.stdout.trim().split('\n').pop() ?? '';
+  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+  const out = readFileSync('/tmp/heir-bench-tool.out', 'utf8');
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${out.slice(-2000)}`);
+  return { wall, cpu: secs * 1000, out };
+}
+
+const parseOptions = { site: 'bench', sensor: 'bench', batchSize: 2000 };
+
+/** In this process (CPU of every thread): `run` returns flows and packets. */
+async function inProcess(run: () => Promise<{ flows: number; packets: number }>): Promise<{ wall: number; cpu: number; flows: number; packets: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  let flows = 0;
-  for await (const out of parser.parse(reused ? fileChunksReused(path) : readChunks(path), { site: 'bench', sensor: 'bench', input: path, batchSize: 2000 })) flows += out.flows?.numRows ?? 0;
+  const r = await run();
   const c = process.cpuUsage(c0);
-  return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000, flows };
+  return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000, ...r };
 }
 
-const tools = {
-  // softflowd prints its statistics (flows exported) on standard output.
-  softflowd: (f: string) => timed('softflowd', ['-r', f, '-n', '127.0.0.1:9'], true),
-  argus: (f: string) => timed('argus', ['-r', f, '-w', '/dev/null']),
-  'heir-cli': (f: string) => timed(process.execPath, [HEIR_BIN, 'ingest', 'pcap', f, '--json']),
-};
-type Tool = keyof typeof tools;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** One file through parsePcap over readChunks (the reader `heir ingest` uses for pcap). */
+async function parseFile(path: string, inspectBytes?: number): Promise<{ flows: number; packets: number }> {
+  const stats = pcapStats();
+  let flows = 0;
+  for await (const out of parsePcap(readChunks(path, { reuse: true }), { ...parseOptions, input: path, stats, inspectBytes })) flows += out.flows?.numRows ?? 0;
+  return { flows, packets: stats.packets };
+}
 
-await inProcess(capture); // warm-up: module loading and JIT
+async function parseFiles(paths: readonly string[]): Promise<{ flows: number; packets: number }> {
+  let flows = 0;
+  let packets = 0;
+  for (const path of paths) {
+    const r = await parseFile(path);
+    flows += r.flows;
+    packets += r.packets;
+  }
+  return { flows, packets };
+}
+
+let pool: PcapWorkerPool | undefined;
+async function parseOnPool(paths: readonly string[]): Promise<{ flows: number; packets: number }> {
+  let flows = 0;
+  let packets = 0;
+  for await (const r of (pool as PcapWorkerPool).parseFiles(paths, parseOptions)) {
+    flows += r.output?.flows?.numRows ?? 0;
+    if (r.end) {
+      if (r.end.error) throw r.end.error;
+      packets += r.end.stats.packets;
+    }
+  }
+  return { flows, packets };
+}
+
+const readers: Record<string, () => Promise<{ flows: number; packets: number }>> = {
+  heir: () => parseFile(capture),
+  'heir-nol7': () => parseFile(capture, 0),
+  'heir-files': () => parseFiles(split),
+  'heir-pool': () => parseOnPool(split),
+};
+const tools: Record<string, (f: string) => { wall: number; cpu: number; out: string }> = {
+  softflowd: (f) => timed('softflowd', ['-r', f, '-n', '127.0.0.1:9']),
+  argus: (f) => timed('argus', ['-r', f, '-w', '/dev/null']),
+  'heir-cli': (f) => timed(process.execPath, [HEIR_BIN, 'ingest', 'pcap', f, '--json']),
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const best = (xs: number[]) => Math.min(...xs);
+
+const load0 = loadavg()[0];
+// Warm-up: module loading and JIT in this thread; the pool's threads load and warm up apart.
+await parseFile(capture);
+await parseFiles(split);
+const p0 = performance.now();
+const pc0 = process.cpuUsage();
+pool = await PcapWorkerPool.start();
+await parseOnPool(split);
+const pc = process.cpuUsage(pc0);
+const poolStart = { wall: performance.now() - p0, cpu: (pc.user + pc.system) / 1000 };
+
 const samples: Record<string, { wall: number[]; cpu: number[] }> = {};
 const add = (name: string, wall: number, cpu: number) => {
   const s = (samples[name] ??= { wall: [], cpu: [] });
   s.wall.push(wall);
   s.cpu.push(cpu);
 };
-let heirFlows = 0;
+const flows: Record<string, number> = {};
+let packetsSeen = 0;
 let softflowdFlows = 0;
 for (let rep = 0; rep < REPS; rep++) {
-  const h = await inProcess(capture);
-  heirFlows = h.flows;
-  add('heir', h.wall, h.cpu);
-  const hr = await inProcess(capture, true);
-  add('heir-reused', hr.wall, hr.cpu);
-  for (const tool of Object.keys(tools) as Tool[]) {
-    const full = tools[tool](capture);
-    const empty = tools[tool](tiny);
-    add(tool, full.wall, full.cpu);
-    add(`${tool}:startup`, empty.wall, empty.cpu);
-    if (tool === 'softflowd') softflowdFlows = Number(/Flows exported: (\d+)/.exec(full.stderr)?.[1] ?? 0);
+  for (const [name, run] of Object.entries(readers)) {
+    const r = await inProcess(run);
+    add(name, r.wall, r.cpu);
+    flows[name] = r.flows;
+    if (name === 'heir') packetsSeen = r.packets;
+  }
+  for (const [name, run] of Object.entries(tools)) {
+    const full = run(capture);
+    const empty = run(tiny);
+    add(name, full.wall, full.cpu);
+    add(`${name}:startup`, empty.wall, empty.cpu);
+    if (name === 'softflowd') softflowdFlows = Number(/Flows exported: (\d+)/.exec(full.out)?.[1] ?? 0);
   }
 }
+await pool.close();
+const load1 = loadavg()[0];
 rmSync(dir, { recursive: true, force: true });
 
-const result = (name: string, net: boolean) => {
+interface Row {
+  name: string;
+  bytes: number;
+  wall: number;
+  cpu: number;
+  bestWall: number;
+  bestCpu: number;
+  startup: string;
+}
+const result = (name: string, label: string, bytes: number, net: boolean): Row => {
   const s = samples[name];
   const st = net ? samples[`${name}:startup`] : undefined;
-  const wall = median(s.wall) - (st ? median(st.wall) : 0);
-  const cpu = median(s.cpu) - (st ? median(st.cpu) : 0);
-  return { wall, cpu, startupWall: st ? median(st.wall) : 0, startupCpu: st ? median(st.cpu) : 0 };
+  const sw = st ? median(st.wall) : 0;
+  const sc = st ? median(st.cpu) : 0;
+  return { name: label, bytes, wall: median(s.wall) - sw, cpu: median(s.cpu) - sc, bestWall: best(s.wall) - sw, bestCpu: best(s.cpu) - sc, startup: st ? `${sw.toFixed(0)}/${sc.toFixed(0)}` : '–' };
 };
 const rows = [
-  { name: 'heir (in process)', ...result('heir', false) },
-  { name: 'heir (reused buffer)', ...result('heir-reused', false) },
-  { name: 'heir ingest --json', ...result('heir-cli', true) },
-  { name: 'softflowd -r', ...result('softflowd', true) },
-  { name: 'argus -r', ...result('argus', true) },
+  result('heir', 'heir, one file', size, false),
+  result('heir-nol7', 'heir, one file, no L7', size, false),
+  result('heir-files', `heir, ${split.length} files`, splitBytes, false),
+  result('heir-pool', `heir, ${split.length} files, ${pool.size} workers`, splitBytes, false),
+  result('heir-cli', 'heir ingest --json', size, true),
+  result('softflowd', 'softflowd -r', size, true),
+  result('argus', 'argus -r', size, true),
 ];
 // A net time at or below zero means the run was within the start-up time's noise (argus waits about a second before it exits).
-const rate = (ms: number) => ms <= 0 ? '   (within start-up noise)    ' : `${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s ${((packetCount / ms) * 1000).toFixed(0).padStart(8)} pkt/s`;
-console.log(`capture: ${files.length - skipped} raw-IP medical WiFi captures merged (${merged.length} packets, ${(oneCopy / 1e6).toFixed(1)} MB) × ${copies} shifted copies = ${(size / 1e6).toFixed(1)} MB, ${packetCount} packets`);
-console.log(`flows: heir ${heirFlows}, softflowd ${softflowdFlows} (exported); median of ${REPS} runs; external tools net of start-up (10-packet capture)`);
+const rate = (bytes: number, ms: number) => (ms <= 0 ? '   (within start-up noise)   ' : `${(bytes / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s ${((packetCount / ms) * 1000).toFixed(0).padStart(8)} pkt/s`);
+const ms = (a: number, b: number) => `${a.toFixed(0)}/${b.toFixed(0)}`.padStart(11);
+console.log(`capture: ${perFile.length} raw-IP medical WiFi captures merged (${merged.length} packets, ${(oneCopy / 1e6).toFixed(1)} MB) × ${copies} shifted copies = ${(size / 1e6).toFixed(1)} MB, ${packetCount} packets (HEIR read ${packetsSeen}); as separate files: ${split.length} files, ${(splitBytes / 1e6).toFixed(1)} MB`);
+console.log(`flows: heir ${flows.heir} (separate files: ${flows['heir-files']}, on the pool: ${flows['heir-pool']}), softflowd ${softflowdFlows} (exported)`);
+console.log(`${REPS} runs, median and best; external tools net of start-up (10-packet capture); pool start-up ${poolStart.wall.toFixed(0)} ms wall, ${poolStart.cpu.toFixed(0)} ms CPU (not in the runs); ${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
 console.log('');
-console.log(`${'tool'.padEnd(20)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}   throughput by wall            by CPU                    start-up wall/cpu ms`);
+console.log(`${'reader'.padEnd(30)} ${'wall ms med/best'.padStart(16)} ${'cpu ms med/best'.padStart(16)}   median by wall                median by CPU                 start-up wall/cpu ms`);
 for (const r of rows) {
-  console.log(`${r.name.padEnd(20)} ${r.wall.toFixed(0).padStart(8)} ${r.cpu.toFixed(0).padStart(8)}   ${rate(r.wall)}   ${rate(r.cpu)}   ${r.startupWall.toFixed(0)}/${r.startupCpu.toFixed(0)}`);
+  console.log(`${r.name.padEnd(30)} ${ms(r.wall, r.bestWall).padStart(16)} ${ms(r.cpu, r.bestCpu).padStart(16)}   ${rate(r.bytes, r.wall)}   ${rate(r.bytes, r.cpu)}   ${r.startup}`);
 }
-const [ours, reused, cli, softflowd, argus] = rows;
-const ratio = (theirs: number, mine: number) => (theirs <= 0 ? 'n/a' : (theirs / mine).toFixed(2));
+const softflowd = rows[5];
+const argus = rows[6];
+// Throughput ratio: the other's time over ours for the same packets (> 1 = HEIR faster).
+const ratio = (theirs: number, mine: number) => (theirs <= 0 || mine <= 0 ? ' n/a' : (theirs / mine).toFixed(2));
 console.log('');
-for (const [name, other] of [['softflowd', softflowd], ['argus', argus]] as const) {
-  console.log(`ratio ours/${name.padEnd(9)} (throughput, >1 = HEIR faster): in process wall ${ratio(other.wall, ours.wall)}, cpu ${ratio(other.cpu, ours.cpu)}; reused buffer wall ${ratio(other.wall, reused.wall)}, cpu ${ratio(other.cpu, reused.cpu)}; heir ingest --json wall ${ratio(other.wall, cli.wall)}, cpu ${ratio(other.cpu, cli.cpu)}`);
+console.log('throughput ratio, HEIR / tool (> 1 = HEIR faster), median (best):');
+for (const r of rows.slice(0, 5)) {
+  const parts = [softflowd, argus].map((t) => `${t.name.split(' ')[0]} wall ${ratio(t.wall, r.wall)} (${ratio(t.bestWall, r.bestWall)}) cpu ${ratio(t.cpu, r.cpu)} (${ratio(t.bestCpu, r.bestCpu)})`);
+  console.log(`  ${r.name.padEnd(30)} ${parts.join('   ')}`);
 }

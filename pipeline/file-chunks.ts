@@ -1,12 +1,11 @@
 /**
- * Reading a file as byte chunks for parsers. `fileChunks` yields fresh chunks any consumer may
- * keep; `fileChunksReused` reads into one reused buffer — several times less CPU than a stream on
- * large captures — and is only for consumers that copy whatever they keep past the next chunk
+ * Reading a regular file as byte chunks for parsers. `fileChunks` yields fresh chunks any consumer
+ * may keep; `fileChunksReused` reads into one reused buffer — several times less CPU than a stream
+ * on large captures — and is only for consumers that copy whatever they keep past the next chunk
  * (the pcap parser does). Buffers are no larger than the file, and the reused ones are pooled
  * across files, so many small captures cost no megabyte allocation each.
  */
-import { readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /** Default chunk size: 1 MiB. */
 export const FILE_CHUNK_BYTES = 1 << 20;
@@ -27,34 +26,31 @@ function give(buf: Uint8Array): void {
 }
 
 /**
- * Chunks of an open file from `position` on (the handle stays the caller's): fresh buffers, or
- * one reused buffer when `reuse`. `size` is a regular file's size (it bounds the buffer); without
- * it the file is read sequentially (a pipe).
+ * Chunks of a regular file open as `fd` (of `size` bytes; the descriptor stays the caller's), read
+ * synchronously from the start: fresh buffers, or one reused buffer when `reuse`. A read from the
+ * page cache takes well under a millisecond, less than a round trip through the thread pool
+ * (which a busy machine delays). Buffers are no larger than the file (plus one byte, so the end
+ * shows in the same read).
  */
-export async function* handleChunks(handle: FileHandle, options: { position?: number; size?: number; reuse?: boolean; chunkBytes?: number } = {}): AsyncGenerator<Uint8Array> {
-  const chunkBytes = options.chunkBytes ?? FILE_CHUNK_BYTES;
-  // Without a size (a pipe or device), reads go on from the current position.
-  let position: number | null = options.size === undefined ? null : (options.position ?? 0);
-  // A regular file's remaining bytes (plus one, to see the end) bound the buffer.
-  const bytes = options.size !== undefined ? Math.min(chunkBytes, Math.max(1, options.size - (position ?? 0) + 1)) : chunkBytes;
-  if (!options.reuse) {
+export function* fdChunks(fd: number, size: number, reuse: boolean, chunkBytes = FILE_CHUNK_BYTES): Generator<Uint8Array> {
+  const bytes = Math.min(chunkBytes, size + 1);
+  let position = 0;
+  if (!reuse) {
     for (;;) {
       const buf = new Uint8Array(bytes);
-      const { bytesRead } = await handle.read(buf, 0, bytes, position);
-      if (bytesRead === 0) return;
-      if (position !== null) position += bytesRead;
-      yield bytesRead === bytes ? buf : buf.subarray(0, bytesRead);
+      const n = readSync(fd, buf, 0, bytes, position);
+      if (n === 0) return;
+      position += n;
+      yield n === bytes ? buf : buf.subarray(0, n);
     }
   }
   const buf = take(bytes);
   try {
     for (;;) {
-      // A regular file is read synchronously: a read from the page cache takes well under a
-      // millisecond, less than a round trip through the thread pool (which a busy machine delays).
-      const bytesRead = position !== null ? readSync(handle.fd, buf, 0, bytes, position) : (await handle.read(buf, 0, bytes, null)).bytesRead;
-      if (bytesRead === 0) return;
-      if (position !== null) position += bytesRead;
-      yield buf.subarray(0, bytesRead);
+      const n = readSync(fd, buf, 0, bytes, position);
+      if (n === 0) return;
+      position += n;
+      yield buf.subarray(0, n);
     }
   } finally {
     give(buf);
@@ -63,20 +59,19 @@ export async function* handleChunks(handle: FileHandle, options: { position?: nu
 
 /** Chunks of a file, each a new buffer. */
 export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    yield* handleChunks(handle, { size: (await handle.stat()).size, chunkBytes });
-  } finally {
-    await handle.close();
-  }
+  yield* chunksOfPath(path, false, chunkBytes);
 }
 
 /** Chunks of a file read into one buffer: each chunk is valid only until the next is requested. */
 export async function* fileChunksReused(path: string, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
+  yield* chunksOfPath(path, true, chunkBytes);
+}
+
+function* chunksOfPath(path: string, reuse: boolean, chunkBytes: number): Generator<Uint8Array> {
+  const fd = openSync(path, 'r');
   try {
-    yield* handleChunks(handle, { size: (await handle.stat()).size, reuse: true, chunkBytes });
+    yield* fdChunks(fd, fstatSync(fd).size, reuse, chunkBytes);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

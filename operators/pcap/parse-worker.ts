@@ -1,0 +1,41 @@
+/**
+ * Body of a pcap parse worker (see parallel.ts): parses whole capture files on request, one after
+ * the other, exactly as `parsePcap` over `readChunks` does in the main thread (same 1 MiB chunks,
+ * so the same offsets), and posts every output (flow batches packed into one moved buffer, dead
+ * letters, offsets) and then the file's counters or its error.
+ */
+import { parentPort } from 'node:worker_threads';
+import { HeirError, messageOf } from '../../pipeline/errors.ts';
+import { readChunks } from '../../pipeline/sources.ts';
+import { parsePcap, pcapStats } from '../ingest-pcap.ts';
+import { packBatch, type FileJob, type WorkerReply } from './parallel.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('parse-worker.ts runs only as a worker thread');
+
+async function parse(job: FileJob): Promise<void> {
+  const stats = pcapStats();
+  try {
+    for await (const out of parsePcap(readChunks(job.path, { reuse: true }), { ...job.options, input: job.path, stats })) {
+      const flows = out.flows ? packBatch(out.flows) : undefined;
+      const reply: WorkerReply = { job: job.id, kind: 'output', flows, deadLetters: out.deadLetters, offset: out.offset };
+      port!.postMessage(reply, flows ? [flows.bytes, flows.layout.buffer as ArrayBuffer] : []);
+    }
+    port!.postMessage({ job: job.id, kind: 'done', stats } satisfies WorkerReply);
+  } catch (error) {
+    const code = error instanceof HeirError ? error.code : undefined;
+    port!.postMessage({ job: job.id, kind: 'error', name: error instanceof Error ? error.name : 'Error', code, message: messageOf(error), stats } satisfies WorkerReply);
+  }
+}
+
+// Jobs queue up (the main thread sends the next before this one ends) and run one at a time.
+const queue: FileJob[] = [];
+let running = false;
+port.on('message', async (job: FileJob) => {
+  queue.push(job);
+  if (running) return;
+  running = true;
+  while (queue.length > 0) await parse(queue.shift() as FileJob);
+  running = false;
+});
+port.postMessage({ job: -1, kind: 'ready' } satisfies WorkerReply);
