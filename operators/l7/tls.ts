@@ -30,9 +30,13 @@ function startsHandshake(buf: Uint8Array, type: number): boolean {
   return buf.length >= 6 && buf[0] === HANDSHAKE && buf[1] === 3 && buf[2] <= 4 && buf[5] === type;
 }
 
+/** Where records are joined: reused, as a new buffer per flow (off the heap) cost more than the join. */
+let joined = new Uint8Array(16 * 1024);
+
 /**
  * The handshake bytes of the leading run of handshake records (a hello may span records). One
- * record is returned as a view; several are joined, without an intermediate array of parts.
+ * record is returned as a view of `buf`; several are joined into a scratch buffer, so the result
+ * is valid only until the next call (callers parse it before asking for another).
  */
 function handshakeBytes(buf: Uint8Array): Uint8Array {
   let total = 0;
@@ -45,7 +49,8 @@ function handshakeBytes(buf: Uint8Array): Uint8Array {
     o += 5 + len;
   }
   if (records === 1) return buf.subarray(5, 5 + total);
-  const out = new Uint8Array(total);
+  if (joined.length < total) joined = new Uint8Array(Math.max(total, joined.length * 2));
+  const out = joined;
   let at = 0;
   o = 0;
   for (let r = 0; r < records; r++) {
@@ -55,7 +60,7 @@ function handshakeBytes(buf: Uint8Array): Uint8Array {
     at += end - o - 5;
     o += 5 + len;
   }
-  return out;
+  return out.subarray(0, total);
 }
 
 /** What a ClientHello offers. */
