@@ -16,7 +16,7 @@ const NEEDED = {
   ra: 'argus-client', argus: 'argus-server', mllp_send: 'python3-hl7', echoscu: 'dcmtk', mosquitto: 'mosquitto',
   mosquitto_pub: 'mosquitto-clients', telnet: 'telnet', telnetd: 'inetutils-telnetd', vsftpd: 'vsftpd', openssl: 'openssl',
   nmap: 'nmap', hping3: 'hping3', hydra: 'hydra', arpspoof: 'dsniff', x11vnc: 'x11vnc', dropbear: 'dropbear-bin', ip: 'iproute2',
-  mergecap: 'wireshark-common', chromium: 'chromium', curl: 'curl',
+  mergecap: 'wireshark-common', chromium: 'chromium', curl: 'curl', smbd: 'samba', smbclient: 'smbclient',
 };
 
 function have(cmd) {
