@@ -67,10 +67,26 @@ export function writeDigits(out: Uint8Array, at: number, v: number): number {
     out[at] = 48 + v;
     return at + 1;
   }
-  let n = 0;
-  for (let x = v; x >= 1; x = Math.floor(x / 10)) n++;
+  if (v <= 0x7fffffff) return writeSmall(out, at, v);
+  // Larger (microsecond timestamps): the high part, then the low 8 digits zero-padded, each in
+  // 32-bit integer arithmetic.
+  const high = Math.floor(v / 1e8);
+  const low = v - high * 1e8;
+  at = high <= 0x7fffffff ? writeSmall(out, at, high) : writeDigits(out, at, high);
+  for (let i = at + 7, x = low; i >= at; i--) {
+    const q = (x / 10) | 0;
+    out[i] = 48 + (x - q * 10);
+    x = q;
+  }
+  return at + 8;
+}
+
+/** Digits of 0 <= v < 2^31. */
+function writeSmall(out: Uint8Array, at: number, v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = (x / 10) | 0) n++;
   for (let i = at + n - 1, x = v; i >= at; i--) {
-    const q = Math.floor(x / 10);
+    const q = (x / 10) | 0;
     out[i] = 48 + (x - q * 10);
     x = q;
   }

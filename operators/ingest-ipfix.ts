@@ -320,6 +320,17 @@ function compile(spec: TemplateSpec): Template {
   return { ...spec, ops, slots, lengths, offsets, used: Uint16Array.from(used) };
 }
 
+/** True when a template announcement repeats a known template field for field. */
+function sameTemplate(known: TemplateSpec, spec: TemplateSpec): boolean {
+  if (known.options !== spec.options || known.scopeCount !== spec.scopeCount || known.fields.length !== spec.fields.length) return false;
+  for (let f = 0; f < spec.fields.length; f++) {
+    const a = known.fields[f];
+    const b = spec.fields[f];
+    if (a.id !== b.id || a.length !== b.length || a.enterprise !== b.enterprise) return false;
+  }
+  return true;
+}
+
 /** Unsigned big-endian integer of 1..8 bytes (reduced-size encoding), exact up to 2^53. */
 function readUnsigned(view: DataView, offset: number, length: number): number {
   switch (length) {
@@ -467,7 +478,11 @@ export class FlowDecoder {
   private readonly vals = new Float64Array(SLOTS);
   private readonly exporters = new Map<string, ExporterText>();
   private readonly siteText: Uint8Array;
-  private readonly idInput = Buffer.alloc(ID_INPUT_MAX);
+  private readonly idInput = new Uint8Array(ID_INPUT_MAX);
+  /** Views of idInput by length, made once each: hashing a fresh subarray per record cost more than the copy. */
+  private readonly idViews: Uint8Array[] = [];
+  /** Address bytes of the record (IPv4 and IPv6), copied so Community ID hashing allocates nothing. */
+  private readonly address = [new Uint8Array(4), new Uint8Array(4), new Uint8Array(16), new Uint8Array(16)];
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
@@ -659,7 +674,9 @@ export class FlowDecoder {
   }
 
   private addTemplate(state: DomainState, spec: TemplateSpec, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
-    const template = compile(spec);
+    // Exporters resend their templates every few messages: an unchanged one keeps its plan.
+    const known = state.templates.get(spec.id);
+    const template = known !== undefined && sameTemplate(known, spec) ? known : compile(spec);
     if (!state.templates.has(template.id) && state.templates.size >= MAX_TEMPLATES) throw new DatagramError(`more than ${MAX_TEMPLATES} templates for ${context.stateKey}`);
     state.templates.set(template.id, template);
     if (template.options) this.stats.optionsTemplates++;
@@ -815,7 +832,13 @@ export class FlowDecoder {
     // Community ID, and the flow id key: both directions of a connection share a Community ID, so
     // the initiator side keeps their ids apart.
     if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
-      const cid = communityIdBytes(bytes.subarray(src, src + srcLen), bytes.subarray(dst, dst + dstLen), proto, sport === sport ? sport : 0, dport === dport ? dport : 0);
+      const a = this.address[srcLen === 4 ? 0 : 2];
+      const b = this.address[srcLen === 4 ? 1 : 3];
+      for (let i = 0; i < srcLen; i++) {
+        a[i] = bytes[src + i];
+        b[i] = bytes[dst + i];
+      }
+      const cid = communityIdBytes(a, b, proto, sport === sport ? sport : 0, dport === dport ? dport : 0);
       out.putString(TEXT.community_id, cid);
       for (let i = 0; i < cid.length; i++) id[k++] = cid.charCodeAt(i);
       id[k++] = 124; // |
@@ -825,13 +848,13 @@ export class FlowDecoder {
       if (sport === sport) k = writeInteger(id, k, sport);
     } else {
       out.putNull(TEXT.community_id);
-      k += id.write(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, k, 'utf8');
+      k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
     }
     id[k++] = 0;
     k = writeInteger(id, k, startUs);
     // flowId() of pipeline/flow-id.ts over the same bytes: 16 hex digits of SHA-1.
-    // (The digest as a latin1 string: a Buffer result costs three times as much.)
-    const digest = hash('sha1', id.subarray(0, k), 'latin1');
+    // (The digest as a latin1 ('binary') string: a Buffer result costs three times as much.)
+    const digest = hash('sha1', (this.idViews[k] ??= new Uint8Array(id.buffer, id.byteOffset, k)), 'binary');
     const t = out.reserveText(TEXT.flow_id, 16);
     for (let i = 0; i < 8; i++) {
       const b = digest.charCodeAt(i);
@@ -843,7 +866,9 @@ export class FlowDecoder {
     out.putBytes(TEXT.site_id, this.siteText);
     out.putBytes(TEXT.sensor_id, exporter.sensor);
     out.putBytes(TEXT.source, SOURCE_TEXT[context.version]);
-    const reason = END_REASON_TEXT[v[V_END_REASON]];
+    // (An integer index: indexing with NaN is a property lookup by name.)
+    const reasonCode = v[V_END_REASON];
+    const reason = reasonCode >= 0 && reasonCode < END_REASON_TEXT.length ? END_REASON_TEXT[reasonCode | 0] : undefined;
     if (reason !== undefined) out.putBytes(TEXT.end_reason, reason);
     else out.putNull(TEXT.end_reason);
     this.mac(out, TEXT.src_mac, bytes, v[V_SRC_MAC]);
