@@ -40,6 +40,13 @@ const FIRST_SLAB_BYTES = 16 * 1024;
 const ICMP_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
 const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144 };
 
+/**
+ * Inspection buffers, shared by every assembler of this thread: buffers of ended flows by size
+ * class (512 << k), reused by new flows (of this capture or the next one), and the slab new ones
+ * are carved from. A buffer comes back only once its flow has been handed over and read.
+ */
+const buffers = { pool: [] as Uint8Array[][], slab: new Uint8Array(0), slabUsed: 0 };
+
 /** One flow (or the current segment of a long-lived one). */
 export class Flow {
   readonly key: string;
@@ -183,10 +190,6 @@ export class FlowAssembler {
   private readonly inspectBytes: number;
   private readonly onFlow: FlowHandler;
   private readonly keyUnits = new Uint16Array(19);
-  /** Inspection buffers of ended flows by size class (512 << k), reused by new flows. */
-  private readonly pool: Uint8Array[][] = [];
-  private slab = new Uint8Array(0);
-  private slabUsed = 0;
   private readonly maxFlows: number;
   /** Ports of recent first fragments by (addresses, protocol, IP id), so later fragments join their flow. */
   private readonly fragmentPorts = new Map<string, number>();
@@ -405,16 +408,16 @@ export class FlowAssembler {
       size <<= 1;
       k++;
     }
-    const list = this.pool[k];
+    const list = buffers.pool[k];
     if (list !== undefined && list.length > 0) return list.pop() as Uint8Array;
     // New buffers are carved from a shared slab: one backing store per 256 KiB instead of one per
     // flow. Slabs start small and double, so a short capture does not zero a large one.
-    if (this.slabUsed + size > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(Math.min(SLAB_BYTES, this.slab.length * 2), FIRST_SLAB_BYTES, size));
-      this.slabUsed = 0;
+    if (buffers.slabUsed + size > buffers.slab.length) {
+      buffers.slab = new Uint8Array(Math.max(Math.min(SLAB_BYTES, buffers.slab.length * 2), FIRST_SLAB_BYTES, size));
+      buffers.slabUsed = 0;
     }
-    const view = this.slab.subarray(this.slabUsed, this.slabUsed + size);
-    this.slabUsed += size;
+    const view = buffers.slab.subarray(buffers.slabUsed, buffers.slabUsed + size);
+    buffers.slabUsed += size;
     return view;
   }
 
@@ -422,7 +425,7 @@ export class FlowAssembler {
     if (buf === null) return;
     const k = Math.log2(buf.length) - 9;
     if (!Number.isInteger(k) || k < 0) return;
-    const list = (this.pool[k] ??= []);
+    const list = (buffers.pool[k] ??= []);
     if (list.length < 256) list.push(buf);
   }
 

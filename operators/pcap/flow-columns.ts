@@ -36,10 +36,14 @@ export class ColumnStore {
   /** Rows to allocate for at the first value. */
   private start = FIRST_CAPACITY;
 
-  constructor(name: string, kind: ColumnKind, nullable: boolean) {
+  /** The Arrow type (the flow schema's own object: batches share it). */
+  private readonly type: DataType;
+
+  constructor(name: string, kind: ColumnKind, nullable: boolean, type: DataType) {
     this.name = name;
     this.kind = kind;
     this.nullable = nullable;
+    this.type = type;
   }
 
   /** Room for row `i`. */
@@ -118,7 +122,7 @@ export class ColumnStore {
 
   /** Arrow data of the first `length` rows. */
   data(length: number): Data {
-    const type = arrowType(this.kind);
+    const type = this.type;
     if (this.valid.length < length) this.ensure(length - 1);
     const valid = this.valid;
     let nullCount = 0;
@@ -154,21 +158,6 @@ export class ColumnStore {
       case 'utf8':
         return utf8Data(type as Utf8, this.str, valid, length, nullCount, nullBitmap);
     }
-  }
-}
-
-function arrowType(kind: ColumnKind): DataType {
-  switch (kind) {
-    case 'utf8':
-      return new Utf8();
-    case 'f64':
-      return new Float64();
-    case 'i32':
-      return new Int32();
-    case 'bool':
-      return new Bool();
-    case 'ts':
-      return new TimestampMicrosecond('UTC');
   }
 }
 
@@ -209,7 +198,7 @@ export class FlowColumns {
   private n = 0;
 
   constructor() {
-    this.all = FLOW_COLUMNS.map((c) => new ColumnStore(c.name, c.kind, c.nullable));
+    this.all = FLOW_COLUMNS.map((c, i) => new ColumnStore(c.name, c.kind, c.nullable, FLOW_SCHEMA.fields[i].type));
     const byName: Record<string, ColumnStore> = {};
     for (const c of this.all) byName[c.name] = c;
     this.col = byName as { [K in FlowColumn]: ColumnStore };
