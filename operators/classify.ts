@@ -5,7 +5,7 @@
  * (a featurize operator adds them) or inside the `features` JSON column that dataset parsers
  * fill; a feature found in neither is an error naming it.
  */
-import { Bool, DataType, Float64, makeData, Precision, RecordBatch, Struct, TimestampMicrosecond, Utf8, type Data, type Float, type Int, type Vector } from 'apache-arrow';
+import { Bool, DataType, Float64, makeData, Precision, RecordBatch, Struct, TimestampMicrosecond, TimeUnit, Utf8, type Data, type Float, type Int, type Timestamp, type Vector } from 'apache-arrow';
 import { ErrorCode, HeirError } from '../pipeline/errors.ts';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from './detections-schema.ts';
@@ -92,6 +92,17 @@ export function detectionId(flowId: Uint8Array, start: number, end: number, mode
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+const HEX = utf8.encode('0123456789abcdef');
+
+/** detectionId's 16 hex digits written as bytes at `out[at]`, for the detection_id column. */
+function detectionIdInto(flowId: Uint8Array, start: number, end: number, modelHash: readonly [number, number], out: Uint8Array, at: number): void {
+  const [hi, lo] = fnv64(flowId, start, end, modelHash[0], modelHash[1]);
+  for (let i = 0; i < 8; i++) {
+    out[at + i] = HEX[(hi >>> (28 - 4 * i)) & 15];
+    out[at + 8 + i] = HEX[(lo >>> (28 - 4 * i)) & 15];
+  }
+}
+
 /** The column's Arrow data when it is one plain Utf8 chunk (without nulls unless allowed), to pass through. */
 function plainUtf8(column: Vector | null, nullable: boolean): Data<Utf8> | null {
   if (!column || column.data.length !== 1 || !DataType.isUtf8(column.type)) return null;
@@ -112,8 +123,95 @@ function repeatedUtf8(value: string, rows: number): Data<Utf8> {
   return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
-function jsonNumber(v: number): string {
-  return Number.isFinite(v) ? String(v) : 'null';
+const SHARE = utf8.encode(',"share":');
+
+/**
+ * A Utf8 column written row by row as bytes: offsets, a growing byte buffer and a validity bitmap.
+ * `number` writes what JSON.stringify writes for a number (null when not finite).
+ */
+class Utf8Writer {
+  private buf: Uint8Array;
+  private at = 0;
+  private row = 0;
+  private nullCount = 0;
+  private readonly offsets: Int32Array;
+  private readonly validity: Uint8Array;
+
+  constructor(private readonly rows: number, bytesPerRow: number) {
+    this.buf = new Uint8Array(Math.max(64, rows * bytesPerRow));
+    this.offsets = new Int32Array(rows + 1);
+    this.validity = new Uint8Array((rows + 7) >> 3);
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    grown.set(this.buf.subarray(0, this.at));
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.at++] = b;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+
+  /** ASCII text (number formatting only). */
+  ascii(s: string): void {
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.at++] = s.charCodeAt(i);
+  }
+
+  number(v: number): void {
+    if (!Number.isFinite(v)) this.ascii('null');
+    else if (Number.isInteger(v) && v >= 0 && v < 1e15) {
+      // Counts and sizes, the common case: digits without a string (-0 is written as 0, as JSON does).
+      this.room(16);
+      let n = v;
+      let digits = 1;
+      for (let p = 10; p <= n; p *= 10) digits++;
+      for (let i = digits - 1; i >= 0; i--) {
+        this.buf[this.at + i] = 0x30 + (n % 10);
+        n = Math.floor(n / 10);
+      }
+      this.at += digits;
+    } else this.ascii(String(v));
+  }
+
+  /** m / 1000 for an integer m in [0, 1000], as String(m / 1000) writes it. */
+  thousandths(m: number): void {
+    if (m >= 1000 || m <= 0 || !Number.isInteger(m)) {
+      this.ascii(String(m / 1000));
+      return;
+    }
+    this.room(5);
+    this.buf[this.at++] = 0x30;
+    this.buf[this.at++] = 0x2e;
+    const digits = [Math.floor(m / 100), Math.floor(m / 10) % 10, m % 10];
+    let last = 2;
+    while (digits[last] === 0) last--;
+    for (let i = 0; i <= last; i++) this.buf[this.at++] = 0x30 + digits[i];
+  }
+
+  endRow(): void {
+    this.validity[this.row >> 3] |= 1 << (this.row & 7);
+    this.offsets[++this.row] = this.at;
+  }
+
+  nullRow(): void {
+    this.nullCount++;
+    this.offsets[++this.row] = this.at;
+  }
+
+  finish(): Data<Utf8> {
+    if (this.row !== this.rows) throw new Error(`Utf8Writer: ${this.row} of ${this.rows} rows written`);
+    return makeData({ type: new Utf8(), length: this.rows, nullCount: this.nullCount, nullBitmap: this.nullCount > 0 ? this.validity : undefined, valueOffsets: this.offsets, data: this.buf.subarray(0, this.at) });
+  }
 }
 
 function joined(list: readonly string[]): string | null {
@@ -132,7 +230,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
   const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
-  const quotedNames = meta.features.map((f) => JSON.stringify(f));
+  const featurePrefix = meta.features.map((f) => utf8.encode(`{"feature":${JSON.stringify(f)},"value":`));
   // The taxonomy columns of each class, joined once.
   const tagText = tags.map((tag, k) => {
     const benign = k === benignIndex;
@@ -143,6 +241,12 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       attackIcs: benign ? null : joined(tag.attackIcs),
     };
   });
+  const bytesOf = (v: string | null) => (v === null ? null : utf8.encode(v));
+  const labelBytes = meta.classes.map((c) => utf8.encode(c));
+  const threatBytes = tagText.map((t) => bytesOf(t.threat));
+  const owaspBytes = tagText.map((t) => bytesOf(t.owasp));
+  const owaspIotBytes = tagText.map((t) => bytesOf(t.owaspIot));
+  const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
   return {
     descriptor: {
       name: 'classify',
@@ -165,81 +269,86 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
       const tsCol = batch.getChild('ts_start') ?? batch.getChild('ts');
-      // Timestamps: the raw int64 microseconds where the column has no nulls, else Arrow's milliseconds.
-      const tsRaw = tsCol && tsCol.nullCount === 0 && tsCol.data.length === 1 ? (tsCol.data[0].values as unknown) : null;
-      const tsMicros = (r: number): number => {
-        if (tsRaw instanceof BigInt64Array) return Number(tsRaw[r]);
-        const t = tsCol?.get(r) as number | null | undefined;
-        return t === null || t === undefined ? 0 : Math.round(Number(t) * 1000);
-      };
+      // Label, confidence and benign flag per row; the class-valued columns are then written
+      // straight into Arrow buffers from per-class bytes, with no string per row.
+      const best = new Int32Array(rows);
+      const confidence = new Float64Array(rows);
+      const benignBits = new Uint8Array((rows + 7) >> 3);
+      for (let r = 0; r < rows; r++) {
+        const o = r * K;
+        let b = 0;
+        for (let k = 1; k < K; k++) if (proba[o + k] > proba[o + b]) b = k;
+        best[r] = b;
+        confidence[r] = proba[o + b];
+        if (b === benignIndex) benignBits[r >> 3] |= 1 << (r & 7);
+      }
       // Flow id, site and device pass through as the input's own Arrow buffers where they are plain
       // Utf8 columns; ids are hashed from those bytes, so nothing is decoded per row.
       const flowData = plainUtf8(flowIds, false);
       const siteData = plainUtf8(sites, false);
       const deviceData = plainUtf8(deviceCol, true);
-      const cols: Record<string, (string | null)[] | Float64Array | boolean[] | Data> = {
-        detection_id: new Array<string>(rows),
-        flow_id: flowData ?? new Array<string>(rows),
-        site_id: siteData ?? new Array<string>(rows),
-        device: deviceData ?? new Array<string | null>(rows),
-        ts: new Float64Array(rows),
-        model: repeatedUtf8(id, rows),
-        label: new Array<string>(rows),
-        confidence: new Float64Array(rows),
-        threat: new Array<string | null>(rows),
-        owasp: new Array<string | null>(rows),
-        owasp_iot: new Array<string | null>(rows),
-        attack_ics: new Array<string | null>(rows),
-        features_top: new Array<string | null>(rows),
-        benign: new Array<boolean>(rows),
-      };
-      const detectionIds = cols.detection_id as string[];
-      const labels = cols.label as string[];
-      const confidence = cols.confidence as Float64Array;
-      const benignFlags = cols.benign as boolean[];
-      const threat = cols.threat as (string | null)[];
-      const owasp = cols.owasp as (string | null)[];
-      const owaspIot = cols.owasp_iot as (string | null)[];
-      const attackIcs = cols.attack_ics as (string | null)[];
-      const featuresTop = cols.features_top as (string | null)[];
-      const ts = cols.ts as Float64Array;
-      const flowBytes = flowData ? (flowData.values as Uint8Array) : null;
-      const flowOffsets = flowData ? (flowData.valueOffsets as Int32Array) : null;
-      const counts = new Float64Array(meta.features.length);
-      const pathFeatures = new Int32Array(4096);
-      for (let r = 0; r < rows; r++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (proba[r * K + k] > proba[r * K + best]) best = k;
-        if (flowBytes && flowOffsets) detectionIds[r] = detectionId(flowBytes, flowOffsets[r], flowOffsets[r + 1], idHash);
-        else {
+      let flowColumn: Data<Utf8>;
+      const idBytesOut = new Uint8Array(rows * 16);
+      if (flowData) {
+        const bytes = flowData.values as Uint8Array;
+        const offsets = flowData.valueOffsets as Int32Array;
+        for (let r = 0; r < rows; r++) detectionIdInto(bytes, offsets[r], offsets[r + 1], idHash, idBytesOut, r * 16);
+        flowColumn = flowData;
+      } else {
+        const list = new Array<string>(rows);
+        for (let r = 0; r < rows; r++) {
           const flowId = flowIds ? String(flowIds.get(r)) : `${context.batchId}:${r}`;
           const bytes = utf8.encode(flowId);
-          detectionIds[r] = detectionId(bytes, 0, bytes.length, idHash);
-          (cols.flow_id as string[])[r] = flowId;
+          detectionIdInto(bytes, 0, bytes.length, idHash, idBytesOut, r * 16);
+          list[r] = flowId;
         }
-        if (!siteData) (cols.site_id as string[])[r] = sites ? String(sites.get(r)) : context.site;
-        if (!deviceData) {
-          const dev = deviceCol?.get(r);
-          (cols.device as (string | null)[])[r] = dev === null || dev === undefined ? null : String(dev);
-        }
-        ts[r] = tsMicros(r);
-        labels[r] = meta.classes[best];
-        confidence[r] = proba[r * K + best];
-        const benign = best === benignIndex;
-        benignFlags[r] = benign;
-        const t = tagText[best];
-        threat[r] = t.threat;
-        owasp[r] = t.owasp;
-        owaspIot[r] = t.owaspIot;
-        attackIcs[r] = t.attackIcs;
-        featuresTop[r] = benign || explainTrees === 0 ? null : explain(r, best);
+        flowColumn = utf8Data(list, rows);
       }
-      const detections = detectionsBatch(cols, rows);
+      let siteColumn = siteData;
+      if (!siteColumn) {
+        const list = new Array<string>(rows);
+        for (let r = 0; r < rows; r++) list[r] = sites ? String(sites.get(r)) : context.site;
+        siteColumn = utf8Data(list, rows);
+      }
+      let deviceColumn = deviceData;
+      if (!deviceColumn) {
+        const list = new Array<string | null>(rows);
+        for (let r = 0; r < rows; r++) {
+          const dev = deviceCol?.get(r);
+          list[r] = dev === null || dev === undefined ? null : String(dev);
+        }
+        deviceColumn = utf8Data(list, rows);
+      }
+      // features_top is written as JSON bytes straight into its Arrow buffers (no string per row).
+      const counts = new Float64Array(meta.features.length);
+      const pathFeatures = new Int32Array(4096);
+      const top3 = new Utf8Writer(rows, 48 * top);
+      for (let r = 0; r < rows; r++) {
+        if (best[r] === benignIndex || explainTrees === 0) top3.nullRow();
+        else explain(r, best[r]);
+      }
+      const children: Record<(typeof DETECTION_COLUMNS)[number]['name'], Data> = {
+        detection_id: fixedWidthUtf8(idBytesOut, 16, rows),
+        flow_id: flowColumn,
+        site_id: siteColumn,
+        device: deviceColumn,
+        ts: timestampData(tsCol, rows),
+        model: repeatedUtf8(id, rows),
+        label: classUtf8(best, labelBytes, rows),
+        confidence: makeData({ type: new Float64(), length: rows, data: confidence }),
+        threat: classUtf8(best, threatBytes, rows),
+        owasp: classUtf8(best, owaspBytes, rows),
+        owasp_iot: classUtf8(best, owaspIotBytes, rows),
+        attack_ics: classUtf8(best, attackIcsBytes, rows),
+        features_top: top3.finish(),
+        benign: makeData({ type: new Bool(), length: rows, data: benignBits }),
+      };
+      const detections = new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children: DETECTION_COLUMNS.map((c) => children[c.name]) }));
       return { ...tables, detections };
 
       // The features that decided most splits on the paths of the first trees whose leaf votes for
       // the label (walked inline: this runs for every detection).
-      function explain(r: number, label: number): string {
+      function explain(r: number, label: number): void {
         counts.fill(0);
         let total = 0;
         const d = forest.features;
@@ -260,49 +369,76 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
           for (let i = 0; i < used; i++) counts[pathFeatures[i]]++;
           total += used;
         }
-        let out = '[';
+        top3.byte(0x5b); // [
         // Top features by count, ties by feature order: a few passes of selection, no sorting.
         for (let k = 0; k < top; k++) {
           let bestF = -1;
           for (let f2 = 0; f2 < d; f2++) if (counts[f2] > 0 && (bestF < 0 || counts[f2] > counts[bestF])) bestF = f2;
           if (bestF < 0) break;
-          if (k > 0) out += ',';
-          out += `{"feature":${quotedNames[bestF]},"value":${jsonNumber(x[base + bestF])},"share":${Math.round((1000 * counts[bestF]) / total) / 1000}}`;
+          if (k > 0) top3.byte(0x2c); // ,
+          // {"feature":NAME,"value":V,"share":S}
+          top3.bytes(featurePrefix[bestF]);
+          top3.number(x[base + bestF]);
+          top3.bytes(SHARE);
+          top3.thousandths(Math.round((1000 * counts[bestF]) / total));
+          top3.byte(0x7d); // }
           counts[bestF] = 0;
         }
-        return out + ']';
+        top3.byte(0x5d); // ]
+        top3.endRow();
       }
     },
   };
 }
 
-/** The detections columns as built per batch. */
-interface DetectionColumns {
-  readonly [name: string]: (string | null)[] | Float64Array | boolean[] | Data;
+/** A Utf8 column of fixed-width values laid end to end in `bytes`. */
+function fixedWidthUtf8(bytes: Uint8Array, width: number, rows: number): Data<Utf8> {
+  const offsets = new Int32Array(rows + 1);
+  for (let i = 1; i <= rows; i++) offsets[i] = i * width;
+  return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
+}
+
+/** A Utf8 column whose row r holds the bytes of class `cls[r]` (null where that class has none). */
+function classUtf8(cls: Int32Array, perClass: readonly (Uint8Array | null)[], rows: number): Data<Utf8> {
+  const offsets = new Int32Array(rows + 1);
+  let total = 0;
+  let nullCount = 0;
+  for (let r = 0; r < rows; r++) {
+    const b = perClass[cls[r]];
+    if (b) total += b.length;
+    else nullCount++;
+    offsets[r + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  let validity: Uint8Array | undefined;
+  if (nullCount > 0) validity = new Uint8Array((rows + 7) >> 3);
+  for (let r = 0; r < rows; r++) {
+    const b = perClass[cls[r]];
+    if (!b) continue;
+    if (validity) validity[r >> 3] |= 1 << (r & 7);
+    // Labels and taxonomy ids are short: a byte loop beats set() on a subarray.
+    const at = offsets[r];
+    for (let j = 0; j < b.length; j++) bytes[at + j] = b[j];
+  }
+  return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: validity, valueOffsets: offsets, data: bytes });
 }
 
 /**
- * The detections batch, built straight into Arrow buffers (the generic row builder costs more
- * than the forest on large batches). Columns follow DETECTION_COLUMNS.
+ * The ts column: the input's microsecond values as they are when it is a null-free microsecond
+ * timestamp column, else each row's time (Arrow gives milliseconds) in microseconds, 0 for null.
  */
-function detectionsBatch(cols: DetectionColumns, rows: number): RecordBatch {
-  const children: Data[] = DETECTION_COLUMNS.map((spec) => {
-    const values = cols[spec.name];
-    if (values instanceof Object && 'valueOffsets' in values && 'type' in values) return values as Data;
-    if (spec.kind === 'utf8') return utf8Data(values as (string | null)[], rows);
-    if (spec.kind === 'f64') return makeData({ type: new Float64(), length: rows, data: values as Float64Array });
-    if (spec.kind === 'ts') {
-      const micros = values as Float64Array;
-      const data = new BigInt64Array(rows);
-      for (let i = 0; i < rows; i++) data[i] = BigInt(micros[i]);
-      return makeData({ type: new TimestampMicrosecond('UTC'), length: rows, data });
-    }
-    const bits = new Uint8Array((rows + 7) >> 3);
-    const flags = values as boolean[];
-    for (let i = 0; i < rows; i++) if (flags[i]) bits[i >> 3] |= 1 << (i & 7);
-    return makeData({ type: new Bool(), length: rows, data: bits });
-  });
-  return new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children }));
+function timestampData(column: Vector | null, rows: number): Data {
+  const type = new TimestampMicrosecond('UTC');
+  if (column && column.nullCount === 0 && column.data.length === 1 && DataType.isTimestamp(column.type) && (column.type as Timestamp).unit === TimeUnit.MICROSECOND) {
+    const values = column.data[0].values as unknown;
+    if (values instanceof BigInt64Array) return makeData({ type, length: rows, data: values.subarray(0, rows) });
+  }
+  const data = new BigInt64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const t = column?.get(r) as number | null | undefined;
+    data[r] = t === null || t === undefined ? 0n : BigInt(Math.round(Number(t) * 1000));
+  }
+  return makeData({ type, length: rows, data });
 }
 
 const encoder = new TextEncoder();
