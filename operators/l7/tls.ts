@@ -220,10 +220,19 @@ export function tlsVersionName(v: number): string {
 const FINGERPRINT_CACHE_SIZE = 4096;
 const fingerprintCache = new Map<string, [string, string]>();
 
+/** The values without GREASE joined by '-' (JA3 lists). */
+function joinKept(values: readonly number[]): string {
+  let out = '';
+  for (const v of values) {
+    if (isGrease(v)) continue;
+    out += out.length > 0 ? `-${v}` : `${v}`;
+  }
+  return out;
+}
+
 /** JA3 hash and JA4 of a ClientHello, from the cache when the same shape was seen before. */
 export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string] {
-  const keep = (xs: number[]) => xs.filter((v) => !isGrease(v)).join('-');
-  const text = `${hello.version},${keep(hello.ciphers)},${keep(hello.extensions)},${keep(hello.groups)},${hello.pointFormats.join('-')}`;
+  const text = `${hello.version},${joinKept(hello.ciphers)},${joinKept(hello.extensions)},${joinKept(hello.groups)},${hello.pointFormats.join('-')}`;
   const key = `${text}|${hello.supportedVersions.join('-')}|${hello.sni !== null ? 1 : 0}|${hello.alpn[0] ?? ''}|${hello.sigAlgs.join('-')}`;
   let hit = fingerprintCache.get(key);
   if (hit === undefined) {
@@ -246,8 +255,9 @@ export const tls: L7Dissector = {
     if (client) {
       out.tls_sni = client.sni;
       [out.tls_ja3, out.tls_ja4] = fingerprints(client);
-      const offered = client.supportedVersions.filter((v) => !isGrease(v));
-      out.tls_version = tlsVersionName(offered.length > 0 ? Math.max(...offered) : client.version);
+      let top = -1;
+      for (const v of client.supportedVersions) if (!isGrease(v) && v > top) top = v;
+      out.tls_version = tlsVersionName(top >= 0 ? top : client.version);
     }
     if (server) {
       out.tls_version = tlsVersionName(server.version);
