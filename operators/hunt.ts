@@ -4,9 +4,23 @@
  * docs/rules.md); this file compiles their conditions once and runs them over each batch's
  * columns. Evidence never carries secrets: a cleartext password is reported as a fact, a default
  * credential by its account and list entry, and values that look like tokens are redacted.
+ *
+ * Flow rules look at one flow. Aggregate rules (brute force, scanning) count over event time
+ * across batches, like featurize-device: the operator owns a `HuntState` partitioned by rule and
+ * group (the source device, e.g. (src, dst, port) for failed logins, src for scans). Flows that
+ * pass a rule's conditions wait in their group, in event-time order, while they are within
+ * `window_s` of the group's newest flow; once the measure over some window reaches the threshold,
+ * the rule fires once for that window: an episode opens at the window's first flow and takes in
+ * every flow of the group up to `window_s` after it, and only a flow after the episode can start
+ * the next one. A batch emits a row for each episode it opened or added to (its flow count is what
+ * the batch added; the evidence is the episode so far), so a burst split over many batches gives
+ * the same merged finding as one batch, and a slow trickle never fires. Flows older than the
+ * newest event minus window and lateness are late: counted and reported, not added. Groups are
+ * evicted by event time and bounded in number; a batch id seen again returns its earlier rows.
  */
 import { createHash } from 'node:crypto';
 import type { RecordBatch } from 'apache-arrow';
+import { ConfigError } from '../pipeline/errors.ts';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { AddressClassifier } from '../knowledge/networks.ts';
 import { defaultCredential, endOfSupportTable, loadRules, type Condition, type Rule, type RuleSet, type EndOfSupport } from '../knowledge/rules.ts';
@@ -19,6 +33,10 @@ export interface HuntOptions {
   readonly rules?: RuleSet;
   /** Extra CIDR ranges that belong to the hospital, besides the private and special ranges. */
   readonly internalNetworks?: readonly string[];
+  /** Bounded lateness of aggregate rules, µs: how far behind the newest flow a flow may start and still count. Default 120 s. */
+  readonly latenessMicros?: number;
+  /** Most groups an aggregate rule keeps at once (the least recently active go first). Default 100,000. */
+  readonly maxGroups?: number;
 }
 
 /** Column values of one batch, read once per column (plain arrays; timestamps in µs, as the timestamp's stored unit). */
@@ -193,11 +211,152 @@ function describe(acc: Accumulator): { text: string; json: string } {
   return { text: `${acc.rule.title}: ${parts.join('; ')}`, json: JSON.stringify(json) };
 }
 
+
+/** One flow an aggregate rule counts: what its finding needs once the window is decided. */
+interface AggregateEvent {
+  readonly ts: number;
+  readonly end: number;
+  /** Its share of a `sum` measure. */
+  readonly weight: number;
+  /** Its value of a `count_distinct` measure. */
+  readonly key: string;
+  readonly site: string;
+  readonly sensor: string;
+  readonly device: string;
+  readonly mac: string | null;
+  readonly peer: string | null;
+  readonly service: string;
+  readonly target: string;
+  readonly facts: readonly (readonly [string, string])[];
+  readonly secret: boolean;
+}
+
+/** A firing of an aggregate rule: the window [from, until] and everything the group did in it. */
+interface Episode {
+  readonly until: number;
+  readonly acc: Accumulator;
+  value: number;
+  readonly keys: Set<string> | null;
+  readonly targets: Set<string>;
+  /** Flows already reported in earlier rows. */
+  reported: number;
+}
+
+/** One group of one aggregate rule (e.g. one (src, dst, port) of failed logins). */
+interface GroupWindow {
+  /** Flows waiting in event-time order; `events[lo..]` is the window ending at the newest. */
+  events: AggregateEvent[];
+  lo: number;
+  sum: number;
+  readonly distinct: Map<string, number>;
+  /** Newest event time seen in the group (eviction). */
+  newest: number;
+  episode: Episode | null;
+}
+
+/** State of one aggregate rule. */
+interface RuleWindows {
+  readonly groups: Map<string, GroupWindow>;
+  /** Largest event time seen by the rule, µs. */
+  maxTs: number;
+  lastSweep: number;
+}
+
+/** Everything the hunt operator remembers between batches (the aggregate rules' windows). */
+export interface HuntState {
+  readonly latenessMicros: number;
+  readonly maxGroups: number;
+  readonly rules: Map<string, RuleWindows>;
+  /** Aggregate rows of recent batches by batch id and content, so a redelivered batch gives the same rows. */
+  readonly recent: Map<string, FindingRow[]>;
+  readonly counters: { late: number; evictedGroups: number; episodes: number };
+}
+
+/** Create the state of the aggregate rules (one per stream, or per device shard). */
+export function createHuntState(options: { latenessMicros?: number; maxGroups?: number } = {}): HuntState {
+  const latenessMicros = options.latenessMicros ?? 120_000_000;
+  const maxGroups = options.maxGroups ?? 100_000;
+  if (!(latenessMicros >= 0)) throw new ConfigError(`invalid hunt lateness: ${latenessMicros} µs`);
+  if (!Number.isInteger(maxGroups) || maxGroups < 1) throw new ConfigError(`invalid hunt group limit: ${maxGroups}`);
+  return { latenessMicros, maxGroups, rules: new Map(), recent: new Map(), counters: { late: 0, evictedGroups: 0, episodes: 0 } };
+}
+
+const RECENT_BATCHES = 64;
+/** Flows one group keeps waiting at most (a pathological group loses its oldest first). */
+const MAX_WAITING = 20_000;
+/** Distinct values an episode counts at most. */
+const MAX_DISTINCT = 1 << 17;
+
+/** Measure of a group's current window. */
+function windowValue(g: GroupWindow, m: Rule['measure']): number {
+  return m!.sum ? g.sum : m!.count_distinct ? g.distinct.size : g.events.length - g.lo;
+}
+
+function enter(g: GroupWindow, e: AggregateEvent): void {
+  g.sum += e.weight;
+  g.distinct.set(e.key, (g.distinct.get(e.key) ?? 0) + 1);
+}
+
+function leave(g: GroupWindow, e: AggregateEvent): void {
+  g.sum -= e.weight;
+  const left = g.distinct.get(e.key)! - 1;
+  if (left === 0) g.distinct.delete(e.key);
+  else g.distinct.set(e.key, left);
+}
+
+/** Recount the group's window from scratch; returns the first window [lo, hi] that reaches the threshold, if any. */
+function rescan(g: GroupWindow, rule: Rule, windowUs: number): [number, number] | null {
+  g.lo = 0;
+  g.sum = 0;
+  g.distinct.clear();
+  for (let hi = 0; hi < g.events.length; hi++) {
+    enter(g, g.events[hi]);
+    while (g.events[hi].ts - g.events[g.lo].ts > windowUs) leave(g, g.events[g.lo++]);
+    if (windowValue(g, rule.measure) >= rule.threshold!) return [g.lo, hi];
+  }
+  return null;
+}
+
+/** The finding row of an accumulator. */
+function findingRow(acc: Accumulator, batchId: string): FindingRow {
+  const { text, json } = describe(acc);
+  const t = acc.rule.taxonomy;
+  return {
+    finding_id: findingId(acc.site, acc.rule.id, acc.device, acc.subject),
+    site_id: acc.site,
+    sensor_id: acc.sensor,
+    batch_id: batchId,
+    rule_id: acc.rule.id,
+    rule_version: acc.rule.version,
+    title: acc.rule.title,
+    category: acc.rule.category,
+    severity: acc.rule.severity,
+    device: acc.device,
+    device_mac: acc.mac,
+    peer: acc.peers.size > 0 ? [...acc.peers][0] : null,
+    subject: acc.subject,
+    first_seen: acc.first,
+    last_seen: acc.last,
+    flow_count: acc.flows,
+    evidence: text,
+    evidence_json: json,
+    default_credential: acc.defaults.size > 0 ? `${[...acc.defaults.values()][0].user} (${[...acc.defaults.keys()].join(', ')})` : null,
+    enisa: t.enisa.join(','),
+    owasp: t.owasp.join(','),
+    owasp_iot: t.owasp_iot.join(','),
+    attack_ics: t.attack_ics.join(','),
+  };
+}
+
 /** Run compiled rules over one flow batch; returns finding rows (one per finding id). */
-export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: AddressClassifier, batchId: string): FindingRow[] {
+export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: AddressClassifier, batchId: string, state: HuntState = createHuntState()): FindingRow[] {
   const cols = new Columns(batch);
   const n = cols.length;
   if (n === 0) return [];
+  // A batch seen before (a redelivery) gives the aggregate rows it gave then; its flows are not counted twice.
+  const flowIds = cols.get('flow_id');
+  const replayKey = `${batchId}\u0000${n}\u0000${String(flowIds[0])}\u0000${String(flowIds[n - 1])}`;
+  const replay = state.recent.get(replayKey);
   const site = cols.get('site_id');
   const sensor = cols.get('sensor_id');
   const src = cols.get('src_addr');
@@ -233,17 +392,24 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
     }
   };
 
-  const add = (rule: Rule, i: number, notes: RowNotes | undefined, subjectOverride?: string): Accumulator | null => {
-    // A finding is about a hospital device: when the rule's side is outside the hospital and the
-    // other side inside (a device sending credentials to an internet broker), the inside one is the device.
+  // A finding is about a hospital device: when the rule's side is outside the hospital and the
+  // other side inside (a device sending credentials to an internet broker), the inside one is the device.
+  /** The rule's device, its MAC and peer for row `i`. */
+  const sides = (rule: Rule, i: number): { device: string | null; mac: string | null; peer: string | null } => {
     let side = rule.device;
     const named = (side === 'src' ? src[i] : dst[i]) as string | null;
     const other = (side === 'src' ? dst[i] : src[i]) as string | null;
     if (named !== null && other !== null && !addresses.isInternal(named) && addresses.isInternal(other)) side = side === 'src' ? 'dst' : 'src';
-    const peerSide = rule.peer === null ? null : side === 'src' ? 'dst' : 'src';
     const device = (side === 'src' ? src[i] : dst[i]) as string | null;
-    if (device === null) return null;
-    const subject = subjectOverride ?? subjectOf(rule, i, notes);
+    const mac = ((side === 'src' ? srcMac[i] : dstMac[i]) as string | null) ?? null;
+    const peer = rule.peer === null ? null : ((side === 'src' ? dst[i] : src[i]) as string | null);
+    return { device, mac, peer };
+  };
+
+  const add = (rule: Rule, i: number, notes: RowNotes | undefined): void => {
+    const { device, mac, peer } = sides(rule, i);
+    if (device === null) return;
+    const subject = subjectOf(rule, i, notes);
     // Accumulators are keyed by the plain identity; the SHA-1 id is computed once per finding at the end.
     const id = `${site[i] as string}\u0000${rule.id}\u0000${device}\u0000${subject}`;
     let acc = accs.get(id);
@@ -253,7 +419,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
         site: site[i] as string,
         sensor: sensor[i] as string,
         device,
-        mac: ((side === 'src' ? srcMac[i] : dstMac[i]) as string | null) ?? null,
+        mac,
         subject,
         first: start[i] as number,
         last: end[i] as number,
@@ -271,10 +437,7 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
     acc.flows++;
     if ((start[i] as number) < acc.first) acc.first = start[i] as number;
     if ((end[i] as number) > acc.last) acc.last = end[i] as number;
-    if (peerSide) {
-      const p = (peerSide === 'src' ? src[i] : dst[i]) as string | null;
-      if (p !== null) acc.peers.add(p);
-    }
+    if (peer !== null) acc.peers.add(peer);
     for (const field of rule.evidence) {
       const v = cols.get(field)[i];
       if (v === null || v === undefined || v === '') continue;
@@ -298,9 +461,149 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       acc.notes.endOfSupport = notes.endOfSupport;
       acc.notes.endOfSupportField = notes.endOfSupportField;
     }
-    return acc;
   };
 
+  /** Shown evidence values of row `i` for a rule (redacted as the flow rules' are). */
+  const factsOf = (rule: Rule, i: number): (readonly [string, string])[] => {
+    const out: (readonly [string, string])[] = [];
+    for (const field of rule.evidence) {
+      const v = cols.get(field)[i];
+      if (v === null || v === undefined || v === '') continue;
+      const raw = String(v);
+      let shown = redactions.get(raw);
+      if (shown === undefined) redactions.set(raw, (shown = field === 'tls_cipher' ? cipherName(raw) : redact(raw)));
+      out.push([field, shown]);
+    }
+    return out;
+  };
+
+  const absorb = (ep: Episode, e: AggregateEvent, m: NonNullable<Rule['measure']>): void => {
+    const acc = ep.acc;
+    acc.flows++;
+    if (e.ts < acc.first) acc.first = e.ts;
+    if (e.end > acc.last) acc.last = e.end;
+    if (e.peer !== null) acc.peers.add(e.peer);
+    for (const [field, shown] of e.facts) {
+      let set = acc.facts.get(field);
+      if (!set) acc.facts.set(field, (set = new Set()));
+      if (set.size < MAX_LISTED) set.add(shown);
+    }
+    if (e.secret) acc.cleartextSecret = true;
+    if (ep.targets.size < MAX_LISTED) ep.targets.add(e.target);
+    if (m.sum) ep.value += e.weight;
+    else if (ep.keys) {
+      if (ep.keys.size < MAX_DISTINCT) ep.keys.add(e.key);
+      ep.value = ep.keys.size;
+    } else ep.value++;
+    touched.add(ep);
+  };
+
+  /** The window events[lo..hi] of group `g` reached the threshold: open an episode with it. */
+  const fire = (rule: Rule, g: GroupWindow, lo: number, windowUs: number): void => {
+    const m = rule.measure!;
+    const first = g.events[lo];
+    const until = first.ts + windowUs;
+    const subject = rule.subject === 'service' ? first.service : rule.subject;
+    const acc: Accumulator = {
+      rule, site: first.site, sensor: first.sensor, device: first.device, mac: first.mac, subject, first: first.ts, last: first.end,
+      flows: 0, peers: new Set(), facts: new Map(), notes: {}, defaults: new Map(), defaultAccepted: 0, defaultRefused: 0, cleartextSecret: false,
+    };
+    const ep: Episode = { until, acc, value: 0, keys: m.count_distinct ? new Set() : null, targets: new Set(), reported: 0 };
+    g.episode = ep;
+    state.counters.episodes++;
+    // The window's flows join the episode; flows before it are done with; later ones (out of order) wait on.
+    let k = lo;
+    for (; k < g.events.length && g.events[k].ts <= until; k++) absorb(ep, g.events[k], m);
+    g.events = g.events.slice(k);
+    rescan(g, rule, windowUs);
+  };
+
+  const touched = new Set<Episode>();
+
+  /** Feed a rule's matching rows (in event-time order) into its groups, firing at most once per window. */
+  const aggregate = (rule: Rule, hits: number[]): void => {
+    let rw = state.rules.get(rule.id);
+    if (!rw) state.rules.set(rule.id, (rw = { groups: new Map(), maxTs: -Infinity, lastSweep: -Infinity }));
+    const windowUs = rule.window_s! * 1e6;
+    const m = rule.measure!;
+    const groupCols = rule.group!.map((g) => cols.get(g));
+    const sumCol = m.sum ? cols.get(m.sum) : null;
+    const distinctCols = m.count_distinct ? m.count_distinct.map((f) => cols.get(f)) : null;
+    hits.sort((a, b) => (start[a] as number) - (start[b] as number) || a - b);
+    const seen = new Set<GroupWindow>();
+    for (const i of hits) {
+      const ts = start[i] as number;
+      if (ts < rw.maxTs - windowUs - state.latenessMicros) {
+        state.counters.late++;
+        continue;
+      }
+      if (ts > rw.maxTs) rw.maxTs = ts;
+      const { device, mac, peer } = sides(rule, i);
+      if (device === null) continue;
+      const key = groupCols.length === 1 ? String(groupCols[0][i]) : groupCols.map((c) => String(c[i])).join('\u0000');
+      let g = rw.groups.get(key);
+      if (!g) {
+        g = { events: [], lo: 0, sum: 0, distinct: new Map(), newest: ts, episode: null };
+        rw.groups.set(key, g);
+        seen.add(g);
+      } else if (!seen.has(g)) {
+        // Most recently active last: the front of the map is what a full state evicts first.
+        rw.groups.delete(key);
+        rw.groups.set(key, g);
+        seen.add(g);
+      }
+      if (ts > g.newest) g.newest = ts;
+      const e: AggregateEvent = {
+        ts, end: end[i] as number, weight: sumCol ? Number(sumCol[i] ?? 0) : 1,
+        key: distinctCols ? distinctCols.map((c) => String(c[i])).join('\u0000') : '',
+        site: site[i] as string, sensor: sensor[i] as string, device, mac, peer,
+        service: service(proto[i], dport[i]), target: `${String(dst[i])}:${String(dport[i])}`,
+        facts: factsOf(rule, i), secret: secret[i] !== null && (rule.evidence.includes('login_user') || rule.subject === 'login'),
+      };
+      if (g.episode && ts <= g.episode.until) {
+        absorb(g.episode, e, m);
+        continue;
+      }
+      if (g.episode) g.episode = null;
+      const evs = g.events;
+      let crossing: [number, number] | null = null;
+      if (evs.length === 0 || ts >= evs[evs.length - 1].ts) {
+        evs.push(e);
+        enter(g, e);
+        while (ts - evs[g.lo].ts > windowUs) leave(g, evs[g.lo++]);
+        if (windowValue(g, m) >= rule.threshold!) crossing = [g.lo, evs.length - 1];
+        else if (g.lo > 64 && g.lo * 2 > evs.length) {
+          g.events = evs.slice(g.lo);
+          g.lo = 0;
+        }
+        if (crossing === null && g.events.length - g.lo > MAX_WAITING) leave(g, g.events[g.lo++]);
+      } else {
+        // Out of event-time order: put it in its place and look again at the windows it is in.
+        let a = 0;
+        let b = evs.length;
+        while (a < b) {
+          const mid = (a + b) >> 1;
+          if (evs[mid].ts <= ts) a = mid + 1;
+          else b = mid;
+        }
+        evs.splice(a, 0, e);
+        crossing = rescan(g, rule, windowUs);
+      }
+      if (crossing) fire(rule, g, crossing[0], windowUs);
+    }
+    // Eviction by event time: a group idle for longer than window and lateness can no longer fire with
+    // its waiting flows nor absorb into its episode.
+    if (rw.maxTs - rw.lastSweep >= windowUs) {
+      rw.lastSweep = rw.maxTs;
+      const horizon = rw.maxTs - windowUs - state.latenessMicros;
+      for (const [k, g] of rw.groups) if (g.newest < horizon && (g.episode === null || g.episode.until < horizon)) rw.groups.delete(k);
+    }
+    for (const k of rw.groups.keys()) {
+      if (rw.groups.size <= state.maxGroups) break;
+      rw.groups.delete(k);
+      state.counters.evictedGroups++;
+    }
+  };
   for (const rule of rules.rules) {
     if (rule.kind !== 'flow' && rule.kind !== 'aggregate') continue;
     const notes: RowNotes[] = new Array(n);
@@ -317,98 +620,39 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
       for (const i of hits) add(rule, i, notes[i]);
       continue;
     }
-    // Aggregate: per group, the largest measure over any window of window_s seconds.
-    const groupCols = rule.group!.map((g) => cols.get(g));
-    const groups = new Map<string, number[]>();
-    for (const i of hits) {
-      const key = groupCols.map((c) => String(c[i])).join('\u0000');
-      let list = groups.get(key);
-      if (!list) groups.set(key, (list = []));
-      list.push(i);
-    }
-    const windowUs = rule.window_s! * 1e6;
-    const m = rule.measure!;
-    const sumCol = m.sum ? cols.get(m.sum) : null;
-    const distinctCols = m.count_distinct ? m.count_distinct.map((f) => cols.get(f)) : null;
-    for (const list of groups.values()) {
-      list.sort((a, b) => (start[a] as number) - (start[b] as number));
-      let best = 0;
-      let bestFrom = 0;
-      let bestTo = 0;
-      let lo = 0;
-      let sum = 0;
-      const distinct = new Map<string, number>();
-      const keyOf = (i: number) => distinctCols!.map((c) => String(c[i])).join('\u0000');
-      for (let hi = 0; hi < list.length; hi++) {
-        const i = list[hi];
-        if (sumCol) sum += Number(sumCol[i] ?? 0);
-        else if (distinctCols) distinct.set(keyOf(i), (distinct.get(keyOf(i)) ?? 0) + 1);
-        while ((start[i] as number) - (start[list[lo]] as number) > windowUs) {
-          const j = list[lo++];
-          if (sumCol) sum -= Number(sumCol[j] ?? 0);
-          else if (distinctCols) {
-            const k = keyOf(j);
-            const left = distinct.get(k)! - 1;
-            if (left === 0) distinct.delete(k);
-            else distinct.set(k, left);
-          }
-        }
-        const value = sumCol ? sum : distinctCols ? distinct.size : hi - lo + 1;
-        if (value > best) {
-          best = value;
-          bestFrom = lo;
-          bestTo = hi;
-        }
-      }
-      if (best < rule.threshold!) continue;
-      const first = list[bestFrom];
-      const subject = rule.subject === 'service' ? service(proto[first], dport[first]) : rule.subject;
-      let acc: Accumulator | null = null;
-      for (let k = bestFrom; k <= bestTo; k++) acc = add(rule, list[k], undefined, subject) ?? acc;
-      if (acc) {
-        const what = m.sum ? `sum of ${m.sum}` : m.count_distinct ? `distinct (${m.count_distinct.join(', ')})` : 'flow count';
-        acc.measure = { value: best, threshold: rule.threshold!, window_s: rule.window_s!, what };
-        if (!rule.peer) {
-          // Scans: list a sample of what was probed instead of peers.
-          const targets = new Set<string>();
-          for (let k = bestFrom; k <= bestTo && targets.size < MAX_LISTED; k++) targets.add(`${String(dst[list[k]])}:${String(dport[list[k]])}`);
-          acc.facts.set('targets', targets);
-        }
-      }
-    }
+    if (replay) continue;
+    aggregate(rule, hits);
   }
 
   const rows: FindingRow[] = [];
-  for (const acc of accs.values()) {
-    const id = findingId(acc.site, acc.rule.id, acc.device, acc.subject);
-    const { text, json } = describe(acc);
-    const t = acc.rule.taxonomy;
-    rows.push({
-      finding_id: id,
-      site_id: acc.site,
-      sensor_id: acc.sensor,
-      batch_id: batchId,
-      rule_id: acc.rule.id,
-      rule_version: acc.rule.version,
-      title: acc.rule.title,
-      category: acc.rule.category,
-      severity: acc.rule.severity,
-      device: acc.device,
-      device_mac: acc.mac,
-      peer: acc.peers.size > 0 ? [...acc.peers][0] : null,
-      subject: acc.subject,
-      first_seen: acc.first,
-      last_seen: acc.last,
-      flow_count: acc.flows,
-      evidence: text,
-      evidence_json: json,
-      default_credential: acc.defaults.size > 0 ? `${[...acc.defaults.values()][0].user} (${[...acc.defaults.keys()].join(', ')})` : null,
-      enisa: t.enisa.join(','),
-      owasp: t.owasp.join(','),
-      owasp_iot: t.owasp_iot.join(','),
-      attack_ics: t.attack_ics.join(','),
-    });
+  for (const acc of accs.values()) rows.push(findingRow(acc, batchId));
+  let aggregateRows: FindingRow[];
+  if (replay) aggregateRows = replay;
+  else {
+    const byId = new Map<string, FindingRow>();
+    for (const ep of touched) {
+      const acc = ep.acc;
+      const r = acc.rule;
+      const what = r.measure!.sum ? `sum of ${r.measure!.sum}` : r.measure!.count_distinct ? `distinct (${r.measure!.count_distinct.join(', ')})` : 'flow count';
+      acc.measure = { value: ep.value, threshold: r.threshold!, window_s: r.window_s!, what };
+      // Scans: a sample of what was probed instead of peers.
+      if (!r.peer) acc.facts.set('targets', ep.targets);
+      const row = findingRow(acc, batchId);
+      row.flow_count = acc.flows - ep.reported;
+      ep.reported = acc.flows;
+      const same = byId.get(row.finding_id);
+      if (!same) byId.set(row.finding_id, row);
+      else {
+        // Two episodes of one finding in a batch (a long attack): one row, the later evidence.
+        const later = row.last_seen >= same.last_seen ? row : same;
+        byId.set(row.finding_id, { ...later, flow_count: same.flow_count + row.flow_count, first_seen: Math.min(same.first_seen, row.first_seen), last_seen: Math.max(same.last_seen, row.last_seen) });
+      }
+    }
+    aggregateRows = [...byId.values()];
+    state.recent.set(replayKey, aggregateRows);
+    if (state.recent.size > RECENT_BATCHES) state.recent.delete(state.recent.keys().next().value!);
   }
+  rows.push(...aggregateRows);
   rows.sort((a, b) => a.first_seen - b.first_seen || a.finding_id.localeCompare(b.finding_id));
   return rows;
 }
@@ -417,18 +661,22 @@ export function huntBatch(batch: RecordBatch, rules: RuleSet, addresses: Address
 export function createHunt(options: HuntOptions = {}): Operator {
   const rules = options.rules ?? loadRules();
   const addresses = new AddressClassifier(options.internalNetworks ?? []);
+  const state = createHuntState({ latenessMicros: options.latenessMicros, maxGroups: options.maxGroups });
   return {
     descriptor: {
       name: 'hunt',
-      version: '1',
-      summary: 'posture rules (cleartext clinical data, weak authentication, obsolete crypto, unsupported software, exposure) over flows',
+      version: '2',
+      summary: 'posture rules (cleartext clinical data, weak authentication, obsolete crypto, unsupported software, exposure) over flows; brute force and scanning over event-time windows across batches',
       reads: ['flows'],
       writes: ['findings'],
     },
     apply(input: Tables, context: OperatorContext): Tables {
       const flows = input.flows;
       if (!flows) throw new Error('hunt: input has no flows table');
-      return { ...input, findings: findingsBatch(huntBatch(flows, rules, addresses, context.batchId)) };
+      const late = state.counters.late;
+      const findings = findingsBatch(huntBatch(flows, rules, addresses, context.batchId, state));
+      if (state.counters.late > late) context.warn(`${state.counters.late - late} flow(s) started more than a rule window plus ${state.latenessMicros / 1e6} s before the newest flow seen and were not counted by the aggregate rules`);
+      return { ...input, findings };
     },
   };
 }

@@ -29,11 +29,11 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const hunt = createHunt();
 async function huntFile(file: string): Promise<FindingRow[]> {
   const { rows } = await parseCaptureFile(file);
   assert.ok(rows.length > 0, `${file}: no flows`);
-  return findingRows((hunt.apply({ flows: flowBatch(rows) }, { site: 'ns', sensor: 'veth', batchId: file, warn() {} }) as { findings: never }).findings);
+  // Each capture is its own stream (a fresh operator and its windows).
+  return findingRows((createHunt().apply({ flows: flowBatch(rows) }, { site: 'ns', sensor: 'veth', batchId: file, warn() {} }) as { findings: never }).findings);
 }
 const rulesOf = (f: readonly FindingRow[]) => [...new Set(f.map((x) => x.rule_id))].sort();
 

@@ -18,11 +18,11 @@ import { flowBatch, type FlowRow } from '../../pipeline/flow-schema.ts';
 import { background, captureLoopback, freePort, requireTool, run, waitForPort } from '../helpers/loopback.ts';
 import { parseCaptureFile } from '../helpers/pcap.ts';
 
-const hunt = createHunt();
 const ctx = { site: 'h1', sensor: 's1', batchId: 'batch-1', warn() {} };
 
+/** Findings of one batch on a fresh operator (aggregate windows start empty). */
 function huntRows(rows: readonly Partial<FlowRow>[]): FindingRow[] {
-  const out = hunt.apply({ flows: flowBatch(rows) }, ctx) as { findings: Parameters<typeof findingRows>[0] };
+  const out = createHunt().apply({ flows: flowBatch(rows) }, ctx) as { findings: Parameters<typeof findingRows>[0] };
   return findingRows(out.findings);
 }
 const rulesOf = (findings: readonly FindingRow[]) => [...new Set(findings.map((f) => f.rule_id))].sort();
