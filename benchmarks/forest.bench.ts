@@ -8,14 +8,15 @@
  *
  * Single-threaded figures are process CPU time on both sides (node's process.cpuUsage, Python's
  * time.process_time), because the benchmark machine is shared and wall time measures the
- * neighbours; all-core training is wall time.
+ * neighbours; wall time is printed beside them, and every prediction figure is the best and the
+ * median of HEIR_BENCH_REPS runs (default 5). All-core training is wall time.
  *
- * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--trees N] [--seed N]
+ * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--trees N] [--seed N] [--json]
  * Needs /usr/bin/python3 with python3-sklearn (Debian).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import RF from 'ml-random-forest';
@@ -37,7 +38,7 @@ const SAMPLE = args.includes('--sample');
 const TREES = Number(flag('trees') ?? 100);
 const SEED = Number(flag('seed') ?? 1);
 const ONLY = flag('only');
-const REPEATS = 3;
+const REPEATS = Math.max(1, Number(process.env.HEIR_BENCH_REPS ?? 5));
 const ML_ROWS = 400;
 const ML_TREES = 100;
 const PYTHON = '/usr/bin/python3';
@@ -49,9 +50,18 @@ const CASES: { name: string; dataset: string; target: Target }[] = [
   { name: 'ciciomt-class', dataset: 'ciciomt2024', target: 'class' },
 ];
 
+/** Rows per second of a prediction: best and median over the repetitions, by CPU and by wall time. */
+interface Rate {
+  cpuBest: number;
+  cpuMedian: number;
+  wallBest: number;
+  wallMedian: number;
+}
+
 interface Side {
   trainSeconds: number;
   predictRowsPerSecond: number;
+  predict: Rate;
   macroF1: number;
   accuracy?: number;
 }
@@ -62,15 +72,24 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** Least CPU time of `repeats` runs. */
-function best(fn: () => void, repeats = REPEATS): number {
-  let t = Infinity;
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Rows per second of `repeats` runs of fn over `rows` rows: best and median, CPU and wall. */
+function rate(rows: number, fn: () => void, repeats = REPEATS): Rate {
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    const t0 = cpuSeconds();
+    const c0 = cpuSeconds();
+    const w0 = performance.now();
     fn();
-    t = Math.min(t, cpuSeconds() - t0);
+    wall.push((performance.now() - w0) / 1000);
+    cpu.push(cpuSeconds() - c0);
   }
-  return t;
+  return { cpuBest: rows / Math.min(...cpu), cpuMedian: rows / median(cpu), wallBest: rows / Math.min(...wall), wallMedian: rows / median(wall) };
 }
 
 /** The test rows as Arrow flow batches carrying the model's feature columns, as a featurize operator writes them. */
@@ -115,11 +134,12 @@ async function runCase(c: (typeof CASES)[number], work: string) {
   const oursTrainAll = (performance.now() - t1) / 1000;
   let pred: Int32Array = new Int32Array(0);
   one.forest.predict(test.x, test.rows);
-  const oursPredict = best(() => (pred = one.forest.predict(test.x, test.rows)));
+  const oursPredict = rate(test.rows, () => (pred = one.forest.predict(test.x, test.rows)));
   const ours: Side & { trainSecondsAllCores: number; nodes: number } = {
     trainSeconds: oursTrain1,
     trainSecondsAllCores: oursTrainAll,
-    predictRowsPerSecond: test.rows / oursPredict,
+    predictRowsPerSecond: oursPredict.cpuBest,
+    predict: oursPredict,
     macroF1: evaluate(test.y, pred, labels.classes).macroF1,
     accuracy: evaluate(test.y, pred, labels.classes).accuracy,
     nodes: one.forest.nodes,
@@ -131,10 +151,10 @@ async function runCase(c: (typeof CASES)[number], work: string) {
   const batches = flowBatches(data, test.x, test.rows, 4096);
   const ctx = { site: 'bench', sensor: 'bench', batchId: 'bench', warn() {} };
   for (const b of batches.slice(0, 1)) op.apply({ flows: b }, ctx);
-  const opSeconds = best(() => {
+  const classify = rate(test.rows, () => {
     for (const b of batches) op.apply({ flows: b }, ctx);
   });
-  const classifyRowsPerSecond = test.rows / opSeconds;
+  const classifyRowsPerSecond = classify.cpuBest;
 
   // scikit-learn in a child process on the same files.
   const sk = JSON.parse(execFileSync(PYTHON, [join(import.meta.dirname, 'forest-sklearn.py'), work, String(d), String(TREES), String(SEED), String(REPEATS)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
@@ -153,25 +173,30 @@ async function runCase(c: (typeof CASES)[number], work: string) {
   const mlTrain = cpuSeconds() - t2;
   const XT = Array.from({ length: test.rows }, (_, i) => Array.from(test.x.subarray(i * d, (i + 1) * d)));
   let mlPred: number[] = [];
-  const mlPredict = best(() => (mlPred = ml.predict(XT)), 1);
+  const mlPredict = rate(test.rows, () => (mlPred = ml.predict(XT)), Math.min(REPEATS, 3));
   const small = await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
   const t3 = cpuSeconds();
   await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
   const smallTrain = cpuSeconds() - t3;
   let smallPred: Int32Array = new Int32Array(0);
   small.forest.predict(test.x, test.rows);
-  const smallPredict = best(() => (smallPred = small.forest.predict(test.x, test.rows)));
-  const mljs: Side = { trainSeconds: mlTrain, predictRowsPerSecond: test.rows / mlPredict, macroF1: evaluate(test.y, Int32Array.from(mlPred), labels.classes).macroF1 };
-  const oursSmall: Side = { trainSeconds: smallTrain, predictRowsPerSecond: test.rows / smallPredict, macroF1: evaluate(test.y, smallPred, labels.classes).macroF1 };
+  const smallPredict = rate(test.rows, () => (smallPred = small.forest.predict(test.x, test.rows)));
+  const mljs: Side = { trainSeconds: mlTrain, predictRowsPerSecond: mlPredict.cpuBest, predict: mlPredict, macroF1: evaluate(test.y, Int32Array.from(mlPred), labels.classes).macroF1 };
+  const oursSmall: Side = { trainSeconds: smallTrain, predictRowsPerSecond: smallPredict.cpuBest, predict: smallPredict, macroF1: evaluate(test.y, smallPred, labels.classes).macroF1 };
 
   return {
     case: c.name, dataset: data.name, target: c.target, sample: SAMPLE, trainRows: train.rows, testRows: test.rows, features: d, classes: K, trees: TREES, sklearnVersion: sk.sklearn,
-    ours, classifyRowsPerSecond, sklearn1: sk.jobs1, sklearnAll: sk.jobsAll, mljs, oursSmall, mlRows: m, mlTrees: ML_TREES,
+    ours, classifyRowsPerSecond, classify, sklearn1: sk.jobs1, sklearnAll: sk.jobsAll, mljs, oursSmall, mlRows: m, mlTrees: ML_TREES,
     ratios: {
       trainOursOverSklearn1: ours.trainSeconds / sk.jobs1.trainSeconds,
       trainOursAllOverSklearnAll: ours.trainSecondsAllCores / sk.jobsAll.trainSeconds,
       predictOursOverSklearn1: ours.predictRowsPerSecond / sk.jobs1.predictRowsPerSecond,
       classifyOpOverSklearn1: classifyRowsPerSecond / sk.jobs1.predictRowsPerSecond,
+      predictOursOverSklearn1Median: ours.predict.cpuMedian / sk.jobs1.predict.cpuMedian,
+      classifyOpOverSklearn1Median: classify.cpuMedian / sk.jobs1.predict.cpuMedian,
+      predictOursOverSklearn1Wall: ours.predict.wallBest / sk.jobs1.predict.wallBest,
+      classifyOpOverSklearn1Wall: classify.wallBest / sk.jobs1.predict.wallBest,
+      predictOursOverMljsMedian: oursSmall.predict.cpuMedian / mljs.predict.cpuMedian,
       predictOursOverMljs: oursSmall.predictRowsPerSecond / mljs.predictRowsPerSecond,
       trainMljsOverOurs: mljs.trainSeconds / oursSmall.trainSeconds,
       macroF1OursMinusSklearn: ours.macroF1 - sk.jobs1.macroF1,
@@ -185,6 +210,7 @@ if (!existsSync(PYTHON)) {
   process.exit(1);
 }
 const work = mkdtempSync(join(tmpdir(), 'heir-forest-bench-'));
+process.stdout.write(`forest bench: ${REPEATS} repetitions per prediction figure; load average at start ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
 const results = [];
 try {
   for (const c of CASES) {
@@ -193,15 +219,21 @@ try {
     results.push(r);
     const f = (v: number, p = 2) => v.toFixed(p);
     const k = (v: number) => `${Math.round(v).toLocaleString('en-US')}`;
+    const rr = (p: Rate) => `${k(p.cpuBest)} rows/s (CPU best; median ${k(p.cpuMedian)}; wall best ${k(p.wallBest)}, median ${k(p.wallMedian)})`;
     process.stdout.write(
       [
         `== ${r.case}: ${r.dataset} ${r.target}${r.sample ? ' (committed sample)' : ''}, ${r.trainRows} train / ${r.testRows} test rows × ${r.features} features, ${r.classes} classes, ${r.trees} trees`,
-        `  ours            train ${f(r.ours.trainSeconds)} s (all ${cpus().length} cores, wall: ${f(r.ours.trainSecondsAllCores)} s)  predict ${k(r.ours.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.ours.macroF1, 4)}`,
-        `  ours (classify operator, Arrow batches of 4096)  ${k(r.classifyRowsPerSecond)} rows/s`,
-        `  sklearn n_jobs=1  train ${f(r.sklearn1.trainSeconds)} s  predict ${k(r.sklearn1.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearn1.macroF1, 4)}`,
+        `  ours            train ${f(r.ours.trainSeconds)} s (all ${cpus().length} cores, wall: ${f(r.ours.trainSecondsAllCores)} s)  macro-F1 ${f(r.ours.macroF1, 4)}`,
+        `    predict ${rr(r.ours.predict)}`,
+        `  ours (classify operator, Arrow batches of 4096)  ${rr(r.classify)}`,
+        `  sklearn n_jobs=1  train ${f(r.sklearn1.trainSeconds)} s  macro-F1 ${f(r.sklearn1.macroF1, 4)}`,
+        `    predict ${rr(r.sklearn1.predict)}`,
         `  sklearn all cores train (wall) ${f(r.sklearnAll.trainSeconds)} s  predict ${k(r.sklearnAll.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearnAll.macroF1, 4)}`,
-        `  subsample ${r.mlRows} rows, ${r.mlTrees} trees: ml-random-forest train ${f(r.mljs.trainSeconds)} s predict ${k(r.mljs.predictRowsPerSecond)} rows/s macro-F1 ${f(r.mljs.macroF1, 4)}; ours train ${f(r.oursSmall.trainSeconds, 3)} s predict ${k(r.oursSmall.predictRowsPerSecond)} rows/s macro-F1 ${f(r.oursSmall.macroF1, 4)}`,
-        `  ratios: train ours/sklearn(1) ${f(r.ratios.trainOursOverSklearn1)} (target ≤ 1.0); predict ours/sklearn(1) ${f(r.ratios.predictOursOverSklearn1)}× (≥ 2); classify op/sklearn(1) ${f(r.ratios.classifyOpOverSklearn1)}×; predict ours/ml.js ${f(r.ratios.predictOursOverMljs, 0)}× (≥ 50); macro-F1 ours − sklearn ${r.ratios.macroF1OursMinusSklearn >= 0 ? '+' : ''}${f(r.ratios.macroF1OursMinusSklearn, 4)} (|·| ≤ 0.01)`,
+        `  subsample ${r.mlRows} rows, ${r.mlTrees} trees: ml-random-forest train ${f(r.mljs.trainSeconds)} s macro-F1 ${f(r.mljs.macroF1, 4)}; ours train ${f(r.oursSmall.trainSeconds, 3)} s macro-F1 ${f(r.oursSmall.macroF1, 4)}`,
+        `    ml-random-forest predict ${rr(r.mljs.predict)}`,
+        `    ours predict ${rr(r.oursSmall.predict)}`,
+        `  ratios (CPU best; median; wall best): train ours/sklearn(1) ${f(r.ratios.trainOursOverSklearn1)} (target ≤ 1.0); predict ours/sklearn(1) ${f(r.ratios.predictOursOverSklearn1)}× ${f(r.ratios.predictOursOverSklearn1Median)}× ${f(r.ratios.predictOursOverSklearn1Wall)}× (≥ 2); classify op/sklearn(1) ${f(r.ratios.classifyOpOverSklearn1)}× ${f(r.ratios.classifyOpOverSklearn1Median)}× ${f(r.ratios.classifyOpOverSklearn1Wall)}× (≥ 2); predict ours/ml.js ${f(r.ratios.predictOursOverMljs, 0)}× ${f(r.ratios.predictOursOverMljsMedian, 0)}× (≥ 50); macro-F1 ours − sklearn ${r.ratios.macroF1OursMinusSklearn >= 0 ? '+' : ''}${f(r.ratios.macroF1OursMinusSklearn, 4)} (|·| ≤ 0.01)`,
+        `  load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`,
         '',
       ].join('\n'),
     );

@@ -178,9 +178,13 @@ function walkBody(lanes: number): number[] {
     code.push(...step(p, xb, R));
   }
   code.push(...get(DONE), OP.brIf, 1, OP.br, 0, OP.end, OP.end);
+  // Each lane's leaf: a pure leaf's vote inline, a distribution through leaf().
   for (let l = 0; l < lanes; l++) {
     const { p } = lane(l);
-    code.push(...get(p), ...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, K8), ...get(K8), OP.call, FN_LEAF);
+    code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, K8), ...set(R));
+    code.push(...get(p), ...loadI32(0), ...tee(DONE), ...i32(0), OP.i32geS, OP.if, VOID);
+    code.push(...get(R), ...get(DONE), OP.i32add, ...get(R), ...get(DONE), OP.i32add, ...loadF64(0), OP.f64const, ...f64Bytes(1), OP.f64add, ...storeF64(0));
+    code.push(OP.else, ...get(p), ...get(R), ...get(K8), OP.call, FN_LEAF, OP.end);
   }
   code.push(...get(Q), ...i32(lanes), OP.i32add, ...set(Q));
   code.push(OP.br, 0, OP.end, OP.end); // groups
