@@ -42,7 +42,7 @@ function huntInBatches(rows: readonly Partial<FlowRow>[], size: number, state: H
 
 /** Findings merged over batches as the store reads them: flows summed, first/last seen, the latest evidence. */
 function merged(rows: readonly FindingRow[]) {
-  const byId = new Map<string, { rule: string; device: string; subject: string; peer: string | null; flows: number; first: number; last: number; evidence: string }>();
+  const byId = new Map<string, { rule: string; device: string | null; subject: string | null; peer: string | null; flows: number; first: number; last: number; evidence: string }>();
   for (const r of rows) {
     const m = byId.get(r.finding_id);
     if (!m) byId.set(r.finding_id, { rule: r.rule_id, device: r.device, subject: r.subject, peer: r.peer, flows: r.flow_count, first: r.first_seen, last: r.last_seen, evidence: r.evidence });
