@@ -3,11 +3,13 @@
  * export.
  *
  * softflowd exports the shared baby-monitor captures (merged with mergecap) as IPFIX once; the
- * datagrams are recorded, then replayed HEIR_BENCH_REPLAYS times (default 200) over UDP on
+ * datagrams are recorded, then replayed HEIR_BENCH_REPLAYS times (default 100) over UDP on
  * loopback with their sequence numbers advanced each time, so every replay continues the export
  * (no collector sees a restart or a redelivery). The replay is paced: bursts of 40
- * datagrams every HEIR_BENCH_PACE_MS (default 20 ms, about 2,000 datagrams or 64,000 records per
- * second). Three collector processes receive it in turn:
+ * datagrams every HEIR_BENCH_PACE_MS (default 40 ms, about 1,000 datagrams or 32,000 records per
+ * second). nfcapd gets HEIR_BENCH_NF_FACTOR (default 5) times as many replays at 40 datagrams per
+ * HEIR_BENCH_NF_PACE_MS (default 10 ms), so that its CPU time spans many clock ticks. Three
+ * collector processes receive the replay in turn:
  *   - nfcapd (nfdump 1.7.1): receives, decodes and appends to its binary flow file;
  *   - `heir collect --db`: receives, decodes into columns, stores batches in DuckDB;
  *   - `heir collect --json` (stdout to /dev/null): receives, decodes, writes JSON lines.
@@ -18,8 +20,9 @@
  * replay and once the process has gone idle after it, so process start-up (Node + TypeScript
  * loading) is not counted; over a long replay the 10 ms tick is a small error. Wall time is from
  * the first datagram sent to that idle point (set by the pacing, the same for every collector).
- * In this process, the decoder alone, decoder + Arrow batches, decoder + JSON lines and the flow
- * identity hashing alone (two SHA-1 per record: Community ID and flow id) are timed, CPU and wall.
+ * In this process, the decoder alone, decoder + Arrow batches, decoder + JSON lines, decoder +
+ * Arrow batches + DuckDB store writes, and the flow identity hashing alone (two SHA-1 per record:
+ * Community ID and flow id) are timed, CPU and wall.
  * Every figure is measured HEIR_BENCH_RUNS times (default 3): best and median are printed.
  *
  *   npx tsx benchmarks/ingest-ipfix.bench.ts [--write] [--loaded]
@@ -34,12 +37,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowDecoder } from '../operators/ingest-ipfix.ts';
 import { ExportColumns } from '../operators/ingest-ipfix-columns.ts';
 import { addressBytes, communityIdBytes, flowId } from '../pipeline/flow-id.ts';
+import { FLOW_COLUMNS } from '../pipeline/flow-schema.ts';
 import { openStore } from '../pipeline/store.ts';
 
-const REPLAYS = Number(process.env.HEIR_BENCH_REPLAYS ?? 200);
+const REPLAYS = Number(process.env.HEIR_BENCH_REPLAYS ?? 100);
+/** nfcapd gets this many times the replays (at NF_PACE_MS) so its CPU time is many clock ticks long. */
+const NF_FACTOR = Number(process.env.HEIR_BENCH_NF_FACTOR ?? 5);
 const RUNS = Number(process.env.HEIR_BENCH_RUNS ?? 3);
 /** Milliseconds between bursts of 40 datagrams in the replay. */
-const PACE_MS = Number(process.env.HEIR_BENCH_PACE_MS ?? 20);
+const PACE_MS = Number(process.env.HEIR_BENCH_PACE_MS ?? 40);
+const NF_PACE_MS = Number(process.env.HEIR_BENCH_NF_PACE_MS ?? 10);
 const BURST = 40;
 /** Rows per batch in the in-process figures (what the collector cuts at most between sequence buckets). */
 const BATCH_ROWS = 16384;
@@ -94,15 +101,15 @@ async function settledCpu(pid: number): Promise<{ cpu: number; at: number }> {
   }
 }
 
-/** Send the replay datagrams, BURST per PACE_MS. */
-async function replay(port: number, datagrams: readonly Buffer[]): Promise<void> {
+/** Send the replay datagrams, BURST per `pace` ms. */
+async function replay(port: number, datagrams: readonly Buffer[], pace: number): Promise<void> {
   const socket = createSocket('udp4');
   let inBurst = 0;
   for (const d of datagrams) {
     socket.send(d, port, '127.0.0.1');
     if (++inBurst === BURST) {
       inBurst = 0;
-      await sleep(PACE_MS);
+      await sleep(pace);
     }
   }
   await sleep(10);
@@ -132,6 +139,7 @@ interface CollectorRun {
   cpu: number;
   wall: number;
   received: number;
+  expected: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-bench-ipfix-'));
@@ -162,15 +170,17 @@ try {
   // previous replay as the second datagram's follows the first.
   const seq = (i: number) => recorded[i].readUInt32BE(8);
   const advance = seq(recorded.length - 1) - seq(0) + (seq(1) - seq(0));
-  const datagrams: Buffer[] = [];
-  for (let r = 0; r < REPLAYS; r++) {
+  const nfDatagrams: Buffer[] = [];
+  for (let r = 0; r < REPLAYS * NF_FACTOR; r++) {
     for (const d of recorded) {
       const copy = Buffer.from(d);
       copy.writeUInt32BE((d.readUInt32BE(8) + r * advance) >>> 0, 8);
-      datagrams.push(copy);
+      nfDatagrams.push(copy);
     }
   }
+  const datagrams = nfDatagrams.slice(0, REPLAYS * recorded.length);
   const records = recordsPerReplay * REPLAYS;
+  const nfRecords = recordsPerReplay * REPLAYS * NF_FACTOR;
 
   // 2. In process: decoder alone, + Arrow batches, + JSON lines; identity hashing alone.
   const decodeWith = (after: (columns: ExportColumns) => void) => () => {
@@ -189,10 +199,32 @@ try {
   const decodeArrow = timeInProcess(decodeWith((c) => void c.toBatch()));
   const decodeJson = timeInProcess(
     decodeWith((c) => {
-      jsonBytes += c.jsonLines().length;
+      c.jsonLines((chunk) => (jsonBytes += chunk.length));
       c.clear();
     }),
   );
+  // Decoder + Arrow batches + the store, as `heir collect --db` does (CPU includes DuckDB's threads).
+  const decodeStore: { cpu: number[]; wall: number[] } = { cpu: [], wall: [] };
+  for (let k = 0; k < RUNS; k++) {
+    const store = await openStore(join(dir, `in-process-${k}.duckdb`));
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const decoder = new FlowDecoder({ site: 'bench' });
+    const columns = new ExportColumns();
+    const writes: Promise<boolean>[] = [];
+    const flushTo = () => writes.push(store.write(`bench:${writes.length}`, { flows: columns.toBatch() }));
+    for (const d of datagrams) {
+      decoder.decodeInto(d, 'sf:1', columns);
+      if (columns.length >= BATCH_ROWS) flushTo();
+    }
+    flushTo();
+    await Promise.all(writes);
+    decodeStore.wall.push(performance.now() - w0);
+    const c = process.cpuUsage(c0);
+    decodeStore.cpu.push((c.user + c.system) / 1000);
+    if ((await store.count('flows')) !== records) throw new Error('the in-process store run lost rows');
+    await store.close();
+  }
   // The same hashing the decoder does per record, on the rows' own values.
   const identityInput = identityRows.map((r) => ({ src: addressBytes(r.src_addr!)!, dst: addressBytes(r.dst_addr!)!, proto: r.ip_proto!, sport: r.src_port ?? 0, dport: r.dst_port ?? 0, sensor: r.sensor_id!, srcText: r.src_addr!, ts: r.ts_start! }));
   const identity = timeInProcess(() => {
@@ -219,13 +251,13 @@ try {
     await sleep(200);
     const cpu0 = cpuMs(nfcapd.pid!);
     const t0 = performance.now();
-    await replay(port, datagrams);
+    await replay(port, nfDatagrams, NF_PACE_MS);
     const settled = await settledCpu(nfcapd.pid!);
     nfcapd.kill('SIGTERM');
     await exited;
     const stat = /Flows: (\d+).*Sequence Errors: (\d+)/.exec(log);
     if (!stat) throw new Error(`no nfcapd summary: ${log.slice(-300)}`);
-    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received: Number(stat[1]) };
+    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received: Number(stat[1]), expected: nfRecords };
   };
   const heirRun = async (mode: 'db' | 'json'): Promise<CollectorRun> => {
     const port = portBase + portNext++;
@@ -239,7 +271,7 @@ try {
     await sleep(200);
     const cpu0 = cpuMs(child.pid!);
     const t0 = performance.now();
-    await replay(port, datagrams);
+    await replay(port, datagrams, PACE_MS);
     const settled = await settledCpu(child.pid!);
     const [code] = await exited;
     if (code !== 0) throw new Error(`heir collect failed (${code}): ${log.slice(-300)}`);
@@ -249,7 +281,7 @@ try {
       received = await store.count('flows');
       await store.close();
     }
-    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received };
+    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received, expected: records };
   };
   const runs = { nfcapd: [] as CollectorRun[], db: [] as CollectorRun[], json: [] as CollectorRun[] };
   for (let k = 0; k < RUNS; k++) {
@@ -265,16 +297,17 @@ try {
     `  ${label.padEnd(44)} CPU ${fmt(median(t.cpu)).padStart(6)} ms (best ${fmt(best(t.cpu))})  ${fmt(perCpu(records, median(t.cpu))).padStart(10)} rec/CPU-s (best ${fmt(perCpu(records, best(t.cpu)))})  wall ${fmt(median(t.wall))} ms  ${fmt(perCpu(records, median(t.wall)))} rec/s`;
   const rates = (rs: CollectorRun[]) => rs.map((r) => perCpu(r.received, r.cpu));
   const collectorLine = (label: string, rs: CollectorRun[]) =>
-    `  ${label.padEnd(44)} CPU ${fmt(median(rs.map((r) => r.cpu))).padStart(6)} ms (best ${fmt(best(rs.map((r) => r.cpu)))})  ${fmt(median(rates(rs))).padStart(10)} rec/CPU-s (best ${fmt(Math.max(...rates(rs)))})  wall ${fmt(median(rs.map((r) => r.wall)))} ms  received ${rs.map((r) => fmt(r.received)).join(', ')} of ${fmt(records)}`;
+    `  ${label.padEnd(44)} CPU ${fmt(median(rs.map((r) => r.cpu))).padStart(6)} ms (best ${fmt(best(rs.map((r) => r.cpu)))})  ${fmt(median(rates(rs))).padStart(10)} rec/CPU-s (best ${fmt(Math.max(...rates(rs)))})  wall ${fmt(median(rs.map((r) => r.wall)))} ms  received ${rs.map((r) => fmt(r.received)).join(', ')} of ${fmt(rs[0].expected)}`;
   const nfRate = median(rates(runs.nfcapd));
   const nfBest = Math.max(...rates(runs.nfcapd));
   const ratio = (label: string, median: number, best: number) => `  ${label.padEnd(44)} ${(median / nfRate).toFixed(2)}× median, ${(best / nfBest).toFixed(2)}× best against best`;
   const lines = [
-    `IPFIX benchmark: softflowd 1.1.0 export of the shared baby-monitor captures, ${recorded.length} datagrams / ${fmt(recordsPerReplay)} records, replayed ${REPLAYS}× with advancing sequence numbers = ${fmt(records)} records (${BURST} datagrams per ${PACE_MS} ms), ${RUNS} runs; load average ${load.toFixed(1)} on ${cpus().length} cores`,
+    `IPFIX benchmark: softflowd 1.1.0 export of the shared baby-monitor captures, ${recorded.length} datagrams / ${fmt(recordsPerReplay)} records, replayed ${REPLAYS}× with advancing sequence numbers = ${fmt(records)} records (${BURST} datagrams per ${PACE_MS} ms; nfcapd ${REPLAYS * NF_FACTOR}× at ${BURST} per ${NF_PACE_MS} ms), ${RUNS} runs; load average ${load.toFixed(1)} on ${cpus().length} cores`,
     inProcessLine('HEIR decoder into columns (in process)', decodeOnly),
     inProcessLine('  of which flow identity (2 SHA-1 per record)', identity),
     inProcessLine(`HEIR decoder + Arrow batches of ${BATCH_ROWS}`, decodeArrow),
     inProcessLine('HEIR decoder + JSON lines', decodeJson),
+    inProcessLine('HEIR decoder + Arrow batches + DuckDB writes', decodeStore),
     collectorLine('nfcapd over UDP (binary file)', runs.nfcapd),
     collectorLine('heir collect --db over UDP (DuckDB)', runs.db),
     collectorLine('heir collect --json over UDP (/dev/null)', runs.json),
@@ -282,7 +315,7 @@ try {
     ratio('ratio heir collect --db / nfcapd (CPU)', median(rates(runs.db)), Math.max(...rates(runs.db))),
     ratio('ratio heir collect --json / nfcapd (CPU)', median(rates(runs.json)), Math.max(...rates(runs.json))),
   ];
-  const lost = (Object.entries(runs) as [string, CollectorRun[]][]).flatMap(([who, rs]) => rs.filter((r) => r.received !== records).map((r) => `${who} received ${fmt(r.received)} of ${fmt(records)}`));
+  const lost = (Object.entries(runs) as [string, CollectorRun[]][]).flatMap(([who, rs]) => rs.filter((r) => r.received !== r.expected).map((r) => `${who} received ${fmt(r.received)} of ${fmt(r.expected)}`));
   const lossNote = lost.length === 0 ? 'Every collector received (and the --db run stored) every record of every replay.' : `Not every record arrived: ${lost.join('; ')} (the receiver fell behind the paced sender and its socket buffer overflowed; its rate is per record it did receive).`;
   process.stdout.write(lines.join('\n') + '\n' + lossNote + '\n');
   if (jsonBytes === 0) throw new Error('no JSON written');
@@ -294,19 +327,20 @@ try {
     const dbRatio = median(rates(runs.db)) / nfRate;
     const jsonRatio = median(rates(runs.json)) / nfRate;
     const identityShare = median(identity.cpu) / median(decodeOnly.cpu);
+    const storeShare = 1 - median(decodeArrow.cpu) / median(decodeStore.cpu);
     const met = (r: number) => (r >= 1 ? 'met' : 'not met');
     const doc = [
       '# IPFIX collector benchmark',
       '',
       `\`npx tsx benchmarks/ingest-ipfix.bench.ts --write\` — ${new Date().toISOString().slice(0, 10)}, ${machine}.${loaded}`,
       '',
-      `Workload: softflowd exports the 70 shared baby-monitor WiFi captures (merged, linktype 101) as IPFIX once; the datagrams are recorded and replayed ${REPLAYS} times over UDP on loopback with their sequence numbers advanced each time (each replay continues the export: no restart, no redelivery), paced at ${BURST} datagrams per ${PACE_MS} ms, to nfcapd (which appends to its binary flow file), to \`heir collect --db\` (DuckDB) and to \`heir collect --json\` (stdout to /dev/null), ${RUNS} times each. Collector figures are records per CPU second of the receiving process (utime + stime from /proc, from just before the replay until it has gone idle after it, so start-up is excluded and a 10 ms tick is small against the total); wall time runs from the first datagram sent to that idle point and is set by the pacing. The in-process figures time \`FlowDecoder.decodeInto\` alone, with Arrow batches of ${BATCH_ROWS} rows, with JSON lines, and the flow identity hashing alone.`,
+      `Workload: softflowd exports the 70 shared baby-monitor WiFi captures (merged, linktype 101) as IPFIX once; the datagrams are recorded and replayed ${REPLAYS} times over UDP on loopback with their sequence numbers advanced each time (each replay continues the export: no restart, no redelivery), paced at ${BURST} datagrams per ${PACE_MS} ms (nfcapd: ${NF_FACTOR} times as many replays at ${BURST} per ${NF_PACE_MS} ms, so that its CPU time spans many clock ticks), to nfcapd (which appends to its binary flow file), to \`heir collect --db\` (DuckDB) and to \`heir collect --json\` (stdout to /dev/null), ${RUNS} times each. Collector figures are records per CPU second of the receiving process (utime + stime from /proc, from just before the replay until it has gone idle after it, so start-up is excluded and a 10 ms tick is small against the total); wall time runs from the first datagram sent to that idle point and is set by the pacing. The in-process figures time \`FlowDecoder.decodeInto\` alone, with Arrow batches of ${BATCH_ROWS} rows, with JSON lines, with Arrow batches written to a DuckDB store, and the flow identity hashing alone.`,
       '',
       '```',
       ...lines,
       '```',
       '',
-      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1): they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
+      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1): they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here. In \`--db\`, the DuckDB writes (the appender filling and compressing rows of the ${FLOW_COLUMNS.length}-column flows table, most columns null for export records) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
       '',
     ].join('\n');
     writeFileSync(join(ROOT, 'benchmarks/README-ingest-ipfix.md'), doc);

@@ -151,8 +151,10 @@ const JSON_PROGRAM: readonly JsonPart[] = (() => {
   return parts;
 })();
 
-/** Largest JSON text of a value this module writes, bytes (numbers, quotes, escapes aside). */
-const JSON_VALUE_MAX = 32;
+/** Bytes of a JSON line besides its text values: the constant text and up to 32 per number. */
+const JSON_LINE_FIXED = JSON_PROGRAM.reduce((n, part) => n + part.prefix.length + 32, 0);
+/** Bytes of JSON lines handed out at a time. */
+const JSON_CHUNK = 1 << 20;
 
 /**
  * Struct-of-arrays flow records. Write a row by filling `num[k][length]` and appending to each
@@ -164,7 +166,7 @@ export class ExportColumns {
   private capacity: number;
   num: Float64Array[];
   text: TextColumn[];
-  private json = new Uint8Array(1 << 16);
+  private json = new Uint8Array(JSON_CHUNK);
 
   constructor(rows = INITIAL_ROWS) {
     this.capacity = rows;
@@ -348,44 +350,41 @@ export class ExportColumns {
 
   /**
    * The rows as JSON lines (flow-schema field names, column order, null for absent values): the
-   * same text as JSON.stringify of each row of the Arrow batch, plus '\n'. The returned bytes are
-   * a view of a buffer reused by the next call.
+   * same text as JSON.stringify of each row of the Arrow batch, plus '\n'. The text goes to
+   * `write` in chunks of whole lines (about JSON_CHUNK bytes), each a view of one reused buffer,
+   * valid only during the call.
    */
-  jsonLines(): Uint8Array {
+  jsonLines(write: (chunk: Uint8Array) => void): void {
     let out = this.json;
     let at = 0;
     const num = this.num;
     const text = this.text;
     for (let i = 0; i < this.length; i++) {
+      // Room for the whole line: constant text, numbers, and text values escaped at worst.
+      let need = JSON_LINE_FIXED;
+      for (let k = 0; k < text.length; k++) need += 6 * (text[k].offsets[i + 1] - text[k].offsets[i]);
+      if (at + need > out.length) {
+        if (at > 0) write(out.subarray(0, at));
+        at = 0;
+        if (need > out.length) out = this.json = new Uint8Array(need);
+      }
       for (let p = 0; p < JSON_PROGRAM.length; p++) {
         const part = JSON_PROGRAM[p];
-        let need = part.prefix.length + JSON_VALUE_MAX;
-        if (part.kind === JsonKind.Text) need += 6 * (text[part.index].offsets[i + 1] - text[part.index].offsets[i]);
-        if (at + need > out.length) {
-          const bigger = new Uint8Array(Math.max(out.length * 2, at + need));
-          bigger.set(out.subarray(0, at));
-          out = this.json = bigger;
-        }
-        out.set(part.prefix, at);
-        at += part.prefix.length;
+        at = copy(out, at, part.prefix, 0, part.prefix.length);
         switch (part.kind) {
           case JsonKind.Text: {
             const t = text[part.index];
-            if (t.nulls[i]) {
-              out.set(JSON_NULL, at);
-              at += 4;
-            } else at = writeJsonText(out, at, t.bytes, t.offsets[i], t.offsets[i + 1]);
+            if (t.nulls[i]) at = copy(out, at, JSON_NULL, 0, 4);
+            else at = writeJsonText(out, at, t.bytes, t.offsets[i], t.offsets[i + 1]);
             break;
           }
           case JsonKind.F64:
           case JsonKind.I32:
           case JsonKind.Ts: {
             const v = num[part.index][i];
-            if (v !== v) {
-              out.set(JSON_NULL, at);
-              at += 4;
-              // The values the Arrow batch holds: int32 wraps, timestamps are whole microseconds.
-            } else at = writeNumber(out, at, part.kind === JsonKind.I32 ? v | 0 : part.kind === JsonKind.Ts ? Math.round(v) : v);
+            if (v !== v) at = copy(out, at, JSON_NULL, 0, 4);
+            // The values the Arrow batch holds: int32 wraps, timestamps are whole microseconds.
+            else at = writeNumber(out, at, part.kind === JsonKind.I32 ? v | 0 : part.kind === JsonKind.Ts ? Math.round(v) : v);
             break;
           }
           case JsonKind.Duration:
@@ -396,22 +395,34 @@ export class ExportColumns {
         }
       }
     }
-    return out.subarray(0, at);
+    if (at > 0) write(out.subarray(0, at));
   }
 }
 
-/** A quoted JSON string of UTF-8 bytes; bytes that need escaping go through JSON.stringify. */
+/** Copy bytes [start, end) of `src` to `out` at `at`; returns the new end. Short runs by hand (set() costs more than it copies). */
+function copy(out: Uint8Array, at: number, src: Uint8Array, start: number, end: number): number {
+  if (end - start > 64) {
+    out.set(src.subarray(start, end), at);
+    return at + end - start;
+  }
+  for (let j = start; j < end; j++) out[at++] = src[j];
+  return at;
+}
+
+/** A quoted JSON string of UTF-8 bytes: quotes and backslashes escaped; control characters through JSON.stringify. */
 function writeJsonText(out: Uint8Array, at: number, bytes: Uint8Array, start: number, end: number): number {
+  const begin = at;
+  out[at++] = 0x22;
   for (let j = start; j < end; j++) {
     const c = bytes[j];
-    if (c < 0x20 || c === 0x22 || c === 0x5c) {
-      // Rare (site or sensor names with quotes, backslashes or control characters).
-      return at + encoder.encodeInto(JSON.stringify(decoder.decode(bytes.subarray(start, end))), out.subarray(at)).written;
-    }
+    if (c === 0x22 || c === 0x5c) {
+      out[at++] = 0x5c;
+      out[at++] = c;
+    } else if (c < 0x20) {
+      // Rare (a site or sensor name with a control character): JSON.stringify's escapes.
+      return begin + encoder.encodeInto(JSON.stringify(decoder.decode(bytes.subarray(start, end))), out.subarray(begin)).written;
+    } else out[at++] = c;
   }
-  out[at++] = 0x22;
-  out.set(bytes.subarray(start, end), at);
-  at += end - start;
   out[at++] = 0x22;
   return at;
 }

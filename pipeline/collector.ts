@@ -39,8 +39,8 @@ export interface CollectorOptions {
   /** Sensor id of the flows; defaults to each exporter's address. */
   readonly sensor?: string;
   /**
-   * Flows as JSON lines (flow-schema field names), UTF-8, every line ending in \n: one call per
-   * batch. The bytes are a view of a reused buffer, valid only during the call.
+   * Flows as JSON lines (flow-schema field names), UTF-8, every line ending in \n: whole lines,
+   * about a megabyte per call. The bytes are a view of a reused buffer, valid only during the call.
    */
   readonly json?: (lines: Uint8Array) => void;
   /** Store batches and dead letters here. */
@@ -125,7 +125,7 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
     batches++;
     const batchId = `${batch.source}:${batch.exporter}:${batch.domain}:${batch.firstSequence}-${batch.lastSequence}:${batch.exportSeconds}`;
     if (options.json) {
-      options.json(columns.jsonLines());
+      columns.jsonLines(options.json);
       if (!options.sink) columns.clear();
     }
     const sink = options.sink;

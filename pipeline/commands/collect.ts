@@ -51,8 +51,15 @@ export const command: Command = {
         sink: store,
         idleExitMs: idle === undefined ? undefined : idle * 1000,
         signal: controller.signal,
-        // The collector reuses its line buffer: stdout gets a copy it may keep while it writes.
-        json: json ? (lines) => void process.stdout.write(Buffer.from(lines)) : undefined,
+        // The collector reuses its line buffer: stdout gets a copy it may keep while it writes
+        // (allocUnsafe + set: Buffer.from(Uint8Array) copies element by element, 20x slower).
+        json: json
+          ? (lines) => {
+              const copy = Buffer.allocUnsafe(lines.length);
+              copy.set(lines);
+              process.stdout.write(copy);
+            }
+          : undefined,
         onListening: (address) => process.stderr.write(`heir collect: listening on ${address}\n`),
         onDeadLetter: (entry) => process.stderr.write(`heir collect: dead letter from ${entry.input}: ${entry.reason}\n`),
       });

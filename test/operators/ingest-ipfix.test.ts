@@ -124,7 +124,9 @@ function flowRecord(sport: number, packets: number, octets: number, iface = 'eth
  */
 function sameRows(columns: ExportColumns, rows: readonly Partial<FlowRow>[]): void {
   const expected = flowRows(flowBatch(rows)).map((r) => JSON.stringify(r) + '\n');
-  assert.is(Buffer.from(columns.jsonLines()).toString(), expected.join(''));
+  const chunks: Buffer[] = [];
+  columns.jsonLines((chunk) => chunks.push(Buffer.from(chunk)));
+  assert.is(Buffer.concat(chunks).toString(), expected.join(''));
   assert.equal(flowRows(columns.toBatch()).map((r) => JSON.stringify(r) + '\n'), expected);
   assert.is(columns.length, 0, 'the batch took the rows');
 }
