@@ -40,11 +40,20 @@ export interface PackedBatch {
   readonly layout: Float64Array;
 }
 
-/** What a worker posts back. */
+/** One output of a file's parse. */
+export interface OutputReply {
+  job: number;
+  kind: 'output';
+  flows?: PackedBatch;
+  deadLetters?: readonly DeadLetter[];
+  offset: number;
+}
+
+/** What a worker posts back (`done` carries the file's last output, if any). */
 export type WorkerReply =
   | { job: number; kind: 'ready' }
-  | { job: number; kind: 'output'; flows?: PackedBatch; deadLetters?: readonly DeadLetter[]; offset: number }
-  | { job: number; kind: 'done'; stats: PcapStats }
+  | OutputReply
+  | { job: number; kind: 'done'; stats: PcapStats; last?: OutputReply }
   | { job: number; kind: 'error'; name: string; code?: string; message: string; stats: PcapStats };
 
 /** One step of a file's result: an output of its parse, then its end (counters, or the error that stopped it). */
@@ -231,10 +240,11 @@ export class PcapWorkerPool {
       const index = reply.job - base;
       const file = pending[index];
       if (file === undefined) return;
-      if (reply.kind === 'output') {
-        const output: ParseOutput = { flows: reply.flows ? unpackBatch(reply.flows) : undefined, deadLetters: reply.deadLetters, offset: reply.offset };
-        file.results.push({ index, input: file.path, output });
-      } else if (reply.kind === 'done' || reply.kind === 'error') {
+      const output = reply.kind === 'output' ? reply : reply.kind === 'done' ? reply.last : undefined;
+      if (output !== undefined) {
+        file.results.push({ index, input: file.path, output: { flows: output.flows ? unpackBatch(output.flows) : undefined, deadLetters: output.deadLetters, offset: output.offset } });
+      }
+      if (reply.kind === 'done' || reply.kind === 'error') {
         const error = reply.kind === 'error' ? rebuildError(reply, file.path) : undefined;
         file.results.push({ index, input: file.path, end: { stats: reply.stats, error } });
         file.ended = true;

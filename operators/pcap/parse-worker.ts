@@ -8,23 +8,31 @@ import { parentPort } from 'node:worker_threads';
 import { HeirError, messageOf } from '../../pipeline/errors.ts';
 import { readChunks } from '../../pipeline/sources.ts';
 import { parsePcap, pcapStats } from '../ingest-pcap.ts';
-import { packBatch, type FileJob, type WorkerReply } from './parallel.ts';
+import { packBatch, type FileJob, type OutputReply, type WorkerReply } from './parallel.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('parse-worker.ts runs only as a worker thread');
 
+/** One output as a message: flow buffers moved, not copied. */
+function send(reply: WorkerReply): void {
+  const flows = reply.kind === 'output' ? reply.flows : reply.kind === 'done' ? reply.last?.flows : undefined;
+  port!.postMessage(reply, flows ? [flows.bytes, flows.layout.buffer as ArrayBuffer] : []);
+}
+
 async function parse(job: FileJob): Promise<void> {
   const stats = pcapStats();
+  // Each output is held until the next one or the end, so a small capture (one output) costs one message.
+  let held: OutputReply | undefined;
   try {
     for await (const out of parsePcap(readChunks(job.path, { reuse: true }), { ...job.options, input: job.path, stats })) {
-      const flows = out.flows ? packBatch(out.flows) : undefined;
-      const reply: WorkerReply = { job: job.id, kind: 'output', flows, deadLetters: out.deadLetters, offset: out.offset };
-      port!.postMessage(reply, flows ? [flows.bytes, flows.layout.buffer as ArrayBuffer] : []);
+      if (held) send(held);
+      held = { job: job.id, kind: 'output', flows: out.flows ? packBatch(out.flows) : undefined, deadLetters: out.deadLetters, offset: out.offset };
     }
-    port!.postMessage({ job: job.id, kind: 'done', stats } satisfies WorkerReply);
+    send({ job: job.id, kind: 'done', stats, last: held });
   } catch (error) {
+    if (held) send(held);
     const code = error instanceof HeirError ? error.code : undefined;
-    port!.postMessage({ job: job.id, kind: 'error', name: error instanceof Error ? error.name : 'Error', code, message: messageOf(error), stats } satisfies WorkerReply);
+    send({ job: job.id, kind: 'error', name: error instanceof Error ? error.name : 'Error', code, message: messageOf(error), stats });
   }
 }
 
