@@ -39,6 +39,8 @@ export const DEVICE_OBSERVATION_COLUMNS = [
   c('tls_sni', 'utf8', true, 'TLS server names it asked for, comma-separated.'),
   c('banners', 'utf8', true, 'Service banners it answered with (newline-separated).'),
   c('dicom_impl_versions', 'utf8', true, 'DICOM implementation version names it announced (comma-separated), e.g. OFFIS_DCMTK_367.'),
+  c('os', 'utf8', true, 'Operating systems it announced over SMB (newline-separated): from SMB1 Native OS / LAN Manager and the NTLMSSP version, e.g. "Windows 7 SP1 / Server 2008 R2 SP1 (NTLM 6.1.7601)", "Samba 4.17.12-Debian".'),
+  c('host_names', 'utf8', true, 'Names it announced in NTLMSSP (server NetBIOS domain\\computer and DNS name, client workstation), comma-separated.'),
 ] as const;
 export type DeviceObservationRow = RowOf<typeof DEVICE_OBSERVATION_COLUMNS>;
 export const DEVICE_OBSERVATIONS_SCHEMA = arrowSchema('device_observations', DEVICES_SCHEMA_VERSION, DEVICE_OBSERVATION_COLUMNS);

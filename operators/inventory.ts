@@ -2,7 +2,8 @@
  * The inventory operator: what each batch of flows shows about the hospital's devices. It reads
  * `flows` and writes `device_observations` (one row per internal address: MAC and its maker,
  * protocols, services, peers, HL7 applications, DICOM AE titles, DHCP name and vendor class, user
- * agents, TLS server names, banners) and `device_services` (the ports each device answered on).
+ * agents, TLS server names, banners, the OS and host names announced over SMB/NTLM) and
+ * `device_services` (the ports each device answered on).
  * Rows merge across batches at read time (`heir devices`), keyed by a deterministic device id.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { AddressClassifier } from '../knowledge/networks.ts';
 import { loadKnowledgeBase } from '../knowledge/kb.ts';
+import { osNames } from '../knowledge/os-fingerprint.ts';
 import { columnValues } from './column-values.ts';
 import { deviceObservationsBatch, deviceServicesBatch, type DeviceObservationRow, type DeviceServiceRow } from './devices-schema.ts';
 
@@ -58,6 +60,9 @@ interface DeviceAcc {
   sni: Set<string>;
   banners: Set<string>;
   dicomImpl: Set<string>;
+  ntlmVersions: Set<string>;
+  smbNative: Set<string>;
+  hostNames: Set<string>;
 }
 
 const PLACEHOLDER_MAC = /^(00[:-]){5}00$|^(ff[:-]){5}ff$/i;
@@ -100,6 +105,12 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
   const server = col('http_server');
   const sni = col('tls_sni');
   const banner = col('banner');
+  const ntlmServer = col('ntlm_server_version');
+  const ntlmClient = col('ntlm_client_version');
+  const smbServer = col('smb_server_os');
+  const smbClient = col('smb_client_os');
+  const ntlmServerName = col('ntlm_server_name');
+  const ntlmClientName = col('ntlm_client_name');
 
   const devices = new Map<string, DeviceAcc>();
   const services = new Map<string, DeviceServiceRow>();
@@ -113,7 +124,7 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
     const key = `${site[i] as string}\u0000${address}`;
     let d = devices.get(key);
     if (!d) {
-      d = { site: site[i] as string, address, mac: null, internal, first: start[i], last: end[i], flows: 0, bytes: 0, protocols: new Set(), servers: new Set(), peers: new Set(), external: new Set(), hl7App: new Set(), hl7Facility: new Set(), ae: new Set(), dhcpHost: null, dhcpVendor: null, agents: new Set(), httpServers: new Set(), sni: new Set(), banners: new Set(), dicomImpl: new Set() };
+      d = { site: site[i] as string, address, mac: null, internal, first: start[i], last: end[i], flows: 0, bytes: 0, protocols: new Set(), servers: new Set(), peers: new Set(), external: new Set(), hl7App: new Set(), hl7Facility: new Set(), ae: new Set(), dhcpHost: null, dhcpVendor: null, agents: new Set(), httpServers: new Set(), sni: new Set(), banners: new Set(), dicomImpl: new Set(), ntlmVersions: new Set(), smbNative: new Set(), hostNames: new Set() };
       devices.set(key, d);
     }
     const mac = (side === 'src' ? srcMac[i] : dstMac[i]) as string | null;
@@ -144,6 +155,10 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       put(s.sni, sni[i]);
       if (typeof dhcpHost[i] === 'string') s.dhcpHost = dhcpHost[i] as string;
       if (typeof dhcpVendor[i] === 'string') s.dhcpVendor = dhcpVendor[i] as string;
+      // The SMB client side: its NTLM version, SMB1 Native OS and workstation name.
+      put(s.ntlmVersions, ntlmClient[i]);
+      put(s.smbNative, smbClient[i]);
+      put(s.hostNames, ntlmClientName[i]);
     }
     if ((dhcpHost[i] !== null || dhcpVendor[i] !== null) && typeof srcMac[i] === 'string') {
       dhcpByMac.set((srcMac[i] as string).toLowerCase(), { host: (dhcpHost[i] as string | null) ?? null, vendor: (dhcpVendor[i] as string | null) ?? null });
@@ -152,6 +167,9 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       put(t.ae, called[i]);
       put(t.httpServers, server[i]);
       put(t.banners, banner[i]);
+      put(t.ntlmVersions, ntlmServer[i]);
+      put(t.smbNative, smbServer[i]);
+      put(t.hostNames, ntlmServerName[i]);
       // A service counts when the device answered (a responder packet came back).
       if (Number(bwdPackets[i] ?? 0) > 0 && dport[i] !== null && (proto[i] === 6 || proto[i] === 17)) {
         const svc = `${proto[i] === 6 ? 'tcp' : 'udp'}/${String(dport[i])}`;
@@ -205,6 +223,8 @@ export function observeDevices(batch: RecordBatch, addresses: AddressClassifier,
       tls_sni: joined(d.sni),
       banners: joined(d.banners, '\n'),
       dicom_impl_versions: joined(d.dicomImpl),
+      os: d.ntlmVersions.size + d.smbNative.size === 0 ? null : osNames({ ntlmVersions: [...d.ntlmVersions].sort(), smbNative: [...d.smbNative].sort() }).join('\n') || null,
+      host_names: joined(d.hostNames),
     }));
   return { observations, services: [...services.values()].sort((a, b) => a.address.localeCompare(b.address) || a.service.localeCompare(b.service)) };
 }
@@ -216,8 +236,8 @@ export function createInventory(options: InventoryOptions = {}): Operator {
   return {
     descriptor: {
       name: 'inventory',
-      version: '1',
-      summary: 'devices discovered from traffic: addresses, MAC makers, protocols, services, HL7/DICOM/DHCP/HTTP/TLS identities',
+      version: '2',
+      summary: 'devices discovered from traffic: addresses, MAC makers, protocols, services, HL7/DICOM/DHCP/HTTP/TLS identities, OS from SMB/NTLM',
       reads: ['flows'],
       writes: ['device_observations', 'device_services'],
     },

@@ -107,10 +107,14 @@ interface TrafficDevice {
   sni: string | null;
   banners: string | null;
   impl: string | null;
+  os: string | null;
+  host_names: string | null;
 }
 
 async function trafficDevices(store: Store): Promise<TrafficDevice[]> {
   if (!(await hasTable(store, 'device_observations'))) return [];
+  // Stores written before the SMB/NTLM columns existed lack them.
+  const os = (await store.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM information_schema.columns WHERE table_name = 'device_observations' AND column_name = 'os'`))[0].n > 0;
   return store.all<TrafficDevice>(`
     SELECT device_id, any_value(site_id) AS site_id, address, max(mac) AS mac, max(mac_vendor) AS mac_vendor,
       epoch_us(min(first_seen)) AS first_us, epoch_us(max(last_seen)) AS last_us, sum(flows)::BIGINT AS flows,
@@ -118,7 +122,7 @@ async function trafficDevices(store: Store): Promise<TrafficDevice[]> {
       string_agg(hl7_sending_app, ',') AS hl7_app, string_agg(hl7_sending_facility, ',') AS hl7_facility, string_agg(dicom_ae_titles, ',') AS ae,
       max(dhcp_hostname) AS dhcp_hostname, max(dhcp_vendor_class) AS dhcp_vendor_class, string_agg(http_user_agents, chr(10)) AS agents,
       string_agg(http_servers, chr(10)) AS servers, string_agg(tls_sni, ',') AS sni, string_agg(banners, chr(10)) AS banners,
-      string_agg(dicom_impl_versions, ',') AS impl
+      string_agg(dicom_impl_versions, ',') AS impl, ${os ? `string_agg(os, chr(10)) AS os, string_agg(host_names, ',') AS host_names` : 'NULL AS os, NULL AS host_names'}
     FROM device_observations GROUP BY device_id, address ORDER BY address`);
 }
 
@@ -267,6 +271,8 @@ export async function readDevices(store: Store, kb: KnowledgeBase, rules: RuleSe
       tls_sni: uniq(t.sni, ','),
       banners: uniq(t.banners, '\n'),
       dicom_impl_versions: uniq(t.impl, ','),
+      os: uniq(t.os, '\n'),
+      host_names: uniq(t.host_names, ','),
     };
     for (const k of Object.keys(identities)) if (identities[k].length === 0) delete identities[k];
     out.push({

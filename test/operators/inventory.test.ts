@@ -38,6 +38,11 @@ const rows = [
   flow({ l7_proto: 'http', src_addr: '10.20.2.21', dst_addr: '10.20.8.3', dst_port: 80, http_user_agent: 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1)', http_server: 'Microsoft-IIS/7.5' }),
   flow({ l7_proto: 'tls', tls_version: 'TLS1.2', src_addr: '10.20.2.21', dst_addr: '52.95.1.1', dst_port: 443, tls_sni: 'cloud.vendor.example' }),
   flow({ l7_proto: 'ftp', src_addr: '10.20.9.9', dst_addr: '10.20.1.11', dst_port: 21, banner: 'Pump FTP ready', login_protocol: 'ftp', login_user: 'admin', login_secret_sha256: sha256Hex('admin'), login_failures: 0 }),
+  // The monitor workstation (XP) saves reports over SMBv1 to a Windows 7 file server.
+  flow({
+    l7_proto: 'smb', src_addr: '10.20.2.21', dst_addr: '10.20.8.5', dst_port: 445, smb_dialect: 'SMB1 (NT LM 0.12)', smb_dialects: 'NT LM 0.12', smb_client_os: 'Windows 5.1 | Windows 2000 LAN Manager',
+    smb_server_os: 'Windows 7 Professional 7601 Service Pack 1 | Windows 7 Professional 6.1', ntlm_server_version: '6.1.7601', ntlm_client_version: '5.1.2600', ntlm_server_name: 'CARDIO\\REPORTS01', ntlm_client_name: 'MONITOR-WS3', ntlm_auth: 'NTLMv2', login_protocol: 'smb', login_user: 'CARDIO\\report', login_failures: 0,
+  }),
 ];
 
 test('device observations from a flow batch: identities, services, peers, MAC maker, DHCP by MAC', () => {
@@ -62,6 +67,12 @@ test('device observations from a flow batch: identities, services, peers, MAC ma
   assert.is(monitor.external_peers, 1);
   assert.match(by.get('10.20.8.3')!.http_servers ?? '', /IIS/);
   assert.ok(services.some((s) => s.address === '10.20.8.2' && s.service === 'tcp/104' && s.l7_proto === 'dicom'));
+  // The OS each side announced over SMB: the server's NTLM build and Native OS, the client's.
+  assert.is(by.get('10.20.8.5')!.os, 'Windows 7 Professional 7601 Service Pack 1\nWindows 7 SP1 / Server 2008 R2 SP1 (NTLM 6.1.7601)');
+  assert.is(by.get('10.20.8.5')!.host_names, 'CARDIO\\REPORTS01');
+  assert.is(monitor.os, 'Windows 5.1\nWindows XP (NTLM 5.1.2600)');
+  assert.is(monitor.host_names, 'MONITOR-WS3');
+  assert.is(pump.os, null);
 });
 
 test('the operator on real captures: DICOM AE titles and HL7 applications', async () => {
@@ -128,6 +139,10 @@ test('store + CLI: devices merged with the imported inventory, advisories, findi
   const ct = list.find((d) => d.address === '10.20.6.5');
   assert.equal(ct.identities.dicom_impl_versions, ['OFFIS_DCMTK_367']);
   assert.ok(ct.advisories.some((a: { advisory: string; evidence: string[] }) => a.advisory === 'ICSMA-26-181-01' && /identified from traffic/.test(a.evidence[0])));
+  const files = list.find((d) => d.address === '10.20.8.5');
+  assert.equal(files.identities.os, ['Windows 7 Professional 7601 Service Pack 1', 'Windows 7 SP1 / Server 2008 R2 SP1 (NTLM 6.1.7601)']);
+  assert.equal([...new Set(files.findings.map((f: { rule: string }) => f.rule))].sort(), ['smbv1-in-use', 'unsupported-server-os']);
+  assert.equal(list.find((d) => d.address === '10.20.2.21').findings.filter((f: { rule: string }) => f.rule === 'unsupported-os').map((f: { subject: string }) => f.subject), ['windows-xp']);
   const text = await heir('devices', '--db', db);
   assert.match(text.stdout, /10\.20\.1\.11 .*BD|Becton Dickinson Alaris 8015 PC unit 9\.19 \[therapy\]/);
 

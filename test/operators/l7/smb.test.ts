@@ -14,7 +14,9 @@ import fc from 'fast-check';
 import { sha256Hex } from '../../../knowledge/rules.ts';
 import { createHunt } from '../../../operators/hunt.ts';
 import { findingRows, type FindingRow } from '../../../operators/findings-schema.ts';
+import { observeDevices } from '../../../operators/inventory.ts';
 import { inspectL7 } from '../../../operators/l7/inspect.ts';
+import { AddressClassifier } from '../../../knowledge/networks.ts';
 import { flowBatch, type FlowRow } from '../../../pipeline/flow-schema.ts';
 import { captureLoopback, run } from '../../helpers/loopback.ts';
 import { parseCaptureFile } from '../../helpers/pcap.ts';
@@ -218,6 +220,12 @@ test('real Samba: SMBv1 (NT1) session fires smbv1-in-use, SMB 3.1.1 stays silent
     assert.not.ok(f3.some((f) => f.rule_id === 'smbv1-in-use'), 'SMB 3.1.1 is silent');
     // Samba's 6.1.0 and "Windows 6.1" are not a Windows build: no unsupported-OS finding.
     assert.not.ok([...f1, ...f3].some((f) => f.rule_id.startsWith('unsupported')));
+
+    // The inventory names the server by its LAN Manager string, not by Samba's "Windows 6.1" or NTLM 6.1.0.
+    const [device] = observeDevices(flowBatch([one]), new AddressClassifier(), {}, 'b1').observations;
+    assert.match(device.os ?? '', /^Samba\nSamba 4\.\d+/);
+    assert.not.match(device.os ?? '', /Windows/);
+    assert.match(device.host_names ?? '', /PACSFS/);
 
     // The password, its hash and the NTLMv2 responses on the wire appear nowhere in flows or findings.
     const responses: string[] = [];
