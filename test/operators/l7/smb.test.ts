@@ -18,7 +18,7 @@ import { observeDevices } from '../../../operators/inventory.ts';
 import { inspectL7 } from '../../../operators/l7/inspect.ts';
 import { AddressClassifier } from '../../../knowledge/networks.ts';
 import { flowBatch, type FlowRow } from '../../../pipeline/flow-schema.ts';
-import { captureLoopback, run } from '../../helpers/loopback.ts';
+import { captureLoopback, requireTool, run } from '../../helpers/loopback.ts';
 import { parseCaptureFile } from '../../helpers/pcap.ts';
 import { smbList, startSamba } from '../../helpers/samba.ts';
 
@@ -171,6 +171,7 @@ test('random bytes behind an SMB header never throw and never claim SMB1 without
 // ---- a real Samba server on loopback ------------------------------------------------------------
 
 test('real Samba: SMBv1 (NT1) session fires smbv1-in-use, SMB 3.1.1 stays silent; no password, hash or NTLM response kept', async () => {
+  requireTool('tshark', 'tshark');
   const dir = mkdtempSync(join(tmpdir(), 'heir-smb-'));
   const password = 'Pacs-Archive-7731';
   const samba = await startSamba(join(dir, 'samba'), password);
