@@ -16,9 +16,10 @@
  * Records that did not arrive (a receiver falling behind, its socket buffer overflowing) are
  * reported, not hidden; the --db run's row count is read back from its DuckDB file.
  *
- * Collector CPU time is read from /proc/<pid>/stat (utime + stime, clock ticks) just before the
- * replay and once the process has gone idle after it, so process start-up (Node + TypeScript
- * loading) is not counted; over a long replay the 10 ms tick is a small error. Wall time is from
+ * Each collector first receives HEIR_BENCH_WARMUP (default 10) replays, not measured (a collector
+ * runs for days: its JIT is warm). Collector CPU time is read from /proc/<pid>/stat (utime +
+ * stime, clock ticks) once it has gone idle after the warm-up and again after the replay, so
+ * process start-up (Node + TypeScript loading) is not counted; over a long replay the 10 ms tick is a small error. Wall time is from
  * the first datagram sent to that idle point (set by the pacing, the same for every collector).
  * In this process, the decoder alone, decoder + Arrow batches, decoder + JSON lines, decoder +
  * Arrow batches + DuckDB store writes, and the flow identity hashing alone (two SHA-1 per record:
@@ -48,6 +49,8 @@ const RUNS = Number(process.env.HEIR_BENCH_RUNS ?? 3);
 const PACE_MS = Number(process.env.HEIR_BENCH_PACE_MS ?? 40);
 const NF_PACE_MS = Number(process.env.HEIR_BENCH_NF_PACE_MS ?? 10);
 const BURST = 40;
+/** Replays sent to each collector before measuring (a running collector is warmed up; nfcapd too, for symmetry). */
+const WARMUP = Number(process.env.HEIR_BENCH_WARMUP ?? 10);
 /** Rows per batch in the in-process figures (what the collector cuts at most between sequence buckets). */
 const BATCH_ROWS = 16384;
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -170,15 +173,18 @@ try {
   // previous replay as the second datagram's follows the first.
   const seq = (i: number) => recorded[i].readUInt32BE(8);
   const advance = seq(recorded.length - 1) - seq(0) + (seq(1) - seq(0));
-  const nfDatagrams: Buffer[] = [];
-  for (let r = 0; r < REPLAYS * NF_FACTOR; r++) {
+  const all: Buffer[] = [];
+  for (let r = 0; r < WARMUP + REPLAYS * NF_FACTOR; r++) {
     for (const d of recorded) {
       const copy = Buffer.from(d);
       copy.writeUInt32BE((d.readUInt32BE(8) + r * advance) >>> 0, 8);
-      nfDatagrams.push(copy);
+      all.push(copy);
     }
   }
-  const datagrams = nfDatagrams.slice(0, REPLAYS * recorded.length);
+  const warmup = all.slice(0, WARMUP * recorded.length);
+  const warmupRecords = WARMUP * recordsPerReplay;
+  const datagrams = all.slice(warmup.length, warmup.length + REPLAYS * recorded.length);
+  const nfDatagrams = all.slice(warmup.length);
   const records = recordsPerReplay * REPLAYS;
   const nfRecords = recordsPerReplay * REPLAYS * NF_FACTOR;
 
@@ -195,6 +201,7 @@ try {
     if (n !== records) throw new Error(`decoded ${n} records, expected ${records}`);
   };
   let jsonBytes = 0;
+  decodeWith((c) => c.clear())(); // warm-up
   const decodeOnly = timeInProcess(decodeWith((c) => c.clear()));
   const decodeArrow = timeInProcess(decodeWith((c) => void c.toBatch()));
   const decodeJson = timeInProcess(
@@ -248,8 +255,8 @@ try {
     nfcapd.stdout!.on('data', (d) => (log += d));
     nfcapd.stderr!.on('data', (d) => (log += d));
     await waitFor(nfcapd, () => log, /Startup/, 'nfcapd');
-    await sleep(200);
-    const cpu0 = cpuMs(nfcapd.pid!);
+    await replay(port, warmup, NF_PACE_MS);
+    const cpu0 = (await settledCpu(nfcapd.pid!)).cpu;
     const t0 = performance.now();
     await replay(port, nfDatagrams, NF_PACE_MS);
     const settled = await settledCpu(nfcapd.pid!);
@@ -257,7 +264,7 @@ try {
     await exited;
     const stat = /Flows: (\d+).*Sequence Errors: (\d+)/.exec(log);
     if (!stat) throw new Error(`no nfcapd summary: ${log.slice(-300)}`);
-    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received: Number(stat[1]), expected: nfRecords };
+    return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received: Number(stat[1]) - warmupRecords, expected: nfRecords };
   };
   const heirRun = async (mode: 'db' | 'json'): Promise<CollectorRun> => {
     const port = portBase + portNext++;
@@ -268,17 +275,17 @@ try {
     let log = '';
     child.stderr!.on('data', (d) => (log += d));
     await waitFor(child, () => log, /listening on/, 'heir collect');
-    await sleep(200);
-    const cpu0 = cpuMs(child.pid!);
+    await replay(port, warmup, PACE_MS);
+    const cpu0 = (await settledCpu(child.pid!)).cpu;
     const t0 = performance.now();
     await replay(port, datagrams, PACE_MS);
     const settled = await settledCpu(child.pid!);
     const [code] = await exited;
     if (code !== 0) throw new Error(`heir collect failed (${code}): ${log.slice(-300)}`);
-    let received = Number(/(\d+) flows/.exec(log)?.[1] ?? NaN);
+    let received = Number(/(\d+) flows/.exec(log)?.[1] ?? NaN) - warmupRecords;
     if (mode === 'db') {
       const store = await openStore(db, { readOnly: true });
-      received = await store.count('flows');
+      received = (await store.count('flows')) - warmupRecords;
       await store.close();
     }
     return { cpu: settled.cpu - cpu0, wall: settled.at - t0, received, expected: records };
@@ -334,7 +341,7 @@ try {
       '',
       `\`npx tsx benchmarks/ingest-ipfix.bench.ts --write\` — ${new Date().toISOString().slice(0, 10)}, ${machine}.${loaded}`,
       '',
-      `Workload: softflowd exports the 70 shared baby-monitor WiFi captures (merged, linktype 101) as IPFIX once; the datagrams are recorded and replayed ${REPLAYS} times over UDP on loopback with their sequence numbers advanced each time (each replay continues the export: no restart, no redelivery), paced at ${BURST} datagrams per ${PACE_MS} ms (nfcapd: ${NF_FACTOR} times as many replays at ${BURST} per ${NF_PACE_MS} ms, so that its CPU time spans many clock ticks), to nfcapd (which appends to its binary flow file), to \`heir collect --db\` (DuckDB) and to \`heir collect --json\` (stdout to /dev/null), ${RUNS} times each. Collector figures are records per CPU second of the receiving process (utime + stime from /proc, from just before the replay until it has gone idle after it, so start-up is excluded and a 10 ms tick is small against the total); wall time runs from the first datagram sent to that idle point and is set by the pacing. The in-process figures time \`FlowDecoder.decodeInto\` alone, with Arrow batches of ${BATCH_ROWS} rows, with JSON lines, with Arrow batches written to a DuckDB store, and the flow identity hashing alone.`,
+      `Workload: softflowd exports the 70 shared baby-monitor WiFi captures (merged, linktype 101) as IPFIX once; the datagrams are recorded and replayed ${REPLAYS} times over UDP on loopback with their sequence numbers advanced each time (each replay continues the export: no restart, no redelivery), paced at ${BURST} datagrams per ${PACE_MS} ms (nfcapd: ${NF_FACTOR} times as many replays at ${BURST} per ${NF_PACE_MS} ms, so that its CPU time spans many clock ticks), to nfcapd (which appends to its binary flow file), to \`heir collect --db\` (DuckDB) and to \`heir collect --json\` (stdout to /dev/null), ${RUNS} times each. Each collector first gets ${WARMUP} warm-up replays that are not measured. Collector figures are records per CPU second of the receiving process (utime + stime from /proc, from the idle point after the warm-up to the idle point after the replay, so start-up is excluded and a 10 ms tick is small against the total); wall time runs from the first datagram sent to that idle point and is set by the pacing. The in-process figures time \`FlowDecoder.decodeInto\` alone, with Arrow batches of ${BATCH_ROWS} rows, with JSON lines, with Arrow batches written to a DuckDB store, and the flow identity hashing alone.`,
       '',
       '```',
       ...lines,

@@ -3,7 +3,7 @@
  * decoded: growable Float64Arrays for numbers (NaN = null) and UTF-8 byte columns (offsets + bytes)
  * for text. No object per record: the decoder writes straight into these arrays, and a flush
  * turns them into one flow-schema Arrow batch (the arrays are handed over, not copied) or into
- * JSON lines written into one reused byte buffer.
+ * JSON lines written into one reused megabyte buffer (constant key text copied, no string per line).
  *
  * Only the flow-schema columns an export record can fill live here; every other column of the
  * batch is all-null.
@@ -164,9 +164,9 @@ export class ExportColumns {
   /** Rows complete so far. */
   length = 0;
   private capacity: number;
+  private json = new Uint8Array(JSON_CHUNK);
   num: Float64Array[];
   text: TextColumn[];
-  private json = new Uint8Array(JSON_CHUNK);
 
   constructor(rows = INITIAL_ROWS) {
     this.capacity = rows;
@@ -351,8 +351,9 @@ export class ExportColumns {
   /**
    * The rows as JSON lines (flow-schema field names, column order, null for absent values): the
    * same text as JSON.stringify of each row of the Arrow batch, plus '\n'. The text goes to
-   * `write` in chunks of whole lines (about JSON_CHUNK bytes), each a view of one reused buffer,
-   * valid only during the call.
+   * `write` in chunks of whole lines (about JSON_CHUNK bytes), each a view of one buffer reused by
+   * the next chunk: valid only during the call (fresh buffers per chunk cost more in page faults
+   * than a copy by a callee that must keep one).
    */
   jsonLines(write: (chunk: Uint8Array) => void): void {
     let out = this.json;

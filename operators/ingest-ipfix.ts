@@ -132,6 +132,8 @@ interface Context {
   /** v9 and v5: sysUptime of the header, ms. */
   readonly sysUptimeMs: number;
   readonly stateKey: string;
+  /** Sensor text and flow id prefix of the exporter. */
+  readonly text: ExporterText;
 }
 
 interface PendingSet {
@@ -595,7 +597,7 @@ export class FlowDecoder {
     const domain = view.getUint32(12);
     const state = this.state(exporter, domain);
     this.checkSequence(state, sequence);
-    const context: Context = { version: 10, exporter, domain, sequence, exportMs, sysUptimeMs: 0, stateKey: `${exporter}/${domain}` };
+    const context: Context = { version: 10, exporter, domain, sequence, exportMs, sysUptimeMs: 0, stateKey: `${exporter}/${domain}`, text: this.exporterText(exporter) };
     let records = 0;
     let unknownCount = false;
     let offset = 16;
@@ -806,7 +808,7 @@ export class FlowDecoder {
       [fwdPackets, bwdPackets] = [bwdPackets, fwdPackets];
       [flagsFwd, flagsBwd] = [flagsBwd, flagsFwd];
     }
-    const exporter = this.exporterText(context.exporter);
+    const exporter = context.text;
     out.reserveRow();
     const row = out.length;
 
@@ -933,7 +935,7 @@ export class FlowDecoder {
     this.checkSequence(state, sequence);
     // v9 sequence numbers count export packets.
     state.expectedSequence = (sequence + 1) >>> 0;
-    const context: Context = { version: 9, exporter, domain, sequence, exportMs, sysUptimeMs, stateKey: `${exporter}/${domain}` };
+    const context: Context = { version: 9, exporter, domain, sequence, exportMs, sysUptimeMs, stateKey: `${exporter}/${domain}`, text: this.exporterText(exporter) };
     let offset = 20;
     while (offset + 4 <= datagram.length) {
       const setId = view.getUint16(offset);
@@ -1021,7 +1023,7 @@ export class FlowDecoder {
     const state = this.state(exporter, domain);
     this.checkSequence(state, sequence);
     state.expectedSequence = (sequence + count) >>> 0;
-    const context: Context = { version: 5, exporter, domain, sequence, exportMs, sysUptimeMs, stateKey: `${exporter}/${domain}` };
+    const context: Context = { version: 5, exporter, domain, sequence, exportMs, sysUptimeMs, stateKey: `${exporter}/${domain}`, text: this.exporterText(exporter) };
     const v = this.vals;
     // The fixed v5 record layout, read into the same slots a template fills.
     for (let i = 0; i < count; i++) {

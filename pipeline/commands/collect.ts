@@ -1,3 +1,4 @@
+import { fstatSync, writeSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
@@ -19,6 +20,26 @@ record into a flow of flow schema v1.
 
 On exit a summary goes to standard error: datagrams, flows, templates, sequence gaps, dead letters.
 Unidirectional exporter records stay one flow per direction (backward counts 0).`;
+
+/**
+ * Where JSON lines go. The collector reuses its buffer once the call returns: a file (or
+ * /dev/null) on standard output is written synchronously from that view; a pipe or terminal
+ * (written asynchronously, the data kept until it drains) gets a copy.
+ */
+function jsonWriter(): (lines: Uint8Array) => void {
+  const stat = fstatSync(1);
+  if (!process.stdout.isTTY && (stat.isFile() || stat.isCharacterDevice())) {
+    return (lines) => {
+      for (let at = 0; at < lines.length; ) at += writeSync(1, lines, at, lines.length - at);
+    };
+  }
+  return (lines) => {
+    // allocUnsafe + set: Buffer.from(Uint8Array) copies element by element.
+    const copy = Buffer.allocUnsafe(lines.length);
+    copy.set(lines);
+    process.stdout.write(copy);
+  };
+}
 
 /** `heir collect`: the IPFIX / NetFlow collector. */
 export const command: Command = {
@@ -51,15 +72,7 @@ export const command: Command = {
         sink: store,
         idleExitMs: idle === undefined ? undefined : idle * 1000,
         signal: controller.signal,
-        // The collector reuses its line buffer: stdout gets a copy it may keep while it writes
-        // (allocUnsafe + set: Buffer.from(Uint8Array) copies element by element, 20x slower).
-        json: json
-          ? (lines) => {
-              const copy = Buffer.allocUnsafe(lines.length);
-              copy.set(lines);
-              process.stdout.write(copy);
-            }
-          : undefined,
+        json: json ? jsonWriter() : undefined,
         onListening: (address) => process.stderr.write(`heir collect: listening on ${address}\n`),
         onDeadLetter: (entry) => process.stderr.write(`heir collect: dead letter from ${entry.input}: ${entry.reason}\n`),
       });
