@@ -149,7 +149,12 @@ test('NetBIOS session request first (port 139); refused logins count; an encrypt
   assert.is(flow.ntlm_client_version, '10.0.19045');
   // The last AUTHENTICATE seen sets the kind: a 24-byte response is NTLMv1.
   assert.is(flow.ntlm_auth, 'NTLMv1');
-  assert.equal(hunt([flow]).filter((f) => f.rule_id === 'unsupported-os').map((f) => f.subject), ['windows-10-22h2']);
+  const findings = hunt([flow]);
+  assert.equal(findings.filter((f) => f.rule_id === 'unsupported-os').map((f) => f.subject), ['windows-10-22h2']);
+  const v1 = findings.find((f) => f.rule_id === 'ntlmv1-auth');
+  assert.is(v1?.device, '10.20.0.40');
+  assert.match(v1!.evidence, /ntlm_auth=NTLMv1/);
+  assert.not.ok(/5a5a5a5a/i.test(JSON.stringify(findings)), 'the NTLMv1 response is not kept');
 });
 
 test('random bytes behind an SMB header never throw and never claim SMB1 without an SMB1 header', () => {
@@ -219,6 +224,7 @@ test('real Samba: SMBv1 (NT1) session fires smbv1-in-use, SMB 3.1.1 stays silent
     assert.match(smbv1.evidence, /smb_dialect=SMB1/);
     assert.match(smbv1.evidence, /smb_server_os=Windows 6\.1 \| Samba/);
     assert.not.ok(f3.some((f) => f.rule_id === 'smbv1-in-use'), 'SMB 3.1.1 is silent');
+    assert.not.ok([...f1, ...f3].some((f) => f.rule_id === 'ntlmv1-auth'), 'smbclient answers with NTLMv2');
     // Samba's 6.1.0 and "Windows 6.1" are not a Windows build: no unsupported-OS finding.
     assert.not.ok([...f1, ...f3].some((f) => f.rule_id.startsWith('unsupported')));
 
