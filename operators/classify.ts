@@ -321,7 +321,9 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       }
       // features_top is written as JSON bytes straight into its Arrow buffers (no string per row).
       const counts = new Float64Array(meta.features.length);
-      const pathFeatures = new Int32Array(4096);
+      const touched = new Int32Array(meta.features.length);
+      // The explanation trees are walked for all rows at once, in the forest's fast walk.
+      const leaves = explainTrees > 0 ? forest.leaves(x, rows, 0, explainTrees) : new Int32Array(0);
       const top3 = new Utf8Writer(rows, 48 * top);
       for (let r = 0; r < rows; r++) {
         if (best[r] === benignIndex || explainTrees === 0) top3.nullRow();
@@ -347,33 +349,32 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       return { ...tables, detections };
 
       // The features that decided most splits on the paths of the first trees whose leaf votes for
-      // the label (walked inline: this runs for every detection).
+      // the label.
       function explain(r: number, label: number): void {
-        counts.fill(0);
         let total = 0;
-        const d = forest.features;
-        const base = r * d;
+        let seen = 0;
+        const base = r * forest.features;
         const feature = forest.feature;
-        const threshold = forest.threshold;
-        const right = forest.right;
+        const parent = forest.parents;
         for (let t = 0; t < explainTrees; t++) {
-          let used = 0;
-          let node = forest.roots[t];
-          let f = feature[node];
-          while (f >= 0) {
-            pathFeatures[used++] = f;
-            node = x[base + f] <= threshold[node] ? node + 1 : right[node];
-            f = feature[node];
+          const leaf = leaves[t * rows + r];
+          if (forest.leafClass(leaf) !== label) continue;
+          // The path's splits, read upwards from the leaf; the features met are listed once.
+          for (let n = parent[leaf]; n >= 0; n = parent[n]) {
+            const f = feature[n];
+            if (counts[f]++ === 0) touched[seen++] = f;
+            total++;
           }
-          if ((f === -1 ? right[node] : forest.leafClass(node)) !== label) continue;
-          for (let i = 0; i < used; i++) counts[pathFeatures[i]]++;
-          total += used;
         }
         top3.byte(0x5b); // [
         // Top features by count, ties by feature order: a few passes of selection, no sorting.
         for (let k = 0; k < top; k++) {
           let bestF = -1;
-          for (let f2 = 0; f2 < d; f2++) if (counts[f2] > 0 && (bestF < 0 || counts[f2] > counts[bestF])) bestF = f2;
+          for (let i = 0; i < seen; i++) {
+            const f = touched[i];
+            const c = counts[f];
+            if (c > 0 && (bestF < 0 || c > counts[bestF] || (c === counts[bestF] && f < bestF))) bestF = f;
+          }
           if (bestF < 0) break;
           if (k > 0) top3.byte(0x2c); // ,
           // {"feature":NAME,"value":V,"share":S}
@@ -384,6 +385,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
           top3.byte(0x7d); // }
           counts[bestF] = 0;
         }
+        for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
         top3.byte(0x5d); // ]
         top3.endRow();
       }

@@ -34,6 +34,7 @@ export class FlatForest implements FlatForestArrays {
   private readonly walk: 'js' | 'wasm';
   /** The WebAssembly layout, made at the first prediction (training and saving never need it). */
   private wasm: WasmWalk | null | undefined;
+  private parentOf: Int32Array | null = null;
 
   constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm' } = {}) {
     this.classes = arrays.classes;
@@ -158,6 +159,42 @@ export class FlatForest implements FlatForestArrays {
         else for (let k = 0; k < K; k++) out[o + k] += proba[right[node] + k];
       }
     }
+  }
+
+  /**
+   * The leaf node each row reaches in each of trees [from, to), tree-major: `[(t - from) × rows + r]`
+   * (the explanations of the classify operator start from these).
+   */
+  leaves(x: Float64Array, rows: number, from: number, to: number): Int32Array {
+    if (x.length < rows * this.features) throw new RangeError(`matrix has ${x.length} values, expected ${rows} × ${this.features}`);
+    if (from < 0 || to > this.roots.length || from > to) throw new RangeError(`trees ${from}..${to} outside 0..${this.roots.length}`);
+    const out = new Int32Array((to - from) * rows);
+    if (this.walk === 'wasm' && rows >= LANES) {
+      if (this.wasm === undefined) this.wasm = WasmWalk.create(this);
+      if (this.wasm) {
+        this.wasm.leaves(x, rows, from, to, out);
+        return out;
+      }
+    }
+    for (let t = from; t < to; t++) for (let r = 0; r < rows; r++) out[(t - from) * rows + r] = this.path(x, r, t, () => {});
+    return out;
+  }
+
+  /**
+   * The parent of every node (-1 for roots): a path is read upwards from its leaf. Computed once,
+   * on first use.
+   */
+  get parents(): Int32Array {
+    if (!this.parentOf) {
+      const p = new Int32Array(this.feature.length).fill(-1);
+      for (let i = 0; i < this.feature.length; i++) {
+        if (this.feature[i] < 0) continue;
+        p[i + 1] = i;
+        p[this.right[i]] = i;
+      }
+      this.parentOf = p;
+    }
+    return this.parentOf;
   }
 
   /** The class a leaf node votes for (its pure class, or the most probable one). */

@@ -26,9 +26,9 @@ export const LANES = 8;
 const OP = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, select: 0x1b,
   get: 0x20, set: 0x21, tee: 0x22,
-  i32load: 0x28, f64load: 0x2b, f64store: 0x39, i32const: 0x41, f64const: 0x44,
+  i32load: 0x28, f64load: 0x2b, i32store: 0x36, f64store: 0x39, i32const: 0x41, f64const: 0x44,
   i32eq: 0x46, i32ltS: 0x48, i32geS: 0x4e, i32and: 0x71,
-  f64le: 0x65, i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, f64add: 0xa0,
+  f64le: 0x65, i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, i32shrU: 0x76, f64add: 0xa0,
 } as const;
 const VOID = 0x40;
 const I32 = 0x7f;
@@ -150,8 +150,11 @@ const FN_FINISH = 1;
  * its leaf (a leaf steps to itself, so lanes that arrive early just wait there); then each lane's
  * leaf is added. One loop exit per group instead of one mispredicted branch per row and tree;
  * the price is the steps of lanes already waiting, which costs less on these forests (measured).
+ *
+ * leaves(roots, t0, t1, x, d8, r0, r1, dst, n): the same walk, storing each row's leaf node
+ * index as an i32 at dst + ((t - t0) × n + row) × 4 instead of adding its value.
  */
-function walkBody(lanes: number): number[] {
+function walkBody(lanes: number, mode: 'sum' | 'leaves'): number[] {
   const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8;
   const T = 9, ROOT = 10, Q = 11, R = 12, DONE = 13;
   const lane = (l: number) => ({ p: 14 + 2 * l, xb: 15 + 2 * l });
@@ -178,8 +181,14 @@ function walkBody(lanes: number): number[] {
     code.push(...step(p, xb, R));
   }
   code.push(...get(DONE), OP.brIf, 1, OP.br, 0, OP.end, OP.end);
+  const storeLeaf = (node: number[], row: number[]) => [
+    ...get(T), ...get(T0), OP.i32sub, ...get(K8), OP.i32mul, ...row, OP.i32add, ...i32(4), OP.i32mul, ...get(OUT), OP.i32add,
+    ...node, ...i32(4), OP.i32shrU,
+    OP.i32store, 2, 0,
+  ];
   // Each lane's leaf: a pure leaf's vote inline, a distribution through leaf().
-  for (let l = 0; l < lanes; l++) {
+  if (mode === 'leaves') for (let l = 0; l < lanes; l++) code.push(...storeLeaf(get(lane(l).p), [...get(Q), ...i32(l), OP.i32add]));
+  else for (let l = 0; l < lanes; l++) {
     const { p } = lane(l);
     code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, K8), ...set(R));
     code.push(...get(p), ...loadI32(0), ...tee(DONE), ...i32(0), OP.i32geS, OP.if, VOID);
@@ -190,7 +199,8 @@ function walkBody(lanes: number): number[] {
   code.push(OP.br, 0, OP.end, OP.end); // groups
   code.push(OP.block, VOID, OP.loop, VOID);
   code.push(...get(Q), ...get(R1), OP.i32geS, OP.brIf, 1);
-  code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
+  if (mode === 'leaves') code.push(...storeLeaf([...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH], get(Q)));
+  else code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
   code.push(...get(Q), ...i32(1), OP.i32add, ...set(Q));
   code.push(OP.br, 0, OP.end, OP.end);
   code.push(...get(T), ...i32(1), OP.i32add, ...set(T));
@@ -199,21 +209,21 @@ function walkBody(lanes: number): number[] {
   return code;
 }
 
-/** The module's bytes: functions leaf, finish and walk (exported), and an exported memory. */
+/** The module's bytes: functions leaf, finish, walk and leaves (the last two exported), and an exported memory. */
 export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
     [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // finish
-    [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), ...vec([])], // walk
+    [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), ...vec([])], // walk, leaves
   ]);
   const body = (code: number[]) => [...uleb(code.length), ...code];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(3, vec([[0], [1], [2]])),
+    ...section(3, vec([[0], [1], [2], [2]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('memory'), 0x02, 0]])),
-    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes))])),
+    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('memory'), 0x02, 0]])),
+    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves'))])),
   ]);
 }
 
@@ -221,6 +231,9 @@ let compiled: WebAssembly.Module | null = null;
 
 /** Rows per call: the x and sum areas hold this many (measured: 128–2,048 do alike). */
 const BLOCK = 512;
+
+/** Trees per `leaves` call (its output area holds this many trees × BLOCK rows). */
+const LEAF_TREES = 16;
 
 /** The largest memory a forest may take here (WebAssembly's 32-bit addresses, with room to spare). */
 const MAX_BYTES = 2 ** 31;
@@ -231,16 +244,18 @@ const MAX_BYTES = 2 ** 31;
  */
 export class WasmWalk {
   private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number) => void;
+  private readonly leavesOf: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, dst: number, n: number) => void;
   private readonly memory: WebAssembly.Memory;
   private readonly features: number;
   private readonly classes: number;
   private readonly rootsAt: number;
   private readonly xAt: number;
   private readonly outAt: number;
+  private readonly leavesAt: number;
 
   /** Lays the forest's nodes out as described at the top of this file; null when it is too large. */
   static create(forest: FlatForestArrays): WasmWalk | null {
-    const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + 64;
+    const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + 80;
     return bytes <= MAX_BYTES ? new WasmWalk(forest) : null;
   }
 
@@ -248,6 +263,7 @@ export class WasmWalk {
     compiled ??= new WebAssembly.Module(walkModuleBytes());
     const instance = new WebAssembly.Instance(compiled, {});
     this.walk = instance.exports.walk as WasmWalk['walk'];
+    this.leavesOf = instance.exports.leaves as WasmWalk['leavesOf'];
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.features = forest.features;
     this.classes = forest.classes;
@@ -257,7 +273,8 @@ export class WasmWalk {
     const probaAt = align(this.rootsAt + forest.roots.length * 4);
     this.xAt = align(probaAt + forest.proba.length * 8);
     this.outAt = align(this.xAt + BLOCK * this.features * 8);
-    const end = this.outAt + BLOCK * this.classes * 8;
+    this.leavesAt = align(this.outAt + BLOCK * this.classes * 8);
+    const end = this.leavesAt + BLOCK * LEAF_TREES * 4;
     const have = this.memory.buffer.byteLength / 65536;
     const need = Math.ceil(end / 65536);
     if (need > have) this.memory.grow(need - have);
@@ -295,6 +312,23 @@ export class WasmWalk {
       f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
       this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
       out.set(f64.subarray(ow, ow + n * K), r0 * K);
+    }
+  }
+
+  /** Leaf node index of each row in trees [from, to): dst[(t - from) × rows + r]. */
+  leaves(x: Float64Array, rows: number, from: number, to: number, dst: Int32Array): void {
+    const d = this.features;
+    const f64 = new Float64Array(this.memory.buffer);
+    const i32 = new Int32Array(this.memory.buffer);
+    const lw = this.leavesAt >> 2;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      f64.set(x.subarray(r0 * d, (r0 + n) * d), this.xAt >> 3);
+      for (let t0 = from; t0 < to; t0 += LEAF_TREES) {
+        const t1 = Math.min(to, t0 + LEAF_TREES);
+        this.leavesOf(this.rootsAt, t0, t1, this.xAt, d * 8, 0, n, this.leavesAt, n);
+        for (let t = t0; t < t1; t++) dst.set(i32.subarray(lw + (t - t0) * n, lw + (t - t0 + 1) * n), (t - from) * rows + r0);
+      }
     }
   }
 }

@@ -1,11 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { RecordBatch } from 'apache-arrow';
+import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { loadNamed, trainOnDataset } from '../../datasets/experiment.ts';
 import { SAMPLES_DIR } from '../../datasets/registry.ts';
-import { classifyOperator, featureMatrix } from '../../operators/classify.ts';
-import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from '../../operators/detections-schema.ts';
+import { classifyOperator, detectionId, featureMatrix } from '../../operators/classify.ts';
+import { FlatForest } from '../../operators/forest/flat-forest.ts';
+import { modelId } from '../../operators/forest/model-file.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA, type DetectionRow } from '../../operators/detections-schema.ts';
 import { parser as cicParser } from '../../operators/ingest-cic.ts';
 import { THREAT_MAP, threatOf } from '../../operators/threat-map.ts';
 import { ENISA_2018, OWASP_2021, OWASP_IOT_2018 } from '../../knowledge/taxonomy.ts';
@@ -62,6 +64,85 @@ test('classify writes one detection per flow with label, probability and threat 
   assert.ok(attacks > 0);
   // The sample includes the training rows, so the operator must agree with the labels on most rows.
   assert.ok(correct / total > 0.85, `agreement ${correct / total}`);
+});
+
+/** Detections computed row by row from public pieces: the plain JS walk, path(), JSON.stringify. */
+function referenceDetections(batch: RecordBatch, explainTrees = 8, top = 3) {
+  const m = featureMatrix(batch, model.meta.features);
+  if ('missing' in m) throw new Error('features missing');
+  const x = m.x;
+  const forest = new FlatForest(model.forest, { walk: 'js' });
+  const K = forest.classes;
+  const d = forest.features;
+  const proba = forest.predictProba(x, batch.numRows);
+  const id = modelId(model);
+  const enc = new TextEncoder();
+  const idBytes = enc.encode(id + '\0');
+  return Array.from({ length: batch.numRows }, (_, r) => {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (proba[r * K + k] > proba[r * K + best]) best = k;
+    const label = model.meta.classes[best];
+    let top3: string | null = null;
+    if (label !== model.meta.benign) {
+      const counts = new Array<number>(d).fill(0);
+      let total = 0;
+      for (let t = 0; t < explainTrees; t++) {
+        const used: number[] = [];
+        const leaf = forest.path(x, r, t, (f) => used.push(f));
+        if (forest.leafClass(leaf) !== best) continue;
+        for (const f of used) counts[f]++;
+        total += used.length;
+      }
+      const picked = counts.map((c, f) => ({ c, f })).filter((e) => e.c > 0).sort((a, b) => b.c - a.c || a.f - b.f).slice(0, top);
+      top3 = JSON.stringify(picked.map((e) => ({ feature: model.meta.features[e.f], value: Number.isFinite(x[r * d + e.f]) ? x[r * d + e.f] : null, share: Math.round((1000 * e.c) / total) / 1000 })));
+    }
+    const flowId = String(batch.getChild('flow_id')!.get(r));
+    const flowBytes = enc.encode(flowId);
+    // FNV-1a continues from the model id's hash: hash the concatenation directly.
+    const all = new Uint8Array(idBytes.length + flowBytes.length);
+    all.set(idBytes);
+    all.set(flowBytes, idBytes.length);
+    return { detection_id: detectionId(all, 0, all.length, [0xcbf29ce4, 0x84222325]), flow_id: flowId, label, confidence: proba[r * K + best], benign: label === model.meta.benign, features_top: top3 };
+  });
+}
+
+test('detections equal a row-by-row reference, from the features JSON column and from Float64 columns', async () => {
+  const batch = flows[0];
+  const want = referenceDetections(batch);
+  const pick = (rows: DetectionRow[]) => rows.map((r) => ({ detection_id: r.detection_id, flow_id: r.flow_id, label: r.label, confidence: r.confidence, benign: r.benign, features_top: r.features_top }));
+  assert.ok(want.some((w) => w.features_top !== null && w.features_top.length > 2), 'some rows are explained');
+  assert.ok(want.some((w) => w.benign), 'some rows are benign');
+  const fromJson = await classifyOperator(model).apply({ flows: batch }, ctx);
+  assert.equal(pick(rowsOf(fromJson.detections, DETECTION_COLUMNS)), want);
+  // The same rows with the features as Float64 columns, microsecond timestamps and a device column with nulls.
+  const m = featureMatrix(batch, model.meta.features);
+  if ('missing' in m) throw new Error('features missing');
+  const n = batch.numRows;
+  const d = model.meta.features.length;
+  const fields = [new Field('flow_id', new Utf8(), false), new Field('site_id', new Utf8(), false), new Field('device', new Utf8(), true), new Field('ts_start', new TimestampMicrosecond('UTC'), false), ...model.meta.features.map((f) => new Field(f, new Float64(), false))];
+  const ts = BigInt64Array.from({ length: n }, (_, i) => 1_764_000_000_000_000n + BigInt(i) * 1_001n);
+  const children = [
+    batch.getChild('flow_id')!.data[0],
+    vectorFromArray(new Array(n).fill('ward-3'), new Utf8()).data[0],
+    vectorFromArray(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : `pump-${i % 7}`)), new Utf8()).data[0],
+    makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: ts }),
+    ...model.meta.features.map((_, f) => makeData({ type: new Float64(), length: n, data: Float64Array.from({ length: n }, (_, r) => m.x[r * d + f]) })),
+  ];
+  const columns = new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
+  const out = rowsOf((await classifyOperator(model).apply({ flows: columns }, ctx)).detections, DETECTION_COLUMNS);
+  assert.equal(pick(out), want);
+  out.forEach((r, i) => {
+    assert.is(r.ts, Number(ts[i]));
+    assert.is(r.site_id, 'ward-3');
+    assert.is(r.device, i % 5 === 0 ? null : `pump-${i % 7}`);
+    assert.is(r.model, modelId(model));
+    const tags = model.meta.threatMap[r.label] ?? threatOf(r.label);
+    assert.is(r.threat, r.benign ? null : (tags.enisa[0] ?? null));
+    assert.is(r.attack_ics, r.benign || tags.attackIcs.length === 0 ? null : tags.attackIcs.join(','));
+  });
+  // Fewer trees and more features in the explanation follow the options.
+  const five = rowsOf((await classifyOperator(model, { topFeatures: 5, explainTrees: 3 }).apply({ flows: columns }, ctx)).detections, DETECTION_COLUMNS);
+  assert.equal(five.map((r) => r.features_top), referenceDetections(batch, 3, 5).map((w) => w.features_top));
 });
 
 test('detection ids are deterministic per flow and model, and differ between models', async () => {

@@ -154,6 +154,21 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       sameBits(wasm.predictProba(x, rows), js.predictProba(x, rows), `${target}, ${rows} rows`);
       assert.equal(wasm.predict(x, rows), js.predict(x, rows));
     }
+    // The leaves each row reaches (what explanations start from) are the plain walk's, and each
+    // leaf's parent chain leads back to its tree's root.
+    const rows = s.test.rows;
+    const leaves = wasm.leaves(s.test.x, rows, 2, 21);
+    assert.equal(leaves, js.leaves(s.test.x, rows, 2, 21));
+    const parents = wasm.parents;
+    for (let t = 2; t < 21; t++) {
+      for (let r = 0; r < rows; r += 13) {
+        const leaf = leaves[(t - 2) * rows + r];
+        assert.is(leaf, m.forest.path(s.test.x, r, t, () => {}), `tree ${t} row ${r}`);
+        let n = leaf;
+        while (parents[n] >= 0) n = parents[n];
+        assert.is(n, m.forest.roots[t]);
+      }
+    }
     // accumulate adds to what is there, for a range of trees.
     const base = Float64Array.from({ length: 40 * s.classes.length }, (_, i) => i / 7);
     const a = Float64Array.from(base);
