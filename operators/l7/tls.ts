@@ -76,12 +76,32 @@ export interface ClientHello {
   alpn: string[];
 }
 
+function emptyHello(): ClientHello {
+  return { version: 0, ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], supportedVersions: [], sni: null, alpn: [] };
+}
+
 /** Parse a ClientHello handshake message (type byte first); null when it is not one. */
 export function parseClientHello(hs: Uint8Array): ClientHello | null {
+  return parseClientHelloInto(hs, emptyHello());
+}
+
+/** The dissector's ClientHello, refilled for every flow (its arrays are emptied, not replaced). */
+const scratchHello = emptyHello();
+
+/** parseClientHello into `hello` (its lists emptied first). */
+function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello | null {
   if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== CLIENT_HELLO) return null;
   const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
   let o = 4;
-  const hello: ClientHello = { version: u16(hs, o), ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], supportedVersions: [], sni: null, alpn: [] };
+  hello.version = u16(hs, o);
+  hello.ciphers.length = 0;
+  hello.extensions.length = 0;
+  hello.groups.length = 0;
+  hello.pointFormats.length = 0;
+  hello.sigAlgs.length = 0;
+  hello.supportedVersions.length = 0;
+  hello.sni = null;
+  hello.alpn.length = 0;
   o += 2 + 32;
   o += 1 + hs[o]; // session id
   if (o + 2 > end) return null;
@@ -215,10 +235,52 @@ export function tlsVersionName(v: number): string {
   return VERSION_NAME[v] ?? `0x${hex4(v)}`;
 }
 
-// Devices repeat the same ClientHello shape on every connection: fingerprints are cached by the
-// JA3 text plus what JA4 adds to it (bounded; cleared when full).
+// Devices repeat the same ClientHello shape on every connection: fingerprints are cached by what
+// JA3 and JA4 read (GREASE left out, as both leave it out). An entry is found by a 32-bit hash of
+// the shape and confirmed by comparing every value, so no key text is built per ClientHello.
+// Bounded; cleared when full.
 const FINGERPRINT_CACHE_SIZE = 4096;
-const fingerprintCache = new Map<string, [string, string]>();
+
+interface Shape {
+  version: number;
+  ciphers: number[];
+  extensions: number[];
+  groups: number[];
+  pointFormats: number[];
+  sigAlgs: number[];
+  supportedVersions: number[];
+  hasSni: boolean;
+  alpn: string;
+  ja3: string;
+  ja4: string;
+}
+const fingerprintCache = new Map<number, Shape[]>();
+let fingerprintCount = 0;
+
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x01000193);
+}
+
+function mixKept(h: number, values: readonly number[]): number {
+  let n = 0;
+  for (const v of values) {
+    if (isGrease(v)) continue;
+    h = mix(h, v);
+    n++;
+  }
+  return mix(h, 0x10000 + n);
+}
+
+/** `kept` holds exactly the non-GREASE values of `values`, in order. */
+function sameKept(values: readonly number[], kept: readonly number[]): boolean {
+  let k = 0;
+  for (const v of values) {
+    if (isGrease(v)) continue;
+    if (k >= kept.length || kept[k] !== v) return false;
+    k++;
+  }
+  return k === kept.length;
+}
 
 /** The values without GREASE joined by '-' (JA3 lists). */
 function joinKept(values: readonly number[]): string {
@@ -230,17 +292,62 @@ function joinKept(values: readonly number[]): string {
   return out;
 }
 
+function keptOf(values: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of values) if (!isGrease(v)) out.push(v);
+  return out;
+}
+
+function sameShape(e: Shape, h: ClientHello, alpn: string): boolean {
+  return (
+    e.version === h.version &&
+    e.hasSni === (h.sni !== null) &&
+    e.alpn === alpn &&
+    sameKept(h.ciphers, e.ciphers) &&
+    sameKept(h.extensions, e.extensions) &&
+    sameKept(h.groups, e.groups) &&
+    sameKept(h.pointFormats, e.pointFormats) &&
+    sameKept(h.sigAlgs, e.sigAlgs) &&
+    sameKept(h.supportedVersions, e.supportedVersions)
+  );
+}
+
 /** JA3 hash and JA4 of a ClientHello, from the cache when the same shape was seen before. */
 export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string] {
+  const alpn = hello.alpn[0] ?? '';
+  let h = mix(0x811c9dc5, hello.version);
+  h = mix(h, hello.sni !== null ? 1 : 0);
+  for (let i = 0; i < alpn.length; i++) h = mix(h, alpn.charCodeAt(i));
+  h = mixKept(h, hello.ciphers);
+  h = mixKept(h, hello.extensions);
+  h = mixKept(h, hello.groups);
+  h = mixKept(h, hello.pointFormats);
+  h = mixKept(h, hello.sigAlgs);
+  h = mixKept(h, hello.supportedVersions);
+  const bucket = fingerprintCache.get(h);
+  if (bucket !== undefined) for (const e of bucket) if (sameShape(e, hello, alpn)) return [e.ja3, e.ja4];
   const text = `${hello.version},${joinKept(hello.ciphers)},${joinKept(hello.extensions)},${joinKept(hello.groups)},${hello.pointFormats.join('-')}`;
-  const key = `${text}|${hello.supportedVersions.join('-')}|${hello.sni !== null ? 1 : 0}|${hello.alpn[0] ?? ''}|${hello.sigAlgs.join('-')}`;
-  let hit = fingerprintCache.get(key);
-  if (hit === undefined) {
-    if (fingerprintCache.size >= FINGERPRINT_CACHE_SIZE) fingerprintCache.clear();
-    hit = [md5Hex(text), ja4(hello)];
-    fingerprintCache.set(key, hit);
+  const entry: Shape = {
+    version: hello.version,
+    ciphers: keptOf(hello.ciphers),
+    extensions: keptOf(hello.extensions),
+    groups: keptOf(hello.groups),
+    pointFormats: keptOf(hello.pointFormats),
+    sigAlgs: keptOf(hello.sigAlgs),
+    supportedVersions: keptOf(hello.supportedVersions),
+    hasSni: hello.sni !== null,
+    alpn,
+    ja3: md5Hex(text),
+    ja4: ja4(hello),
+  };
+  if (fingerprintCount >= FINGERPRINT_CACHE_SIZE) {
+    fingerprintCache.clear();
+    fingerprintCount = 0;
   }
-  return hit;
+  if (bucket !== undefined && fingerprintCache.has(h)) bucket.push(entry);
+  else fingerprintCache.set(h, [entry]);
+  fingerprintCount++;
+  return [entry.ja3, entry.ja4];
 }
 
 /** The TLS dissector. */
@@ -249,7 +356,7 @@ export const tls: L7Dissector = {
   transports: [6],
   match: (s: L7Streams) => startsHandshake(s.fwd, CLIENT_HELLO) || startsHandshake(s.bwd, SERVER_HELLO),
   facts(s: L7Streams, out: L7Facts) {
-    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHello(handshakeBytes(s.fwd)) : null;
+    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHelloInto(handshakeBytes(s.fwd), scratchHello) : null;
     const serverBytes = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeBytes(s.bwd) : null;
     const server = serverBytes !== null ? parseServerHello(serverBytes) : null;
     if (client) {
