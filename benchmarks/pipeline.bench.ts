@@ -1,13 +1,16 @@
 /**
  * Pipeline throughput, all in one run on the same batches (synthetic flows, labelled so):
- *   - the parts alone: Arrow IPC encode + decode, DuckDB append (Store.write), raw NATS JetStream
- *     publish + consume of the same bytes (msg ids, acks, nothing else);
+ *   - the parts alone: Arrow IPC encode + decode, DuckDB append (Store.write, the same path and
+ *     settings the workers use), raw NATS JetStream publish + consume of the same bytes (msg ids,
+ *     acks, nothing else);
  *   - the whole pipeline: in-process bus and NATS JetStream (publish → decode → store → ack).
- * Prints flows/s and the ratios the targets are stated in:
+ * Prints flows/s by wall time and flows per CPU-second (this process, all its threads, plus
+ * nats-server where it takes part), and the ratios the targets are stated in, both ways:
  *   in-process pipeline ≥ 50% of its slowest part; NATS pipeline ≥ 30% of raw NATS publish+consume.
- * Usage: npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--json]
+ * Every rep runs every part on a fresh nats-server and fresh stores; best and median are printed.
+ * Usage: HEIR_BENCH_REPS=3 npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--in-flight N] [--json]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
@@ -19,7 +22,7 @@ import { Runner } from '../pipeline/runner.ts';
 import { openStore } from '../pipeline/store.ts';
 import { syntheticSource } from '../pipeline/synthetic-source.ts';
 import type { SourceBatch } from '../pipeline/types.ts';
-import { startNats } from '../test/helpers/nats.ts';
+import { startNats, type NatsServer } from '../test/helpers/nats.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -28,106 +31,194 @@ const arg = (name: string, fallback: number) => {
 };
 const FLOWS = arg('flows', 200_000);
 const IN_FLIGHT = arg('in-flight', 16);
-const BATCH = arg('batch', 2000); // ~1 MB of Arrow IPC: NATS's default max_payload
-const dir = mkdtempSync(join(tmpdir(), 'heir-bench-'));
-const nats = await startNats();
+const REPS = Number(process.env.HEIR_BENCH_REPS ?? 1);
+/** NATS's default max_payload: the raw part sends each frame as one message, as the pipeline does. */
+const MAX_PAYLOAD = 1024 * 1024;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
+// Batches of ~1 MB of Arrow IPC, the largest that fit NATS's default max_payload (the flow schema
+// grows, so the row count is derived from the bytes a row takes, unless --batch says otherwise).
+async function fittingBatch(): Promise<number> {
+  for await (const b of syntheticSource({ site: 'bench', sensor: 's', count: 2000, batchSize: 2000, seed: 3 }).batches()) {
+    const perRow = encodeTables(b.tables).length / b.tables.flows.numRows;
+    return Math.floor((0.97 * MAX_PAYLOAD) / perRow / 100) * 100;
+  }
+  throw new Error('the synthetic source gave no batch');
 }
+const BATCH = arg('batch', 0) || (await fittingBatch());
 
 const batches: SourceBatch[] = [];
 for await (const b of syntheticSource({ site: 'bench', sensor: 's', count: FLOWS, batchSize: BATCH, seed: 3 }).batches()) batches.push(b);
 const frames = batches.map((b) => encodeTables(b.tables));
 const bytes = frames.reduce((n, f) => n + f.length, 0);
-const rate = (seconds: number) => FLOWS / seconds;
+const largest = Math.max(...frames.map((f) => f.length));
+if (largest > MAX_PAYLOAD) throw new Error(`batches of ${BATCH} flows make frames of ${largest} bytes, over NATS's ${MAX_PAYLOAD}: use a smaller --batch`);
 
-// Parts alone.
-const ipc = await timed(async () => {
-  for (const b of batches) decodeTables(encodeTables(b.tables), 'bench');
-});
-const decoded = frames.map((f) => decodeTables(f, 'bench'));
-let n = 0;
-const duck = await timed(async () => {
-  // The store at its best: every batch handed over at once, so it commits in groups.
-  const store = await openStore(join(dir, 'append.duckdb'));
-  await Promise.all(decoded.map((t) => store.write(`b${n++}`, t)));
-  await store.close();
-});
-const rawNats = await timed(async () => {
-  const nc = await connect({ servers: nats.url });
+/** CPU seconds (user + system) nats-server has used so far, from /proc (Linux). */
+function serverCpu(server: NatsServer): number {
+  const hz = 100; // USER_HZ on Linux
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const argv = cmdline.split('\0');
+    if (!argv[0]?.endsWith('nats-server') || argv[argv.indexOf('-p') + 1] !== String(server.port)) continue;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / hz; // utime, stime
+  }
+  throw new Error(`no nats-server process listening on port ${server.port} in /proc`);
+}
+
+interface Measure {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall and CPU seconds of fn: this process (every thread) plus nats-server if given. */
+async function timed(fn: () => Promise<unknown>, server?: NatsServer): Promise<Measure> {
+  const c = process.cpuUsage();
+  const s = server ? serverCpu(server) : 0;
+  const t = performance.now();
+  await fn();
+  const wall = (performance.now() - t) / 1000;
+  const own = process.cpuUsage(c);
+  return { wall, cpu: (own.user + own.system) / 1e6 + (server ? serverCpu(server) - s : 0) };
+}
+
+async function rawNats(server: NatsServer): Promise<Measure> {
+  const nc = await connect({ servers: server.url });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'] });
   await jsm.consumers.add('RAW', { durable_name: 'raw', ack_policy: AckPolicy.Explicit });
   const js = jetstream(nc);
-  const inFlight = new Set<Promise<unknown>>();
-  for (let i = 0; i < frames.length; i++) {
-    const p = js.publish('raw.flows', frames[i], { msgID: `raw-${i}` }).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    while (inFlight.size >= 32) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-  const consumer = await js.consumers.get('RAW', 'raw');
-  const messages = await consumer.consume({ max_messages: 16 });
-  let got = 0;
-  for await (const m of messages) {
-    m.ack();
-    if (++got === frames.length) break;
-  }
+  const measure = await timed(async () => {
+    const inFlight = new Set<Promise<unknown>>();
+    for (let i = 0; i < frames.length; i++) {
+      const p = js.publish('raw.flows', frames[i], { msgID: `raw-${i}` }).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      while (inFlight.size >= 32) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const consumer = await js.consumers.get('RAW', 'raw');
+    const messages = await consumer.consume({ max_messages: 16 });
+    let got = 0;
+    for await (const m of messages) {
+      m.ack();
+      if (++got === frames.length) break;
+    }
+    await nc.flush();
+  }, server);
   await nc.drain();
-});
+  return measure;
+}
 
-// The whole pipeline, in-process and over NATS.
-async function pipeline(kind: 'memory' | 'nats'): Promise<number> {
+// The whole pipeline, in-process or over NATS; the stores are closed (checkpointed) inside the
+// measured time, as the DuckDB part's is.
+async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer): Promise<Measure> {
   const store = await openStore(join(dir, `${kind}.duckdb`));
-  const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: nats.url });
+  const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: server.url });
   const runner = new Runner({ site: `bench-${kind}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
-  const seconds = await timed(async () => {
+  let idle = 0;
+  const measure = await timed(async () => {
     const work = runner.work({ idleExitMs: 200 });
     await runner.publish((async function* () {
       yield* batches;
     })());
     await runner.drained(0);
+    const drained = performance.now();
     await work;
-  });
-  if ((await store.count('flows')) !== FLOWS) throw new Error(`${kind} pipeline stored ${await store.count('flows')} of ${FLOWS}`);
+    idle = Math.min(0.2, (performance.now() - drained) / 1000);
+    const stored = await store.count('flows');
+    if (stored !== FLOWS) throw new Error(`${kind} pipeline stored ${stored} of ${FLOWS}`);
+    await store.close();
+  }, kind === 'nats' ? server : undefined);
   await bus.close();
-  await store.close();
-  return seconds - 0.2; // the idle wait that ends the worker is not work
+  return { wall: measure.wall - idle, cpu: measure.cpu }; // the idle wait that ends the worker is not work
 }
-const memory = await pipeline('memory');
-const jet = await pipeline('nats');
-await nats.stop();
-rmSync(dir, { recursive: true, force: true });
 
-const slowestPart = Math.min(rate(ipc), rate(duck));
+interface Rep {
+  ipcEncodeDecode: Measure;
+  duckdbAppend: Measure;
+  natsRawPublishConsume: Measure;
+  pipelineInProcess: Measure;
+  pipelineNats: Measure;
+}
+
+async function rep(): Promise<Rep> {
+  const dir = mkdtempSync(join(tmpdir(), 'heir-bench-'));
+  const server = await startNats();
+  try {
+    const ipcEncodeDecode = await timed(async () => {
+      for (const b of batches) decodeTables(encodeTables(b.tables), 'bench');
+    });
+    const decoded = frames.map((f) => decodeTables(f, 'bench'));
+    let n = 0;
+    const duckdbAppend = await timed(async () => {
+      // The store at its best: every batch handed over at once, so it commits in the largest groups.
+      const store = await openStore(join(dir, 'append.duckdb'));
+      await Promise.all(decoded.map((t) => store.write(`b${n++}`, t)));
+      await store.close();
+    });
+    const natsRawPublishConsume = await rawNats(server);
+    const pipelineInProcess = await pipeline(dir, 'memory', server);
+    const pipelineNats = await pipeline(dir, 'nats', server);
+    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const reps: Rep[] = [];
+for (let i = 0; i < REPS; i++) reps.push(await rep());
+
+const best = (xs: number[]) => Math.max(...xs);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const byWall = (m: Measure) => FLOWS / m.wall;
+const byCpu = (m: Measure) => FLOWS / m.cpu;
+type Part = keyof Rep;
+const parts = Object.keys(reps[0]) as Part[];
+// Ratios are taken within each rep (same load), then summarised.
+const ratios = (rate: (m: Measure) => number) =>
+  reps.map((r) => ({
+    inProcessVsSlowestPart: rate(r.pipelineInProcess) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend)),
+    natsPipelineVsRawNats: rate(r.pipelineNats) / rate(r.natsRawPublishConsume),
+    natsPipelineVsSlowestPart: rate(r.pipelineNats) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend), rate(r.natsRawPublishConsume)),
+  }));
+const summary = (values: number[], digits = 0) => ({ best: +best(values).toFixed(digits), median: +median(values).toFixed(digits) });
+const ratioSummary = (rows: ReturnType<typeof ratios>) =>
+  Object.fromEntries((Object.keys(rows[0]) as (keyof (typeof rows)[0])[]).map((k) => [k, summary(rows.map((r) => r[k]), 2)]));
+
 const result = {
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
   node: process.version,
   flows: FLOWS,
   batch: BATCH,
+  inFlight: IN_FLIGHT,
+  reps: REPS,
   megabytes: +(bytes / 1e6).toFixed(1),
-  flowsPerSecond: {
-    ipcEncodeDecode: Math.round(rate(ipc)),
-    duckdbAppend: Math.round(rate(duck)),
-    natsRawPublishConsume: Math.round(rate(rawNats)),
-    pipelineInProcess: Math.round(rate(memory)),
-    pipelineNats: Math.round(rate(jet)),
-  },
-  ratios: {
-    inProcessVsSlowestPart: +(rate(memory) / slowestPart).toFixed(2),
-    natsPipelineVsRawNats: +(rate(jet) / rate(rawNats)).toFixed(2),
-    natsPipelineVsSlowestPart: +(rate(jet) / Math.min(slowestPart, rate(rawNats))).toFixed(2),
-  },
+  flowsPerSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byWall(r[p])))])),
+  flowsPerCpuSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byCpu(r[p])))])),
+  ratios: ratioSummary(ratios(byWall)),
+  ratiosByCpu: ratioSummary(ratios(byCpu)),
   targets: { inProcessVsSlowestPart: 0.5, natsPipelineVsRawNats: 0.3 },
 };
 if (args.includes('--json')) console.log(JSON.stringify(result));
 else {
-  console.log(`pipeline benchmark: ${FLOWS} synthetic flows in batches of ${BATCH} (${result.megabytes} MB of Arrow IPC), ${result.machine}, Node ${process.version}`);
-  for (const [k, v] of Object.entries(result.flowsPerSecond)) console.log(`  ${k.padEnd(24)} ${v.toLocaleString('en').padStart(10)} flows/s`);
-  console.log(`  in-process pipeline / slowest part:   ${result.ratios.inProcessVsSlowestPart}  (target ≥ 0.5)`);
-  console.log(`  NATS pipeline / raw NATS pub+consume: ${result.ratios.natsPipelineVsRawNats}  (target ≥ 0.3)`);
-  console.log(`  NATS pipeline / its slowest part:     ${result.ratios.natsPipelineVsSlowestPart}`);
+  const fmt = (v: number) => v.toLocaleString('en').padStart(9);
+  console.log(`pipeline benchmark: ${FLOWS} synthetic flows in batches of ${BATCH} (${result.megabytes} MB of Arrow IPC), ${IN_FLIGHT} in flight, ${result.machine}, Node ${process.version}, ${REPS} rep(s): best / median`);
+  console.log(`  ${''.padEnd(24)} ${'flows/s (wall)'.padStart(21)}   ${'flows per CPU-second'.padStart(21)}`);
+  for (const p of parts) console.log(`  ${p.padEnd(24)} ${fmt(result.flowsPerSecond[p].best)} / ${fmt(result.flowsPerSecond[p].median)}   ${fmt(result.flowsPerCpuSecond[p].best)} / ${fmt(result.flowsPerCpuSecond[p].median)}`);
+  const line = (label: string, key: keyof typeof result.ratios, target?: number) =>
+    console.log(`  ${label.padEnd(38)} wall ${result.ratios[key].best.toFixed(2)} / ${result.ratios[key].median.toFixed(2)}   CPU ${result.ratiosByCpu[key].best.toFixed(2)} / ${result.ratiosByCpu[key].median.toFixed(2)}${target ? `  (target ≥ ${target})` : ''}`);
+  line('in-process pipeline / slowest part:', 'inProcessVsSlowestPart', 0.5);
+  line('NATS pipeline / raw NATS pub+consume:', 'natsPipelineVsRawNats', 0.3);
+  line('NATS pipeline / its slowest part:', 'natsPipelineVsSlowestPart');
+  console.log('  (CPU: this process, all threads; the NATS rows add nats-server)');
 }
