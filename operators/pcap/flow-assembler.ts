@@ -104,6 +104,15 @@ export class Flow {
   /** Bytes worth keeping each way, settled by the first payload (see bytesWanted). */
   fwdWant = -1;
   bwdWant = -1;
+  /**
+   * IPv4 TCP/UDP/other non-ICMP flows live in the numeric table (`key` is then empty): low and
+   * high address, both ports, and the hash of the four with the protocol.
+   */
+  v4 = false;
+  hkA = 0;
+  hkB = 0;
+  hkP = 0;
+  hkH = 0;
   // Intrusive LRU list links (open or closing list).
   prev: Flow | null = null;
   next: Flow | null = null;
@@ -179,9 +188,78 @@ class FlowList {
   }
 }
 
+/**
+ * The flows of the common case, IPv4 and not ICMP, by their 5-tuple as numbers: open addressing
+ * with linear probing (backward-shift deletion), so a packet builds no key string.
+ */
+class V4Table {
+  private slots: (Flow | undefined)[] = new Array<Flow | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  size = 0;
+
+  static hash(a: number, b: number, ports: number, proto: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ b, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 16) ^ ports, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ proto, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  get(h: number, a: number, b: number, ports: number, proto: number): Flow | undefined {
+    const slots = this.slots;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const f = slots[i];
+      if (f === undefined) return undefined;
+      if (f.hkH === h && f.hkA === a && f.hkB === b && f.hkP === ports && f.proto === proto) return f;
+    }
+  }
+
+  add(f: Flow): void {
+    if ((this.size + 1) * 2 > this.slots.length) this.resize(this.slots.length * 2);
+    this.place(f);
+    this.size++;
+  }
+
+  private place(f: Flow): void {
+    let i = f.hkH & this.mask;
+    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
+    this.slots[i] = f;
+  }
+
+  private resize(capacity: number): void {
+    const old = this.slots;
+    this.slots = new Array<Flow | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
+    for (const f of old) if (f !== undefined) this.place(f);
+  }
+
+  delete(f: Flow): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = f.hkH & mask;
+    while (slots[i] !== f) {
+      if (slots[i] === undefined) return;
+      i = (i + 1) & mask;
+    }
+    // Move later members of the probe run back into the gap, so lookups never stop early.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const g = slots[j];
+      if (g === undefined) break;
+      const home = g.hkH & mask;
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (between) continue;
+      slots[i] = g;
+      i = j;
+    }
+    slots[i] = undefined;
+    this.size--;
+  }
+}
+
 /** Groups decoded packets into flows and hands finished flows to `onFlow`. */
 export class FlowAssembler {
   private readonly table = new Map<string, Flow>();
+  private readonly v4 = new V4Table();
   private readonly open = new FlowList();
   private readonly closing = new FlowList();
   private readonly idleUs: number;
@@ -217,7 +295,7 @@ export class FlowAssembler {
 
   /** Flows currently held. */
   get activeFlows(): number {
-    return this.table.size;
+    return this.table.size + this.v4.size;
   }
 
   /** Account one decoded IP packet captured at `ts` (µs) on `linkType`. */
@@ -237,8 +315,26 @@ export class FlowAssembler {
     let lowIsSrc: boolean;
     if (cmp !== 0) lowIsSrc = cmp < 0;
     else lowIsSrc = icmp || p.srcPort <= p.dstPort;
-    const key = this.keyOf(p, lowIsSrc, icmp);
-    let flow = this.table.get(key);
+    // IPv4 and not ICMP: the 5-tuple as numbers; everything else by its key text.
+    const fast = n === 4 && !icmp;
+    let key = '';
+    let hA = 0;
+    let hB = 0;
+    let hP = 0;
+    let hH = 0;
+    let flow: Flow | undefined;
+    if (fast) {
+      const a = lowIsSrc ? p.srcOff : p.dstOff;
+      const b = lowIsSrc ? p.dstOff : p.srcOff;
+      hA = (data[a] << 24) | (data[a + 1] << 16) | (data[a + 2] << 8) | data[a + 3];
+      hB = (data[b] << 24) | (data[b + 1] << 16) | (data[b + 2] << 8) | data[b + 3];
+      hP = lowIsSrc ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
+      hH = V4Table.hash(hA, hB, hP, p.proto);
+      flow = this.v4.get(hH, hA, hB, hP, p.proto);
+    } else {
+      key = this.keyOf(p, lowIsSrc, icmp);
+      flow = this.table.get(key);
+    }
     const flags = p.tcpFlags;
     if (flow !== undefined) {
       const isSynOnly = p.proto === 6 && (flags & 0x12) === 0x02;
@@ -259,8 +355,15 @@ export class FlowAssembler {
       flow = new Flow(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType);
       flow.tsStart = ts;
       flow.tsEnd = ts;
-      if (this.table.size >= this.maxFlows && this.open.head !== null) this.finish(this.open.head, 'idle');
-      this.table.set(key, flow);
+      if (this.table.size + this.v4.size >= this.maxFlows && this.open.head !== null) this.finish(this.open.head, 'idle');
+      if (fast) {
+        flow.v4 = true;
+        flow.hkA = hA;
+        flow.hkB = hB;
+        flow.hkP = hP;
+        flow.hkH = hH;
+        this.v4.add(flow);
+      } else this.table.set(key, flow);
       this.open.append(flow);
     } else if (flow.closeReason === null) {
       this.open.remove(flow);
@@ -296,18 +399,6 @@ export class FlowAssembler {
     const d = p.data;
     const a = lowIsSrc ? p.srcOff : p.dstOff;
     const b = lowIsSrc ? p.dstOff : p.srcOff;
-    if (p.addrLen === 4 && !icmp) {
-      // The common case in one call, without a typed-array view per packet.
-      return String.fromCharCode(
-        (d[a] << 8) | d[a + 1],
-        (d[a + 2] << 8) | d[a + 3],
-        (d[b] << 8) | d[b + 1],
-        (d[b + 2] << 8) | d[b + 3],
-        lowIsSrc ? p.srcPort : p.dstPort,
-        lowIsSrc ? p.dstPort : p.srcPort,
-        p.proto,
-      );
-    }
     const u = this.keyUnits;
     let k = 0;
     for (let i = 0; i < p.addrLen; i += 2) u[k++] = (d[a + i] << 8) | d[a + i + 1];
@@ -491,7 +582,8 @@ export class FlowAssembler {
   }
 
   private finish(f: Flow, reason: EndReason): void {
-    this.table.delete(f.key);
+    if (f.v4) this.v4.delete(f);
+    else this.table.delete(f.key);
     if (f.closeReason === null) this.open.remove(f);
     else this.closing.remove(f);
     if (f.packets > 0) this.onFlow(f, reason);

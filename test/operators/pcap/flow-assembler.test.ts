@@ -11,6 +11,7 @@ import { FlowAssembler } from '../../../operators/pcap/flow-assembler.ts';
 import { communityId } from '../../../pipeline/flow-id.ts';
 import { flowRows, type FlowRow } from '../../../pipeline/flow-schema.ts';
 import { chunked, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type Frame } from '../../helpers/packets.ts';
+import { seededRandom } from '../../../pipeline/random.ts';
 
 const SYN = 0x02;
 const ACK = 0x10;
@@ -253,6 +254,50 @@ test('maxFlows bounds the table: the least recently active flow ends first', () 
   assert.is(assembler.activeFlows, 2);
   assembler.flush();
   assert.equal(ended, ['1000:idle', '1001:idle', '1002:eof', '1003:eof']);
+});
+
+test('IPv4 flows (numeric 5-tuple table) and the same traffic over IPv6 (keyed by text) give the same flows', async () => {
+  // Seeded traffic over many 5-tuples sharing addresses and ports: opens, closes (FIN, RST), idle
+  // gaps, and a small maxFlows so the table grows, shrinks and evicts all the time.
+  const random = seededRandom(20261128);
+  const v4 = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`;
+  const v6 = (i: number) => `2001:db8:0:0:0:0:${((10 << 8) | ((i >> 8) & 255)).toString(16)}:${(((i & 255) << 8) | ((i * 7) & 255)).toString(16)}`;
+  const frames4: Frame[] = [];
+  const frames6: Frame[] = [];
+  let ts = T0;
+  for (let k = 0; k < 6000; k++) {
+    ts += random() < 0.01 ? 8_000_000 : Math.floor(random() * 3000);
+    const a = Math.floor(random() * 60);
+    const b = Math.floor(random() * 60);
+    const sport = 1000 + Math.floor(random() * 40);
+    const dport = random() < 0.5 ? 443 : 80 + Math.floor(random() * 4);
+    const udpPacket = random() < 0.3;
+    const r = random();
+    const flags = r < 0.15 ? SYN : r < 0.2 ? FIN | ACK : r < 0.23 ? RST : ACK | PSH;
+    const l4 = udpPacket ? udp(sport, dport, new Uint8Array(20)) : tcp(sport, dport, flags, k * 100, new Uint8Array(10));
+    const proto = udpPacket ? 17 : 6;
+    frames4.push({ ts, data: ipv4(v4(a), v4(b), proto, l4) });
+    frames6.push({ ts, data: ipv6(v6(a), v6(b), proto, l4) });
+  }
+  const parse = async (frames: Frame[]) => {
+    const rows: FlowRow[] = [];
+    for await (const out of parsePcap(chunked(pcapFile(101, frames), [4096]), { site: 'h', sensor: 's', input: 'mix.pcap', batchSize: 500, idleTimeoutS: 5, maxFlows: 150 })) {
+      if (out.flows) rows.push(...flowRows(out.flows));
+    }
+    return rows;
+  };
+  const rows4 = await parse(frames4);
+  const rows6 = await parse(frames6);
+  assert.ok(rows4.length > 1000, `many flows (${rows4.length})`);
+  const shape = (r: FlowRow, hdr: number) => [r.src_port, r.dst_port, r.ip_proto, r.end_reason, r.ts_start, r.ts_end, r.fwd_packets, r.bwd_packets, (r.fwd_bytes as number) - hdr * (r.fwd_packets as number), r.tcp_flags_fwd, r.tcp_flags_bwd, r.syn_count, r.fin_count, r.rst_count];
+  assert.is(rows6.length, rows4.length);
+  for (let i = 0; i < rows4.length; i++) {
+    assert.equal(shape(rows4[i], 20), shape(rows6[i], 40), `flow ${i}`);
+    for (const side of ['src_addr', 'dst_addr'] as const) {
+      const [, p, q, r] = (rows4[i][side] as string).split('.').map(Number);
+      assert.is(rows6[i][side], `2001:db8::${((10 << 8) | p).toString(16)}:${((q << 8) | r).toString(16)}`, `flow ${i} ${side}`);
+    }
+  }
 });
 
 test.run();
