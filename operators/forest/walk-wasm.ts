@@ -17,6 +17,7 @@
  * Measured on the CICIoMT and WUSTL forests: 1.8–2.8× the fastest JavaScript walk.
  */
 
+import { warn } from '../../pipeline/warn.ts';
 import type { FlatForestArrays } from './flat-forest.ts';
 
 /** Independent rows walked at once. */
@@ -253,10 +254,23 @@ export class WasmWalk {
   private readonly outAt: number;
   private readonly leavesAt: number;
 
-  /** Lays the forest's nodes out as described at the top of this file; null when it is too large. */
+  /**
+   * Lays the forest's nodes out as described at the top of this file; null when it is too large
+   * or the memory cannot be had (the caller then walks in JavaScript, with the same results).
+   */
   static create(forest: FlatForestArrays): WasmWalk | null {
     const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + 80;
-    return bytes <= MAX_BYTES ? new WasmWalk(forest) : null;
+    if (bytes > MAX_BYTES) {
+      warn(`forest of ${forest.feature.length} nodes needs ${bytes} bytes of WebAssembly memory (more than ${MAX_BYTES}); predicting with the slower JavaScript walk`);
+      return null;
+    }
+    try {
+      return new WasmWalk(forest);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      warn(`forest prediction: no WebAssembly memory (${error.message}); predicting with the slower JavaScript walk`);
+      return null;
+    }
   }
 
   private constructor(forest: FlatForestArrays) {
