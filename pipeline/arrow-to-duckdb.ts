@@ -1,7 +1,8 @@
 /**
  * Moves Arrow record batches into DuckDB through data chunks (DuckDB's Arrow extension cannot be
- * loaded offline). Fixed-width columns are copied as whole buffers, validity as whole bitmaps;
- * only strings go value by value. Never one INSERT per row.
+ * loaded offline). Fixed-width columns are copied as whole buffers, validity as whole bitmaps,
+ * short strings as one block of DuckDB string_t values; only long strings go value by value.
+ * Never one INSERT per row.
  */
 import {
   DuckDBBooleanType,
@@ -88,7 +89,11 @@ function copyValidity(vector: Vector, data: Data, start: number, length: number)
   bindings.copy_data_to_vector_validity(vector, 0, words.buffer, 0, words.byteLength);
 }
 
-/** Fill one vector from rows [start, start+length) of an Arrow column. */
+/**
+ * Fill one vector from rows [start, start+length) of an Arrow column. A sliced column (offset > 0)
+ * shares its parent's buffers, and Arrow slices them differently: fixed-width values and string
+ * offsets start at the slice's first row, validity bits and boolean bits at the parent's.
+ */
 function fillVector(vector: Vector, data: Data, start: number, length: number): void {
   const at = data.offset + start;
   switch (data.type.typeId) {
@@ -98,7 +103,7 @@ function fillVector(vector: Vector, data: Data, start: number, length: number): 
       // Same width and encoding on both sides (f64, i32, µs since the epoch as i64): one copy.
       const values = data.values as Float64Array | Int32Array | BigInt64Array;
       const width = values.BYTES_PER_ELEMENT;
-      bindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + at * width, length * width);
+      bindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * width, length * width);
       copyValidity(vector, data, start, length);
       return;
     }
@@ -112,19 +117,70 @@ function fillVector(vector: Vector, data: Data, start: number, length: number): 
       return;
     }
     default: {
-      // Strings: Arrow's UTF-8 bytes go to DuckDB as they are (no decode to a JS string and back);
-      // nulls are only a validity bit, so a mostly-null column costs almost nothing.
       copyValidity(vector, data, start, length);
       if (data.nullCount === data.length) return;
-      const offsets = data.valueOffsets as Int32Array;
-      const bytes = data.values as Uint8Array;
-      const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
-      for (let i = 0; i < length; i++) {
-        const row = at + i;
-        if (bitmap && !(bitmap[row >> 3] & (1 << (row & 7)))) continue;
-        bindings.vector_assign_string_element_len(vector, i, bytes.subarray(offsets[row], offsets[row + 1]));
-      }
+      fillStrings(vector, data, start, length);
     }
+  }
+}
+
+/** Bytes of DuckDB's string_t: a u32 length, then 12 bytes inline or a 4-byte prefix and a pointer. */
+const STRING_T = 16;
+/** The longest string DuckDB keeps inline in its string_t. */
+const INLINE = 12;
+// One chunk's string_t array, reused (appends are synchronous).
+const inlineStructs = new Uint8Array(CHUNK_ROWS * STRING_T);
+const inlineLengths = new Uint32Array(inlineStructs.buffer);
+const longRows = new Int32Array(CHUNK_ROWS);
+
+/**
+ * Strings go in DuckDB's own layout where the C API allows it: ASCII strings of up to 12 bytes
+ * (addresses, protocol names, short labels: most of a flow's strings) are written inline into the
+ * vector's string_t array with one copy for the whole chunk; longer or non-ASCII ones go value by
+ * value through the API, which copies them into the vector's heap and checks their UTF-8. Arrow's
+ * UTF-8 bytes are used as they are (no decode to JavaScript strings and back); nulls are only a
+ * validity bit.
+ */
+function fillStrings(vector: Vector, data: Data, start: number, length: number): void {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+  const bit0 = data.offset + start;
+  inlineStructs.fill(0, 0, length * STRING_T);
+  let inline = 0;
+  let long = 0;
+  for (let i = 0; i < length; i++) {
+    const bit = bit0 + i;
+    if (bitmap && !(bitmap[bit >> 3] & (1 << (bit & 7)))) continue;
+    const row = start + i;
+    const from = offsets[row];
+    const size = offsets[row + 1] - from;
+    if (size > INLINE) {
+      longRows[long++] = i;
+      continue;
+    }
+    const o = i * STRING_T + 4;
+    let ascii = true;
+    for (let k = 0; k < size; k++) {
+      const b = bytes[from + k];
+      if (b & 0x80) {
+        ascii = false;
+        break;
+      }
+      inlineStructs[o + k] = b;
+    }
+    if (!ascii) {
+      inlineStructs.fill(0, o, o + INLINE);
+      longRows[long++] = i;
+      continue;
+    }
+    inlineLengths[i * (STRING_T / 4)] = size;
+    inline++;
+  }
+  if (inline > 0) bindings.copy_data_to_vector(vector, 0, inlineStructs.buffer, 0, length * STRING_T);
+  for (let j = 0; j < long; j++) {
+    const row = start + longRows[j];
+    bindings.vector_assign_string_element_len(vector, longRows[j], bytes.subarray(offsets[row], offsets[row + 1]));
   }
 }
 
