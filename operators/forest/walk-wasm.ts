@@ -14,7 +14,7 @@
  * Why WebAssembly: the same walk in JavaScript pays a bounds check per typed-array read and
  * compiles `x <= t ? a : b` to a branch that mispredicts on about every other step; here a step
  * is loads and one `select`, and 8 rows step side by side so their load chains overlap.
- * Measured on the CICIoMT and WUSTL forests: 1.8–2.8× the fastest JavaScript walk.
+ * Timed back to back on CICIoMT forests: 2.1–2.6× the fastest JavaScript walk (benchmarks/README-forest.md).
  */
 
 import { warn } from '../../pipeline/warn.ts';
