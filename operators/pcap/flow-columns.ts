@@ -6,7 +6,7 @@
  * of the same name, so a column added to the flow schema for a new dissector is filled without
  * touching this file.
  */
-import { Bool, Float64, Int32, RecordBatch, Struct, TimestampMicrosecond, Utf8, makeData, type Data, type DataType } from 'apache-arrow';
+import { Data, RecordBatch, Struct, type DataType } from 'apache-arrow';
 import type { ColumnKind } from '../../pipeline/columns.ts';
 import { FLOW_COLUMNS, FLOW_SCHEMA, type FlowArrow, type FlowColumn } from '../../pipeline/flow-schema.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
@@ -135,9 +135,9 @@ export class ColumnStore {
     }
     switch (this.kind) {
       case 'f64':
-        return makeData({ type: type as Float64, length, nullCount, nullBitmap, data: this.num.subarray(0, length) });
+        return columnData(type, length, nullCount, nullBitmap, this.num.subarray(0, length));
       case 'i32':
-        return makeData({ type: type as Int32, length, nullCount, nullBitmap, data: this.int.subarray(0, length) });
+        return columnData(type, length, nullCount, nullBitmap, this.int.subarray(0, length));
       case 'ts': {
         // Whole microseconds below 2^53 as 64-bit integers, written as two 32-bit halves.
         const words = new Int32Array(length * 2);
@@ -148,17 +148,25 @@ export class ColumnStore {
           words[2 * i] = v - high * 4294967296;
           words[2 * i + 1] = high;
         }
-        return makeData({ type: type as TimestampMicrosecond, length, nullCount, nullBitmap, data: new BigInt64Array(words.buffer) } as never);
+        return columnData(type, length, nullCount, nullBitmap, new BigInt64Array(words.buffer));
       }
       case 'bool': {
         const bits = new Uint8Array((length + 7) >> 3);
         for (let i = 0; i < length; i++) if (valid[i] !== 0 && this.int[i] !== 0) bits[i >> 3] |= 1 << (i & 7);
-        return makeData({ type: type as Bool, length, nullCount, nullBitmap, data: bits });
+        return columnData(type, length, nullCount, nullBitmap, bits);
       }
       case 'utf8':
-        return utf8Data(type as Utf8, this.str, valid, length, nullCount, nullBitmap);
+        return utf8Data(type, this.str, valid, length, nullCount, nullBitmap);
     }
   }
+}
+
+/**
+ * Arrow data of one column from buffers already of the column type's array kind: what `makeData`
+ * builds (an absent validity bitmap becomes an empty one), without its per-buffer conversions.
+ */
+export function columnData(type: DataType, length: number, nullCount: number, nullBitmap: Uint8Array | undefined, values: ArrayBufferView, valueOffsets?: Int32Array): Data {
+  return new Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap ?? new Uint8Array(0)] as never);
 }
 
 /**
@@ -166,9 +174,9 @@ export class ColumnStore {
  * many as the characters (ASCII, nearly always) the offsets are the string lengths, otherwise
  * each value's UTF-8 length is measured.
  */
-function utf8Data(type: Utf8, str: (string | null)[], valid: Uint8Array, length: number, nullCount: number, nullBitmap: Uint8Array | undefined): Data {
+function utf8Data(type: DataType, str: (string | null)[], valid: Uint8Array, length: number, nullCount: number, nullBitmap: Uint8Array | undefined): Data {
   const offsets = new Int32Array(length + 1);
-  if (nullCount === length) return makeData({ type, length, nullCount, nullBitmap, valueOffsets: offsets, data: new Uint8Array(0) });
+  if (nullCount === length) return columnData(type, length, nullCount, nullBitmap, new Uint8Array(0), offsets);
   let joined = '';
   for (let i = 0; i < length; i++) if (valid[i] !== 0) joined += str[i] as string;
   const bytes = Buffer.from(joined, 'utf8');
@@ -182,7 +190,7 @@ function utf8Data(type: Utf8, str: (string | null)[], valid: Uint8Array, length:
     offsets[i + 1] = total;
   }
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  return makeData({ type, length, nullCount, nullBitmap, valueOffsets: offsets, data });
+  return columnData(type, length, nullCount, nullBitmap, data, offsets);
 }
 
 /** Accumulates complete flow rows and cuts flow-schema record batches. */
@@ -234,7 +242,7 @@ export class FlowColumns {
   build(): RecordBatch<FlowArrow> {
     const length = this.n;
     const children = this.all.map((c) => c.data(length));
-    const struct = makeData({ type: new Struct(FLOW_SCHEMA.fields), length, nullCount: 0, children });
+    const struct = new Data(new Struct(FLOW_SCHEMA.fields), 0, length, 0, [undefined, undefined, new Uint8Array(0)], children);
     // The typed arrays now belong to the batch: the next one gets fresh storage.
     for (const c of this.all) c.detach();
     this.n = 0;

@@ -14,11 +14,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { Float64, Int32, makeData, RecordBatch, Struct, TimestampMicrosecond, type Data } from 'apache-arrow';
+import { Data, Float64, Int32, RecordBatch, Struct, TimestampMicrosecond } from 'apache-arrow';
 import { ErrorCode, HeirError, InputError, UserError } from '../../pipeline/errors.ts';
 import { FLOW_SCHEMA } from '../../pipeline/flow-schema.ts';
 import type { DeadLetter, ParseOutput } from '../../pipeline/types.ts';
 import type { PcapParseOptions, PcapStats } from '../ingest-pcap.ts';
+import { columnData } from './flow-columns.ts';
 
 /** Options of every file of a `parseFiles` call (no input name, counters or signal: per file). */
 export type PoolParseOptions = Omit<PcapParseOptions, 'input' | 'stats' | 'signal'>;
@@ -112,16 +113,9 @@ export function unpackBatch(packed: PackedBatch): RecordBatch {
       : field.type instanceof Int32 ? view(2, (a, n) => new Int32Array(bytes, a, n), 4)
       : field.type instanceof TimestampMicrosecond ? view(2, (a, n) => new BigInt64Array(bytes, a, n), 8)
       : view(2, (a, n) => new Uint8Array(bytes, a, n), 1);
-    return makeData({
-      type: field.type,
-      length: layout[o],
-      nullCount: layout[o + 1],
-      nullBitmap: view(0, (a, n) => new Uint8Array(bytes, a, n), 1),
-      valueOffsets: view(1, (a, n) => new Int32Array(bytes, a, n), 4),
-      data: values,
-    } as never);
+    return columnData(field.type, layout[o], layout[o + 1], view(0, (a, n) => new Uint8Array(bytes, a, n), 1), values as ArrayBufferView, view(1, (a, n) => new Int32Array(bytes, a, n), 4));
   });
-  return new RecordBatch(FLOW_SCHEMA, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+  return new RecordBatch(FLOW_SCHEMA, new Data(new Struct(fields), 0, length, 0, [undefined, undefined, new Uint8Array(0)] as never, children));
 }
 
 /** The error a worker reported, as the same kind of error (so callers tell user errors apart). */
