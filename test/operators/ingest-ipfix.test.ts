@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -424,6 +424,31 @@ test('collector: IPv6 listen address, a late template across datagrams, bad --li
   for (const bad of ['tcp://127.0.0.1:4739', 'udp://127.0.0.1', 'udp://127.0.0.1:70000', '127.0.0.1:4739']) {
     assert.throws(() => parseListen(bad), /invalid --listen/);
   }
+});
+
+test('heir collect --json into a file: lines written from the reused buffer are whole and in order', async () => {
+  const port = await freePort();
+  const file = join(dir, 'collect.jsonl');
+  const out = openSync(file, 'w');
+  const child = spawn(process.execPath, [join(ROOT, 'bin/heir.js'), 'collect', '--listen', `udp://127.0.0.1:${port}`, '--json', '--idle-exit', '1', '--site', 'h1'], { stdio: ['ignore', out, 'pipe'] });
+  closeSync(out);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 20_000;
+  while (!/listening on/.test(stderr) && Date.now() < deadline) await sleep(50);
+  // 1,500 records over 50 messages (more than a megabyte of JSON: several chunks of the buffer).
+  const socket = createSocket('udp4');
+  for (let m = 0; m < 50; m++) {
+    const records = Array.from({ length: 30 }, (_, i) => flowRecord(20000 + m * 30 + i, 1 + i, 100 * (i + 1)));
+    await new Promise<void>((resolve, reject) => socket.send(ipfix(2, m * 30, set(2, templateRecord(256, FLOW_TEMPLATE)), set(256, ...records)), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  }
+  socket.close();
+  const [code] = await once(child, 'exit');
+  assert.is(code, 0, stderr);
+  const text = readFileSync(file, 'utf8');
+  assert.ok(text.length > 1 << 20, `${text.length} bytes of JSON`);
+  const ports = text.trimEnd().split('\n').map((line) => (JSON.parse(line) as FlowRow).src_port);
+  assert.equal(ports, Array.from({ length: 1500 }, (_, i) => 20000 + i));
 });
 
 test('heir collect: usage errors are one line and exit 2', () => {
