@@ -36,7 +36,10 @@ export class FlatForest implements FlatForestArrays {
   private wasm: WasmWalk | null | undefined;
   private parentOf: Int32Array | null = null;
 
-  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm' } = {}) {
+  /** Whether the WebAssembly walk orders each block's rows first (default: by tree size). */
+  private readonly sortRows: boolean | undefined;
+
+  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean } = {}) {
     this.classes = arrays.classes;
     this.features = arrays.features;
     this.roots = arrays.roots;
@@ -46,6 +49,7 @@ export class FlatForest implements FlatForestArrays {
     this.proba = arrays.proba;
     validate(this);
     this.walk = options.walk ?? 'wasm';
+    this.sortRows = options.sortRows;
   }
 
   /** Join trees (in order) into one forest. */
@@ -127,7 +131,7 @@ export class FlatForest implements FlatForestArrays {
     // A few rows (the out-of-bag score walks one row through one tree) cost less in JavaScript
     // than the copies in and out of the WebAssembly memory.
     if (this.walk === 'wasm' && rows >= LANES) {
-      if (this.wasm === undefined) this.wasm = WasmWalk.create(this);
+      if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
       if (this.wasm) {
         this.wasm.accumulate(x, rows, out, from, to);
         return;
@@ -170,7 +174,7 @@ export class FlatForest implements FlatForestArrays {
     if (from < 0 || to > this.roots.length || from > to) throw new RangeError(`trees ${from}..${to} outside 0..${this.roots.length}`);
     const out = new Int32Array((to - from) * rows);
     if (this.walk === 'wasm' && rows >= LANES) {
-      if (this.wasm === undefined) this.wasm = WasmWalk.create(this);
+      if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
       if (this.wasm) {
         this.wasm.leaves(x, rows, from, to, out);
         return out;

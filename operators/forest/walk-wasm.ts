@@ -233,6 +233,15 @@ let compiled: WebAssembly.Module | null = null;
 /** Rows per call: the x and sum areas hold this many (measured: 128–2,048 do alike). */
 const BLOCK = 512;
 
+/**
+ * Ordering a block's rows pays off over this many trees and rows, on trees of this many nodes on
+ * average (measured: +4–15 % on forests of 1,000–9,000 nodes per tree, −10 % on trees of 30–160).
+ */
+const SORT_MIN_TREES = 16;
+const SORT_MIN_ROWS = 64;
+const SORT_MIN_TREE_NODES = 256;
+const KEY_MAX = 2 ** 21 - 1;
+
 /** Trees per `leaves` call (its output area holds this many trees × BLOCK rows). */
 const LEAF_TREES = 16;
 
@@ -253,19 +262,21 @@ export class WasmWalk {
   private readonly xAt: number;
   private readonly outAt: number;
   private readonly leavesAt: number;
+  private readonly sortRows: boolean;
 
   /**
    * Lays the forest's nodes out as described at the top of this file; null when it is too large
    * or the memory cannot be had (the caller then walks in JavaScript, with the same results).
+   * `sortRows` forces the ordering of rows on or off (tests); by default it follows tree size.
    */
-  static create(forest: FlatForestArrays): WasmWalk | null {
+  static create(forest: FlatForestArrays, sortRows?: boolean): WasmWalk | null {
     const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + 80;
     if (bytes > MAX_BYTES) {
       warn(`forest of ${forest.feature.length} nodes needs ${bytes} bytes of WebAssembly memory (more than ${MAX_BYTES}); predicting with the slower JavaScript walk`);
       return null;
     }
     try {
-      return new WasmWalk(forest);
+      return new WasmWalk(forest, sortRows);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       warn(`forest prediction: no WebAssembly memory (${error.message}); predicting with the slower JavaScript walk`);
@@ -273,7 +284,7 @@ export class WasmWalk {
     }
   }
 
-  private constructor(forest: FlatForestArrays) {
+  private constructor(forest: FlatForestArrays, sortRows: boolean | undefined) {
     compiled ??= new WebAssembly.Module(walkModuleBytes());
     const instance = new WebAssembly.Instance(compiled, {});
     this.walk = instance.exports.walk as WasmWalk['walk'];
@@ -282,6 +293,7 @@ export class WasmWalk {
     this.features = forest.features;
     this.classes = forest.classes;
     const n = forest.feature.length;
+    this.sortRows = sortRows ?? n >= SORT_MIN_TREE_NODES * forest.roots.length;
     const align = (v: number) => (v + 15) & ~15;
     this.rootsAt = align(n * 16);
     const probaAt = align(this.rootsAt + forest.roots.length * 4);
@@ -313,19 +325,52 @@ export class WasmWalk {
     f64.set(forest.proba, probaAt >> 3);
   }
 
-  /** Add the leaf values of trees [from, to) for `rows` rows of x into out (rows × classes). */
+  /**
+   * Add the leaf values of trees [from, to) for `rows` rows of x into out (rows × classes). Over
+   * many large trees, each block's rows are first ordered by the leaves they reach in its first
+   * two trees: rows that end alike tend to walk alike, so a lockstep group waits less for its
+   * deepest lane (on the benchmark forests: 14–17 % fewer steps). Each row still gets its own sums
+   * in tree order, so the order of rows changes nothing in the results.
+   */
   accumulate(x: Float64Array, rows: number, out: Float64Array, from: number, to: number): void {
     const d = this.features;
     const K = this.classes;
     const f64 = new Float64Array(this.memory.buffer);
+    const i32 = new Int32Array(this.memory.buffer);
     const xw = this.xAt >> 3;
     const ow = this.outAt >> 3;
+    const lw = this.leavesAt >> 2;
+    const keys = new Float64Array(BLOCK);
+    const order = new Int32Array(BLOCK);
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const n = Math.min(BLOCK, rows - r0);
+      if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
+        f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
+        f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+        this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
+        out.set(f64.subarray(ow, ow + n * K), r0 * K);
+        continue;
+      }
       f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
-      f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+      this.leavesOf(this.rootsAt, from, from + 2, this.xAt, d * 8, 0, n, this.leavesAt, n);
+      // key = leaf in the first tree, leaf in the second, row: 21 + 21 + 10 bits, exact in a double.
+      for (let i = 0; i < n; i++) keys[i] = (Math.min(i32[lw + i], KEY_MAX) * 2 ** 21 + Math.min(i32[lw + n + i], KEY_MAX)) * 1024 + i;
+      const sorted = keys.subarray(0, n).sort();
+      for (let j = 0; j < n; j++) order[j] = sorted[j] % 1024;
+      for (let j = 0; j < n; j++) {
+        const src = (r0 + order[j]) * d;
+        const dst = xw + j * d;
+        for (let f = 0; f < d; f++) f64[dst + f] = x[src + f];
+        const so = (r0 + order[j]) * K;
+        const dw = ow + j * K;
+        for (let k = 0; k < K; k++) f64[dw + k] = out[so + k];
+      }
       this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
-      out.set(f64.subarray(ow, ow + n * K), r0 * K);
+      for (let j = 0; j < n; j++) {
+        const so = (r0 + order[j]) * K;
+        const dw = ow + j * K;
+        for (let k = 0; k < K; k++) out[so + k] = f64[dw + k];
+      }
     }
   }
 

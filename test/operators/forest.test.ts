@@ -144,6 +144,9 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, s.classes.length, { trees: 25, seed: 3 });
     const js = new FlatForest(m.forest, { walk: 'js' });
     const wasm = new FlatForest(m.forest, { walk: 'wasm' });
+    // Rows ordered by their first leaves before the walk (what large forests do) and not.
+    const sorted = new FlatForest(m.forest, { walk: 'wasm', sortRows: true });
+    const plain = new FlatForest(m.forest, { walk: 'wasm', sortRows: false });
     let mixed = 0;
     for (let i = 0; i < m.forest.nodes; i++) if (m.forest.feature[i] === -2) mixed++;
     if (target === 'class') assert.ok(mixed > 0, 'the 19-class forest has mixed leaves');
@@ -151,7 +154,10 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     assert.ok(s.test.rows > 519, `${s.test.rows} test rows`);
     for (const rows of [1, 7, 8, 9, 513, 519, s.test.rows]) {
       const x = s.test.x.subarray(0, rows * s.d);
-      sameBits(wasm.predictProba(x, rows), js.predictProba(x, rows), `${target}, ${rows} rows`);
+      const reference = js.predictProba(x, rows);
+      sameBits(wasm.predictProba(x, rows), reference, `${target}, ${rows} rows`);
+      sameBits(sorted.predictProba(x, rows), reference, `${target}, ${rows} rows, rows ordered`);
+      sameBits(plain.predictProba(x, rows), reference, `${target}, ${rows} rows, rows in order`);
       assert.equal(wasm.predict(x, rows), js.predict(x, rows));
     }
     // The leaves each row reaches (what explanations start from) are the plain walk's, and each
@@ -176,6 +182,11 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     wasm.accumulate(s.test.x, 40, a, 5, 17);
     js.accumulate(s.test.x, 40, b, 5, 17);
     sameBits(a, b, `${target}, trees 5..17 added to existing sums`);
+    const c = Float64Array.from({ length: 100 * s.classes.length }, (_, i) => i / 7);
+    const e = Float64Array.from(c);
+    sorted.accumulate(s.test.x, 100, c, 3, 22);
+    js.accumulate(s.test.x, 100, e, 3, 22);
+    sameBits(c, e, `${target}, trees 3..22 added to existing sums, rows ordered`);
     // Each row's probabilities are the naive per-row walk's.
     const p = wasm.predictProba(s.test.x, s.test.rows);
     const K = s.classes.length;
