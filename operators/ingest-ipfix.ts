@@ -483,6 +483,8 @@ export class FlowDecoder {
   private readonly idInput = new Uint8Array(ID_INPUT_MAX);
   /** Views of idInput by length, made once each: hashing a fresh subarray per record cost more than the copy. */
   private readonly idViews: Uint8Array[] = [];
+  /** Whose prefix idInput holds. */
+  private idPrefixOf: ExporterText | null = null;
   /** Address bytes of the record (IPv4 and IPv6), copied so Community ID hashing allocates nothing. */
   private readonly address = [new Uint8Array(4), new Uint8Array(4), new Uint8Array(16), new Uint8Array(16)];
 
@@ -815,7 +817,11 @@ export class FlowDecoder {
     // Addresses: text straight into the columns; the source text is also part of the flow id key.
     const id = this.idInput;
     let k = exporter.idPrefix.length;
-    id.set(exporter.idPrefix, 0);
+    // The prefix (site, sensor) stays in place while records of one exporter follow each other.
+    if (this.idPrefixOf !== exporter) {
+      id.set(exporter.idPrefix, 0);
+      this.idPrefixOf = exporter;
+    }
     let srcTextStart = -1;
     let srcTextEnd = -1;
     if (src === src) {
