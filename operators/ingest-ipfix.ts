@@ -771,11 +771,14 @@ export class FlowDecoder {
   private emit(bytes: Uint8Array, state: DomainState, context: Context, out: ExportColumns): void {
     const v = this.vals;
     // Time: absolute fields first, then uptime-relative ones, else the export time.
-    let startUs = v[V_START_US];
-    let endUs = v[V_END_US];
+    // Times beyond ±2^53 µs (year 2255; only garbage gets there) count as absent.
+    let startUs = Math.abs(v[V_START_US]) <= Number.MAX_SAFE_INTEGER ? v[V_START_US] : NaN;
+    let endUs = Math.abs(v[V_END_US]) <= Number.MAX_SAFE_INTEGER ? v[V_END_US] : NaN;
     const uptimeBase = context.version === 10 ? pick(v[V_SYSTEM_INIT], state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
     if (startUs !== startUs && v[V_START_UPTIME] === v[V_START_UPTIME]) startUs = (uptimeBase + v[V_START_UPTIME]) * 1000;
     if (endUs !== endUs && v[V_END_UPTIME] === v[V_END_UPTIME]) endUs = (uptimeBase + v[V_END_UPTIME]) * 1000;
+    if (!(Math.abs(startUs) <= Number.MAX_SAFE_INTEGER)) startUs = NaN;
+    if (!(Math.abs(endUs) <= Number.MAX_SAFE_INTEGER)) endUs = NaN;
     if (startUs !== startUs) startUs = endUs !== endUs ? context.exportMs * 1000 : endUs;
     if (endUs !== endUs || endUs < startUs) endUs = startUs;
     startUs = Math.round(startUs);

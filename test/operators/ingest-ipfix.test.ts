@@ -485,11 +485,18 @@ test('fuzz: random and mutated datagrams never throw; every flow fits the schema
   fc.assert(
     fc.property(fc.array(datagram, { minLength: 1, maxLength: 4 }), (datagrams) => {
       const decoder = new FlowDecoder({ site: 'f', maxPendingSets: 2 });
+      // The collector's path too: the same datagrams into columns, then the batch and JSON lines.
+      const columnar = new FlowDecoder({ site: 'f', maxPendingSets: 2 });
+      const columns = new ExportColumns(1);
+      const rows: Partial<FlowRow>[] = [];
       for (const d of datagrams) {
         const out = decoder.decode(d, 'fuzz:1');
         for (const dl of out.deadLetters) assert.ok(dl.reason.length > 0 && dl.stage === 'ingest-ipfix');
         if (out.flows.length) flowBatch(out.flows);
+        rows.push(...out.flows);
+        assert.is(columnar.decodeInto(d, 'fuzz:1', columns).records, out.flows.length);
       }
+      sameRows(columns, rows);
       decoder.flushPending();
       assert.is(decoder.pendingCount, 0);
     }),
