@@ -31,3 +31,86 @@ export function bytesWanted(data: Uint8Array, at: number, n: number, limit: numb
   if (first === 0x48 && b[1] === 0x54 && b[2] === 0x54 && b[3] === 0x50 && b[4] === 0x2f) return Math.min(limit, 4096);
   return limit;
 }
+
+/** True when `buf` (`n` bytes kept) opens with a ServerHello of TLS 1.2 or older by its record header (the case bytesWanted keeps the allowance for). */
+export function opensServerHello(buf: Uint8Array, n: number): boolean {
+  return n >= 9 && buf[0] === 0x16 && buf[1] === 3 && buf[5] === 2 && buf[2] <= 3;
+}
+
+/**
+ * Bytes of a server direction opening with a ServerHello that the TLS facts read, once the kept
+ * bytes (`n` of `buf`) tell; -1 while they cannot tell yet. The facts read the ServerHello message
+ * whole (its supported_versions extension settles the version) and, before TLS 1.3, the handshake
+ * messages up to the end of the first certificate of the Certificate message; they stop at the
+ * first record that is not a handshake record. Nothing after that changes them.
+ */
+export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
+  // The leading handshake records: where each one's payload starts, in the buffer and in the
+  // handshake stream the facts read (records joined).
+  const starts: number[] = [];
+  const offsets: number[] = [];
+  let available = 0;
+  let o = 0;
+  let ended = false;
+  while (o + 5 <= n) {
+    if (buf[o] !== 0x16 || buf[o + 1] !== 3) {
+      ended = true;
+      break;
+    }
+    const len = (buf[o + 3] << 8) | buf[o + 4];
+    starts.push(o + 5);
+    offsets.push(available);
+    available += Math.min(len, n - o - 5);
+    if (o + 5 + len > n) break;
+    o += 5 + len;
+  }
+  // Handshake byte `h` of the joined stream, and the buffer length that holds bytes [0, h).
+  const record = (h: number) => {
+    let r = offsets.length - 1;
+    while (r > 0 && offsets[r] > h) r--;
+    return r;
+  };
+  const at = (h: number) => {
+    const r = record(h);
+    return buf[starts[r] + h - offsets[r]];
+  };
+  const upTo = (h: number) => {
+    const r = record(h - 1);
+    return starts[r] + h - offsets[r];
+  };
+  const u24 = (h: number) => (at(h) << 16) | (at(h + 1) << 8) | at(h + 2);
+  // Not known yet: wait for more bytes, unless the handshake run has already ended.
+  const unknown = ended ? n : -1;
+  if (available < 4 || at(0) !== 2) return unknown;
+  const helloEnd = 4 + u24(1);
+  // Anything odd (a hello too short for its fields) keeps the whole allowance, as before.
+  if (available < helloEnd || helloEnd < 4 + 2 + 32 + 1) return unknown;
+  // The negotiated version: supported_versions (0x002b) in the ServerHello extensions, else the legacy field.
+  let version = (at(4) << 8) | at(5);
+  let e = 4 + 2 + 32;
+  e += 1 + at(e); // session id
+  e += 3; // cipher suite and compression method
+  if (e > helloEnd) return unknown;
+  if (e + 2 <= helloEnd) {
+    const extEnd = Math.min(helloEnd, e + 2 + ((at(e) << 8) | at(e + 1)));
+    for (e += 2; e + 4 <= extEnd; ) {
+      const type = (at(e) << 8) | at(e + 1);
+      const len = (at(e + 2) << 8) | at(e + 3);
+      if (type === 0x002b && len === 2 && e + 6 <= extEnd) version = (at(e + 4) << 8) | at(e + 5);
+      e += 4 + len;
+    }
+  }
+  if (version > 0x0303) return upTo(helloEnd);
+  for (let m = 0; ; ) {
+    if (m + 4 > available) return unknown;
+    const type = at(m);
+    const len = u24(m + 1);
+    if (type === 11) {
+      const first = m + 7;
+      if (first + 3 > available) return unknown;
+      const end = first + 3 + u24(first);
+      return end > available ? unknown : upTo(end);
+    }
+    m += 4 + len;
+  }
+}

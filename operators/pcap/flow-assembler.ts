@@ -6,7 +6,7 @@
  * active timeout. Statistics are running (Welford) so a flow costs a fixed number of fields plus
  * the first bytes of payload each way kept for application-layer inspection.
  */
-import { bytesWanted } from '../l7/wanted.ts';
+import { bytesWanted, opensServerHello, tlsServerBytesWanted } from '../l7/wanted.ts';
 import type { DecodedPacket } from './decode.ts';
 
 /** Why a flow record was emitted. */
@@ -570,14 +570,21 @@ export class FlowAssembler {
     // Short copies in a loop; longer ones natively (a view costs less than the loop then).
     if (need - have <= 32) for (let i = have, j = off; i < need; i++, j++) buf[i] = data[j];
     else buf.set(data.subarray(off, off + need - have), have);
+    if (wanted < 0 && need >= 9) wanted = bytesWanted(buf, 0, need, this.inspectBytes);
+    // A ServerHello before TLS 1.3 keeps the allowance until the kept bytes show where the first
+    // certificate ends (or that the version is 1.3, or that no certificate follows).
+    if (wanted === this.inspectBytes && opensServerHello(buf, need)) {
+      const enough = tlsServerBytesWanted(buf, need);
+      if (enough >= 0) wanted = Math.min(this.inspectBytes, Math.max(enough, need));
+    }
     if (fwd) {
       f.fwdBuf = buf;
       f.fwdLen = need;
-      if (wanted < 0 && need >= 9) f.fwdWant = bytesWanted(buf, 0, need, this.inspectBytes);
+      f.fwdWant = wanted;
     } else {
       f.bwdBuf = buf;
       f.bwdLen = need;
-      if (wanted < 0 && need >= 9) f.bwdWant = bytesWanted(buf, 0, need, this.inspectBytes);
+      f.bwdWant = wanted;
     }
   }
 
