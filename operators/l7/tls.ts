@@ -419,9 +419,7 @@ const CERT_CACHE_SIZE = 1024;
 const certCache = new Map<string, { der: Uint8Array; facts: CertificateFacts | null }>();
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** Facts of one DER certificate (null when it does not parse), from the cache when seen before. */

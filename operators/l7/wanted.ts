@@ -37,6 +37,36 @@ export function opensServerHello(buf: Uint8Array, n: number): boolean {
   return n >= 9 && buf[0] === 0x16 && buf[1] === 3 && buf[5] === 2 && buf[2] <= 3;
 }
 
+/** Handshake records joined without copying: where each record's payload starts in the buffer and in the joined stream. */
+interface Joined {
+  buf: Uint8Array;
+  starts: number[];
+  offsets: number[];
+}
+
+function recordOf(j: Joined, h: number): number {
+  let r = j.offsets.length - 1;
+  while (r > 0 && j.offsets[r] > h) r--;
+  return r;
+}
+
+/** Byte `h` of the joined stream. */
+function joinedByte(j: Joined, h: number): number {
+  const r = recordOf(j, h);
+  return j.buf[j.starts[r] + h - j.offsets[r]];
+}
+
+/** Big-endian 24-bit value at joined byte `h`. */
+function joinedU24(j: Joined, h: number): number {
+  return (joinedByte(j, h) << 16) | (joinedByte(j, h + 1) << 8) | joinedByte(j, h + 2);
+}
+
+/** The buffer length that holds joined bytes [0, h). */
+function joinedEnd(j: Joined, h: number): number {
+  const r = recordOf(j, h - 1);
+  return j.starts[r] + h - j.offsets[r];
+}
+
 /**
  * Bytes of a server direction opening with a ServerHello that the TLS facts read, once the kept
  * bytes (`n` of `buf`) tell; -1 while they cannot tell yet. The facts read the ServerHello message
@@ -64,52 +94,38 @@ export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
     if (o + 5 + len > n) break;
     o += 5 + len;
   }
-  // Handshake byte `h` of the joined stream, and the buffer length that holds bytes [0, h).
-  const record = (h: number) => {
-    let r = offsets.length - 1;
-    while (r > 0 && offsets[r] > h) r--;
-    return r;
-  };
-  const at = (h: number) => {
-    const r = record(h);
-    return buf[starts[r] + h - offsets[r]];
-  };
-  const upTo = (h: number) => {
-    const r = record(h - 1);
-    return starts[r] + h - offsets[r];
-  };
-  const u24 = (h: number) => (at(h) << 16) | (at(h + 1) << 8) | at(h + 2);
+  const hs: Joined = { buf, starts, offsets };
   // Not known yet: wait for more bytes, unless the handshake run has already ended.
   const unknown = ended ? n : -1;
-  if (available < 4 || at(0) !== 2) return unknown;
-  const helloEnd = 4 + u24(1);
+  if (available < 4 || joinedByte(hs, 0) !== 2) return unknown;
+  const helloEnd = 4 + joinedU24(hs, 1);
   // Anything odd (a hello too short for its fields) keeps the whole allowance, as before.
   if (available < helloEnd || helloEnd < 4 + 2 + 32 + 1) return unknown;
   // The negotiated version: supported_versions (0x002b) in the ServerHello extensions, else the legacy field.
-  let version = (at(4) << 8) | at(5);
+  let version = (joinedByte(hs, 4) << 8) | joinedByte(hs, 5);
   let e = 4 + 2 + 32;
-  e += 1 + at(e); // session id
+  e += 1 + joinedByte(hs, e); // session id
   e += 3; // cipher suite and compression method
   if (e > helloEnd) return unknown;
   if (e + 2 <= helloEnd) {
-    const extEnd = Math.min(helloEnd, e + 2 + ((at(e) << 8) | at(e + 1)));
+    const extEnd = Math.min(helloEnd, e + 2 + ((joinedByte(hs, e) << 8) | joinedByte(hs, e + 1)));
     for (e += 2; e + 4 <= extEnd; ) {
-      const type = (at(e) << 8) | at(e + 1);
-      const len = (at(e + 2) << 8) | at(e + 3);
-      if (type === 0x002b && len === 2 && e + 6 <= extEnd) version = (at(e + 4) << 8) | at(e + 5);
+      const type = (joinedByte(hs, e) << 8) | joinedByte(hs, e + 1);
+      const len = (joinedByte(hs, e + 2) << 8) | joinedByte(hs, e + 3);
+      if (type === 0x002b && len === 2 && e + 6 <= extEnd) version = (joinedByte(hs, e + 4) << 8) | joinedByte(hs, e + 5);
       e += 4 + len;
     }
   }
-  if (version > 0x0303) return upTo(helloEnd);
+  if (version > 0x0303) return joinedEnd(hs, helloEnd);
   for (let m = 0; ; ) {
     if (m + 4 > available) return unknown;
-    const type = at(m);
-    const len = u24(m + 1);
+    const type = joinedByte(hs, m);
+    const len = joinedU24(hs, m + 1);
     if (type === 11) {
       const first = m + 7;
       if (first + 3 > available) return unknown;
-      const end = first + 3 + u24(first);
-      return end > available ? unknown : upTo(end);
+      const end = first + 3 + joinedU24(hs, first);
+      return end > available ? unknown : joinedEnd(hs, end);
     }
     m += 4 + len;
   }
