@@ -23,15 +23,30 @@ export interface ClassifyOptions {
 }
 
 /** The features of a batch as a row-major matrix, or the names of the features it lacks. */
-export function featureMatrix(batch: RecordBatch, names: readonly string[]): { x: Float64Array } | { missing: string[] } {
+export function featureMatrix(batch: RecordBatch, names: readonly string[], scratch?: Float64Array): { x: Float64Array } | { missing: string[] } {
   const rows = batch.numRows;
   const d = names.length;
-  const x = new Float64Array(rows * d);
+  // Every value is written below, so a scratch matrix from an earlier batch serves as it is.
+  const x = scratch && scratch.length >= rows * d ? scratch.subarray(0, rows * d) : new Float64Array(rows * d);
   const fromJson: number[] = [];
+  const dense: number[] = [];
+  const denseValues: ArrayLike<number>[] = [];
   for (let f = 0; f < d; f++) {
     const column = batch.getChild(names[f]);
-    if (column && isPlainNumber(column)) copyColumn(column, x, f, d, rows);
-    else fromJson.push(f);
+    if (!column || !isPlainNumber(column)) fromJson.push(f);
+    else if (column.nullCount === 0) {
+      dense.push(f);
+      denseValues.push(column.toArray() as ArrayLike<number>);
+    } else copyColumn(column, x, f, d, rows);
+  }
+  // Null-free columns are transposed a block of rows at a time, so the rows written stay in cache.
+  for (let r0 = 0; r0 < rows; r0 += 64) {
+    const r1 = Math.min(rows, r0 + 64);
+    for (let i = 0; i < dense.length; i++) {
+      const f = dense[i];
+      const values = denseValues[i];
+      for (let r = r0; r < r1; r++) x[r * d + f] = values[r];
+    }
   }
   if (fromJson.length === 0) return { x };
   const json = batch.getChild('features');
@@ -59,15 +74,11 @@ function isPlainNumber(column: Vector): boolean {
   return false;
 }
 
+/** A column with nulls, value by value (null becomes NaN). */
 function copyColumn(column: Vector, x: Float64Array, f: number, d: number, rows: number): void {
-  if (column.nullCount === 0) {
-    const values = column.toArray() as ArrayLike<number>;
-    for (let r = 0; r < rows; r++) x[r * d + f] = values[r];
-  } else {
-    for (let r = 0; r < rows; r++) {
-      const v = column.get(r) as number | null;
-      x[r * d + f] = v === null ? NaN : v;
-    }
+  for (let r = 0; r < rows; r++) {
+    const v = column.get(r) as number | null;
+    x[r * d + f] = v === null ? NaN : v;
   }
 }
 
@@ -137,7 +148,7 @@ class Utf8Writer {
   private readonly offsets: Int32Array;
   private readonly validity: Uint8Array;
 
-  constructor(private readonly rows: number, bytesPerRow: number) {
+  constructor(private readonly rows: number, bytesPerRow: number, private readonly numbers: NumberMemo | null = null) {
     this.buf = new Uint8Array(Math.max(64, rows * bytesPerRow));
     this.offsets = new Int32Array(rows + 1);
     this.validity = new Uint8Array((rows + 7) >> 3);
@@ -156,9 +167,13 @@ class Utf8Writer {
   }
 
   bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.at);
-    this.at += b.length;
+    const n = b.length;
+    this.room(n);
+    // JSON keys and feature names are short: a byte loop beats set().
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) buf[at++] = b[i];
+    this.at = at;
   }
 
   /** ASCII text (number formatting only). */
@@ -180,7 +195,39 @@ class Utf8Writer {
         n = Math.floor(n / 10);
       }
       this.at += digits;
-    } else this.ascii(String(v));
+    } else this.formatted(v);
+  }
+
+  /**
+   * String(v), through the writer's memo of formatted numbers when it has one: flows of one flood
+   * or scan carry the same rates and means, and formatting a fraction costs far more than looking
+   * up its bits. A slot holds the number's two 32-bit halves and its text; a hit needs both equal.
+   */
+  private formatted(v: number): void {
+    const memo = this.numbers;
+    if (!memo) {
+      this.ascii(String(v));
+      return;
+    }
+    memo.value[0] = v;
+    const lo = memo.bits[0];
+    const hi = memo.bits[1];
+    const slot = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> (32 - NUMBER_SLOT_BITS));
+    const at = slot * NUMBER_TEXT;
+    if (memo.stamp[slot] === memo.generation && memo.lo[slot] === lo && memo.hi[slot] === hi) {
+      const n = memo.length[slot];
+      this.room(n);
+      for (let i = 0; i < n; i++) this.buf[this.at++] = memo.text[at + i];
+      return;
+    }
+    const s = String(v);
+    this.ascii(s);
+    if (s.length > NUMBER_TEXT) return;
+    memo.stamp[slot] = memo.generation;
+    memo.lo[slot] = lo;
+    memo.hi[slot] = hi;
+    memo.length[slot] = s.length;
+    for (let i = 0; i < s.length; i++) memo.text[at + i] = s.charCodeAt(i);
   }
 
   /** m / 1000 for an integer m in [0, 1000], as String(m / 1000) writes it. */
@@ -212,6 +259,28 @@ class Utf8Writer {
     if (this.row !== this.rows) throw new Error(`Utf8Writer: ${this.row} of ${this.rows} rows written`);
     return makeData({ type: new Utf8(), length: this.rows, nullCount: this.nullCount, nullBitmap: this.nullCount > 0 ? this.validity : undefined, valueOffsets: this.offsets, data: this.buf.subarray(0, this.at) });
   }
+}
+
+const NUMBER_SLOT_BITS = 14;
+/** Longest text a number memo slot holds (String of a double is at most 24 characters). */
+const NUMBER_TEXT = 24;
+
+/** Formatted numbers by their bits, direct-mapped; `stamp` marks the slots of the current batch. */
+interface NumberMemo {
+  readonly value: Float64Array;
+  readonly bits: Uint32Array;
+  readonly stamp: Int32Array;
+  readonly lo: Uint32Array;
+  readonly hi: Uint32Array;
+  readonly length: Uint8Array;
+  readonly text: Uint8Array;
+  generation: number;
+}
+
+function numberMemo(): NumberMemo {
+  const value = new Float64Array(1);
+  const slots = 1 << NUMBER_SLOT_BITS;
+  return { value, bits: new Uint32Array(value.buffer), stamp: new Int32Array(slots), lo: new Uint32Array(slots), hi: new Uint32Array(slots), length: new Uint8Array(slots), text: new Uint8Array(slots * NUMBER_TEXT), generation: 0 };
 }
 
 function joined(list: readonly string[]): string | null {
@@ -247,6 +316,9 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const owaspBytes = tagText.map((t) => bytesOf(t.owasp));
   const owaspIotBytes = tagText.map((t) => bytesOf(t.owaspIot));
   const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
+  const memo = explanationMemo(explainTrees, top);
+  const numbers = numberMemo();
+  const scratch = { x: new Float64Array(0), proba: new Float64Array(0) };
   return {
     descriptor: {
       name: 'classify',
@@ -259,12 +331,17 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const batch = tables[input];
       if (!batch) throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `classify: no ${input} table in the batch`);
       const rows = batch.numRows;
-      const m = featureMatrix(batch, meta.features);
+      // The matrix and the sums are scratch, kept from batch to batch (nothing returned points into them).
+      if (scratch.x.length < rows * meta.features.length) scratch.x = new Float64Array(rows * meta.features.length);
+      if (scratch.proba.length < rows * K) scratch.proba = new Float64Array(rows * K);
+      const m = featureMatrix(batch, meta.features, scratch.x);
       if ('missing' in m) {
         throw new HeirError(ErrorCode.FEATURES_MISSING, `classify: the ${input} batch lacks the model's feature column(s) ${m.missing.join(', ')} (feature set ${meta.featureSet.name}@${meta.featureSet.version}); add them with a featurize operator or a parser that fills the features column`);
       }
       const x = m.x;
-      const proba = forest.predictProba(x, rows);
+      const proba = scratch.proba.subarray(0, rows * K);
+      proba.fill(0);
+      forest.predictProba(x, rows, proba);
       const flowIds = batch.getChild('flow_id');
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
@@ -324,7 +401,15 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const touched = new Int32Array(meta.features.length);
       // The explanation trees are walked for all rows at once, in the forest's fast walk.
       const leaves = explainTrees > 0 ? forest.leaves(x, rows, 0, explainTrees) : new Int32Array(0);
-      const top3 = new Utf8Writer(rows, 48 * top);
+      const top3 = new Utf8Writer(rows, 48 * top, numbers);
+      // A new generation empties the memos: they live for this batch only.
+      for (const m of [memo, numbers]) {
+        m.generation = (m.generation + 1) | 0;
+        if (m.generation === 0) {
+          m.stamp.fill(0);
+          m.generation = 1;
+        }
+      }
       for (let r = 0; r < rows; r++) {
         if (best[r] === benignIndex || explainTrees === 0) top3.nullRow();
         else explain(r, best[r]);
@@ -349,11 +434,52 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       return { ...tables, detections };
 
       // The features that decided most splits on the paths of the first trees whose leaf votes for
-      // the label.
+      // the label. Rows that reach the same leaves with the same label get the same features and
+      // shares (floods and scans repeat them): those come from the memo, and only the values,
+      // which are the row's own, are written anew.
       function explain(r: number, label: number): void {
+        const E = explainTrees;
+        let h = Math.imul(label + 1, 0x9e3779b1);
+        for (let t = 0; t < E; t++) {
+          h = Math.imul(h ^ leaves[t * rows + r], 0x85ebca6b);
+          h ^= h >>> 15;
+        }
+        const slot = h & memo.mask;
+        const keys = memo.keys;
+        const at = slot * (E + 1);
+        let hit = memo.stamp[slot] === memo.generation && keys[at] === label;
+        for (let t = 0; hit && t < E; t++) hit = keys[at + 1 + t] === leaves[t * rows + r];
+        const picked = memo.features;
+        const shares = memo.shares;
+        const o = slot * top;
+        if (!hit) {
+          memo.stamp[slot] = memo.generation;
+          keys[at] = label;
+          for (let t = 0; t < E; t++) keys[at + 1 + t] = leaves[t * rows + r];
+          rank(r, label, o);
+        }
+        const base = r * forest.features;
+        top3.byte(0x5b); // [
+        for (let k = 0; k < top; k++) {
+          const f = picked[o + k];
+          if (f < 0) break;
+          if (k > 0) top3.byte(0x2c); // ,
+          // {"feature":NAME,"value":V,"share":S}
+          top3.bytes(featurePrefix[f]);
+          top3.number(x[base + f]);
+          top3.bytes(SHARE);
+          top3.thousandths(shares[o + k]);
+          top3.byte(0x7d); // }
+        }
+        top3.byte(0x5d); // ]
+        top3.endRow();
+      }
+
+      // Row r's top features (by split count, ties by feature order) and their shares in
+      // thousandths, into the memo at `o`; -1 ends a shorter list.
+      function rank(r: number, label: number, o: number): void {
         let total = 0;
         let seen = 0;
-        const base = r * forest.features;
         const feature = forest.feature;
         const parent = forest.parents;
         for (let t = 0; t < explainTrees; t++) {
@@ -366,8 +492,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
             total++;
           }
         }
-        top3.byte(0x5b); // [
-        // Top features by count, ties by feature order: a few passes of selection, no sorting.
+        // A few passes of selection, no sorting.
         for (let k = 0; k < top; k++) {
           let bestF = -1;
           for (let i = 0; i < seen; i++) {
@@ -375,21 +500,42 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
             const c = counts[f];
             if (c > 0 && (bestF < 0 || c > counts[bestF] || (c === counts[bestF] && f < bestF))) bestF = f;
           }
+          memo.features[o + k] = bestF;
           if (bestF < 0) break;
-          if (k > 0) top3.byte(0x2c); // ,
-          // {"feature":NAME,"value":V,"share":S}
-          top3.bytes(featurePrefix[bestF]);
-          top3.number(x[base + bestF]);
-          top3.bytes(SHARE);
-          top3.thousandths(Math.round((1000 * counts[bestF]) / total));
-          top3.byte(0x7d); // }
+          memo.shares[o + k] = Math.round((1000 * counts[bestF]) / total);
           counts[bestF] = 0;
         }
         for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
-        top3.byte(0x5d); // ]
-        top3.endRow();
       }
     },
+  };
+}
+
+/**
+ * The explanations of one batch by the label and leaves a row reached, direct-mapped: a slot holds
+ * the key it was filled for (label, then one leaf per explanation tree), which a lookup compares
+ * value by value, and the ranked features with their shares. `stamp` marks the slots filled in the
+ * current batch, so the memo never carries an explanation from one batch to the next.
+ */
+interface ExplanationMemo {
+  readonly mask: number;
+  readonly keys: Int32Array;
+  readonly stamp: Int32Array;
+  readonly features: Int32Array;
+  readonly shares: Int32Array;
+  generation: number;
+}
+
+const MEMO_SLOTS = 8192;
+
+function explanationMemo(trees: number, top: number): ExplanationMemo {
+  return {
+    mask: MEMO_SLOTS - 1,
+    keys: new Int32Array(MEMO_SLOTS * (trees + 1)),
+    stamp: new Int32Array(MEMO_SLOTS),
+    features: new Int32Array(MEMO_SLOTS * Math.max(1, top)),
+    shares: new Int32Array(MEMO_SLOTS * Math.max(1, top)),
+    generation: 0,
   };
 }
 
