@@ -145,6 +145,45 @@ test('detections equal a row-by-row reference, from the features JSON column and
   assert.equal(five.map((r) => r.features_top), referenceDetections(batch, 3, 5).map((w) => w.features_top));
 });
 
+/** A flows batch with the model's features as Float64 columns, from a row-major matrix. */
+function float64Flows(x: Float64Array, n: number, prefix: string): RecordBatch {
+  const d = model.meta.features.length;
+  const fields = [new Field('flow_id', new Utf8(), false), new Field('site_id', new Utf8(), false), new Field('src_addr', new Utf8(), true), new Field('ts_start', new TimestampMicrosecond('UTC'), false), ...model.meta.features.map((f) => new Field(f, new Float64(), false))];
+  const children = [
+    vectorFromArray(Array.from({ length: n }, (_, i) => `${prefix}-${i}`), new Utf8()).data[0],
+    vectorFromArray(new Array(n).fill('ward-3'), new Utf8()).data[0],
+    vectorFromArray(Array.from({ length: n }, (_, i) => `10.0.0.${i % 250}`), new Utf8()).data[0],
+    makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: BigInt64Array.from({ length: n }, (_, i) => 1_764_000_000_000_000n + BigInt(i)) }),
+    ...model.meta.features.map((_, f) => makeData({ type: new Float64(), length: n, data: Float64Array.from({ length: n }, (_, r) => x[r * d + f]) })),
+  ];
+  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
+}
+
+test('rows that reach the same leaves with other values, and repeated rows, are explained with their own values, batch after batch', async () => {
+  const m = featureMatrix(flows[0], model.meta.features);
+  if ('missing' in m) throw new Error('features missing');
+  const n = flows[0].numRows;
+  const d = model.meta.features.length;
+  // The rows, then each row nudged by a relative 1e-12 (the same leaves, other values), then the rows again.
+  const x = new Float64Array(3 * n * d);
+  x.set(m.x.subarray(0, n * d));
+  for (let i = 0; i < n * d; i++) x[n * d + i] = m.x[i] * (1 + 1e-12);
+  x.set(m.x.subarray(0, n * d), 2 * n * d);
+  const mixed = float64Flows(x, 3 * n, 'mixed');
+  const plain = float64Flows(m.x, n, 'plain');
+  const op = classifyOperator(model);
+  for (const batch of [mixed, plain, mixed]) {
+    const got = rowsOf((await op.apply({ flows: batch }, ctx)).detections, DETECTION_COLUMNS);
+    const want = referenceDetections(batch);
+    assert.equal(got.map((r) => r.features_top), want.map((w) => w.features_top));
+    assert.equal(got.map((r) => r.label), want.map((w) => w.label));
+  }
+  // The case the memo must get right occurs: same label, explained, other text because of the values.
+  const want = referenceDetections(mixed);
+  const nudged = want.slice(0, n).filter((w, i) => w.features_top !== null && w.label === want[n + i].label && w.features_top !== want[n + i].features_top);
+  assert.ok(nudged.length > 100, `${nudged.length} nudged rows explained alike`);
+});
+
 test('detection ids are deterministic per flow and model, and differ between models', async () => {
   const a = await classifyOperator(model).apply({ flows: flows[0] }, ctx);
   const b = await classifyOperator(model).apply({ flows: flows[0] }, { ...ctx, batchId: 'other' });
