@@ -3,14 +3,10 @@
  * `Nats-Msg-Id` deduplication keyed on batch ids, acknowledgement only after the handler's effect
  * is durable, bounded in-flight work, redelivery with back-off and a dead-letter subject after
  * `maxDeliver` deliveries. The client reconnects by itself when the server restarts.
- *
- * The client runs on a worker thread of its own (pipeline/bus-nats-thread.ts): this side hands it
- * messages to publish, runs the handler for each message it delivers and tells it how the handler
- * ended; the thread acknowledges only then.
  */
-import { Worker } from 'node:worker_threads';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
-import type { FromThread, ThreadOptions, ToThread } from './bus-nats-thread.ts';
 import { deadLetterSubject } from './subjects.ts';
 import type { Bus, BusCounters, ConsumeOptions, MessageHandler } from './types.ts';
 
@@ -28,122 +24,128 @@ export interface NatsBusOptions {
   readonly connectTimeoutMs?: number;
 }
 
-interface Reply {
-  resolve(message: FromThread): void;
-  reject(error: Error): void;
-}
-
-interface Consumer {
-  readonly handler: MessageHandler;
-  readonly running: Set<Promise<void>>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-/** Start the client thread; it registers the TypeScript loader first (threads do not inherit it). */
-function startThread(options: ThreadOptions): Worker {
-  const loader = import.meta.resolve('tsx/esm/api');
-  const body = new URL('./bus-nats-thread.ts', import.meta.url).href;
-  const source = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(body)}); })`;
-  return new Worker(source, { eval: true, workerData: options });
-}
-
 /** A bus on NATS JetStream. Create it with `NatsBus.connect`. */
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly counters: BusCounters = { published: 0, duplicates: 0, delivered: 0, acked: 0, redelivered: 0, deadLettered: 0 };
   readonly stream: string;
-  private readonly thread: Worker;
-  private readonly serverMaxPayload: number;
-  private readonly replies = new Map<number, Reply>();
-  private readonly consumers = new Map<number, Consumer>();
-  private nextSeq = 0;
-  private closing: Promise<void> | undefined;
-  private failure: Error | undefined;
+  private readonly nc: NatsConnection;
+  private readonly js: JetStreamClient;
+  private readonly jsm: JetStreamManager;
+  private readonly ackWaitMs: number;
 
-  private constructor(thread: Worker, stream: string, maxPayload: number) {
-    this.thread = thread;
+  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, stream: string, ackWaitMs: number) {
+    this.nc = nc;
+    this.js = js;
+    this.jsm = jsm;
     this.stream = stream;
-    this.serverMaxPayload = maxPayload;
-    thread.on('message', (m: FromThread) => this.receive(m));
-    const fail = (error: Error) => {
-      this.failure = new HeirError(ErrorCode.NATS_UNREACHABLE, `NATS client thread stopped: ${messageOf(error)}`, { cause: error });
-      for (const r of this.replies.values()) r.reject(this.failure);
-      for (const c of this.consumers.values()) c.reject(this.failure);
-      this.replies.clear();
-      this.consumers.clear();
-    };
-    thread.on('error', fail);
-    thread.on('exit', () => {
-      if (!this.closing) fail(new Error('it exited'));
-    });
+    this.ackWaitMs = ackWaitMs;
   }
 
   /** Connect and create the stream if it is missing (idempotent). Unreachable servers give one UserError. */
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
-    const stream = options.stream ?? 'HEIR';
-    const thread = startThread({
-      url: options.url,
-      stream,
-      duplicateWindowMs: options.duplicateWindowMs ?? 120_000,
-      ackWaitMs: options.ackWaitMs ?? 60_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 3000,
-    });
-    let onMessage!: (m: FromThread) => void;
-    let onError!: (error: Error) => void;
-    let onExit!: (code: number) => void;
-    const first = await new Promise<FromThread>((resolve, reject) => {
-      onMessage = resolve;
-      onError = reject;
-      onExit = (code) => reject(new Error(`NATS client thread exited (${code}) before connecting`));
-      thread.once('message', onMessage).once('error', onError).once('exit', onExit);
-    })
-      .catch((error: unknown) => {
-        void thread.terminate();
-        throw new UserError(ErrorCode.NATS_UNREACHABLE, `cannot reach NATS at ${options.url}: ${messageOf(error)}`, { cause: error });
-      })
-      .finally(() => thread.off('message', onMessage).off('error', onError).off('exit', onExit));
-    if (first.kind !== 'ready') {
-      await thread.terminate();
-      throw new UserError(ErrorCode.NATS_UNREACHABLE, first.kind === 'unreachable' ? first.message : `cannot reach NATS at ${options.url}: unexpected ${first.kind}`);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: options.url,
+        timeout: options.connectTimeoutMs ?? 3000,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        name: 'heir',
+      });
+    } catch (error) {
+      throw new UserError(ErrorCode.NATS_UNREACHABLE, `cannot reach NATS at ${options.url}: ${messageOf(error)} (is nats-server running with JetStream enabled, -js?)`, { cause: error });
     }
-    return new NatsBus(thread, stream, first.maxPayload);
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+      const stream = options.stream ?? 'HEIR';
+      const config = {
+        name: stream,
+        subjects: ['heir.>'],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      };
+      try {
+        const info = await jsm.streams.info(stream);
+        if (!info.config.subjects?.includes('heir.>')) await jsm.streams.update(stream, { ...info.config, subjects: [...(info.config.subjects ?? []), 'heir.>'] });
+      } catch {
+        await jsm.streams.add(config);
+      }
+      return new NatsBus(nc, jetstream(nc, { timeout: 10_000 }), jsm, stream, options.ackWaitMs ?? 60_000);
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      const text = messageOf(error);
+      const hint = /jetstream not enabled|no responders|503/i.test(text) ? ' (start nats-server with -js)' : '';
+      throw new UserError(ErrorCode.NATS_UNREACHABLE, `NATS at ${options.url}: cannot set up stream ${options.stream ?? 'HEIR'}: ${text}${hint}`, { cause: error });
+    }
   }
 
   /** The server's max_payload (1 MiB by default); the runner splits larger batches. */
   get maxPayload(): number {
-    return this.serverMaxPayload;
+    return this.nc.info?.max_payload ?? 1024 * 1024;
   }
 
   async publish(subject: string, id: string, data: Uint8Array): Promise<void> {
-    const reply = await this.request((seq) => ({ kind: 'publish', seq, subject, id, data }));
-    if (reply.kind !== 'published') throw new HeirError(ErrorCode.NATS_UNREACHABLE, reply.kind === 'failed' ? reply.message : `publish of ${id}: unexpected ${reply.kind}`);
-    if (reply.duplicate) this.counters.duplicates++;
-    else this.counters.published++;
+    // Retry through a server restart: the same msgID makes a retry that already landed a duplicate.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ack = await this.js.publish(subject, data, { msgID: id, timeout: 10_000 });
+        if (ack.duplicate) this.counters.duplicates++;
+        else this.counters.published++;
+        return;
+      } catch (error) {
+        if (this.nc.isClosed() || attempt >= 120) throw new HeirError(ErrorCode.NATS_UNREACHABLE, `publish of ${id} to ${subject} failed: ${messageOf(error)}`, { cause: error });
+        await sleep(Math.min(1000, 50 * (attempt + 1)));
+      }
+    }
   }
 
   async consume(subject: string, handler: MessageHandler, options: ConsumeOptions): Promise<void> {
-    if (this.failure) throw this.failure;
-    const cid = this.nextSeq++;
-    const running = new Set<Promise<void>>();
-    const ended = new Promise<void>((resolve, reject) => this.consumers.set(cid, { handler, running, resolve, reject }));
-    const stop = () => this.send({ kind: 'stop', cid });
+    const maxInFlight = options.maxInFlight ?? 4;
+    const maxDeliver = options.maxDeliver ?? 5;
+    await this.ensureConsumer(options.durable, subject, maxInFlight);
+    const consumer = await this.js.consumers.get(this.stream, options.durable);
+    const inFlight = new Set<Promise<void>>();
+    let lastActivity = Date.now();
+    let stopped = false;
+    const messages = await consumer.consume({ max_messages: maxInFlight * 2 });
+    const stop = () => {
+      stopped = true;
+      messages.stop();
+    };
     options.signal?.addEventListener('abort', stop, { once: true });
-    this.send({
-      kind: 'consume',
-      cid,
-      subject,
-      durable: options.durable,
-      maxInFlight: options.maxInFlight ?? 4,
-      maxDeliver: options.maxDeliver ?? 5,
-      idleExitMs: options.idleExitMs,
-    });
+    // Idle means nothing in hand, nothing pending and nothing awaiting redelivery on the server.
+    let checking = false;
+    const idle = options.idleExitMs === undefined ? undefined : setInterval(() => {
+      if (checking || inFlight.size > 0 || Date.now() - lastActivity < options.idleExitMs!) return;
+      checking = true;
+      this.jsm.consumers
+        .info(this.stream, options.durable)
+        .then((info) => {
+          if (info.num_pending === 0 && info.num_ack_pending === 0 && inFlight.size === 0) stop();
+        })
+        .catch(() => undefined)
+        .finally(() => (checking = false));
+    }, Math.min(250, options.idleExitMs));
     try {
-      await ended;
+      for await (const m of messages) {
+        lastActivity = Date.now();
+        if (stopped) {
+          m.nak();
+          continue;
+        }
+        const work = this.handle(m, handler, maxDeliver).finally(() => {
+          inFlight.delete(work);
+          lastActivity = Date.now();
+        });
+        inFlight.add(work);
+        while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      }
     } finally {
+      if (idle) clearInterval(idle);
       options.signal?.removeEventListener('abort', stop);
-      this.consumers.delete(cid);
-      await Promise.all(running);
+      await Promise.all(inFlight);
     }
   }
 
@@ -153,81 +155,66 @@ export class NatsBus implements Bus {
 
   /** Messages the stream holds on a subject (tests, counters). */
   async streamCount(subject: string): Promise<number> {
-    const reply = await this.request((seq) => ({ kind: 'streamCount', seq, subject }));
-    if (reply.kind !== 'count') throw new HeirError(ErrorCode.NATS_UNREACHABLE, reply.kind === 'failed' ? reply.message : `stream count: unexpected ${reply.kind}`);
-    return reply.value;
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: subject });
+    const counts = info.state.subjects ?? {};
+    return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
   async close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.failure) return;
-      const closed = new Promise<void>((resolve) => {
-        this.thread.once('exit', () => resolve());
-        this.replies.set(-1, { resolve: () => resolve(), reject: () => resolve() });
-      });
-      this.send({ kind: 'close' });
-      await closed;
-      await this.thread.terminate();
-    })();
-    return this.closing;
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
   }
 
-  private send(message: ToThread): void {
-    this.thread.postMessage(message);
-  }
-
-  private request(make: (seq: number) => ToThread): Promise<FromThread> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new HeirError(ErrorCode.BUS_CLOSED, 'NATS bus is closed'));
-    const seq = this.nextSeq++;
-    return new Promise((resolve, reject) => {
-      this.replies.set(seq, { resolve, reject });
-      this.send(make(seq));
-    });
-  }
-
-  private receive(m: FromThread): void {
-    switch (m.kind) {
-      case 'published':
-      case 'failed':
-      case 'count': {
-        const reply = this.replies.get(m.seq);
-        this.replies.delete(m.seq);
-        reply?.resolve(m);
-        return;
+  private async handle(m: JsMsg, handler: MessageHandler, maxDeliver: number): Promise<void> {
+    const deliveries = m.info.deliveryCount;
+    this.counters.delivered++;
+    if (deliveries > 1) this.counters.redelivered++;
+    const id = m.headers?.get('Nats-Msg-Id') || `${m.info.stream}:${m.info.streamSequence}`;
+    // Long work keeps the message ours: an in-progress ack well before AckWait runs out.
+    const keepAlive = setInterval(() => m.working(), Math.max(1000, this.ackWaitMs / 3));
+    try {
+      await handler({ id, subject: m.subject, data: m.data, deliveries });
+      clearInterval(keepAlive);
+      await m.ackAck().catch(() => false);
+      this.counters.acked++;
+    } catch (error) {
+      clearInterval(keepAlive);
+      if (deliveries >= maxDeliver) {
+        const h = headers();
+        h.set('Nats-Msg-Id', `dlq:${id}`);
+        h.set('Heir-Reason', messageOf(error).slice(0, 1000).replace(/[\r\n]+/g, ' '));
+        h.set('Heir-Subject', m.subject);
+        await this.js.publish(deadLetterSubject(m.subject), m.data, { headers: h, msgID: `dlq:${id}` }).catch(() => undefined);
+        // No reason text: nats-server 2.9 (Debian 12) ignores a +TERM that carries one.
+        m.term();
+        this.counters.deadLettered++;
+      } else {
+        m.nak(Math.min(5000, 100 * 2 ** deliveries));
       }
-      case 'closed':
-        this.replies.get(-1)?.resolve(m);
-        this.replies.delete(-1);
-        return;
-      case 'message': {
-        const consumer = this.consumers.get(m.cid);
-        const run = async () => {
-          let error: string | undefined;
-          try {
-            if (!consumer) throw new Error('no handler: the consumer has ended');
-            await consumer.handler({ id: m.id, subject: m.subject, data: m.data, deliveries: m.deliveries });
-          } catch (failure) {
-            error = messageOf(failure);
-          }
-          this.send({ kind: 'done', mid: m.mid, error });
-        };
-        const work = run().finally(() => consumer?.running.delete(work));
-        consumer?.running.add(work);
-        return;
-      }
-      case 'counters':
-        Object.assign(this.counters, m.counters);
-        return;
-      case 'consumed': {
-        const consumer = this.consumers.get(m.cid);
-        if (m.error === undefined) consumer?.resolve();
-        else consumer?.reject(new HeirError(ErrorCode.NATS_UNREACHABLE, `consumer on ${this.stream}: ${m.error}`));
-        return;
-      }
-      case 'ready':
-      case 'unreachable':
-        return;
     }
   }
+
+  private async ensureConsumer(durable: string, subject: string, maxInFlight: number): Promise<void> {
+    const config = {
+      durable_name: durable,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.ackWaitMs),
+      // Unlimited on the server: a message whose worker crashed must come back; our handler
+      // dead-letters it after maxDeliver failed deliveries.
+      max_deliver: -1,
+      max_ack_pending: Math.max(maxInFlight * 4, 16),
+    };
+    try {
+      await this.jsm.consumers.info(this.stream, durable);
+      await this.jsm.consumers.update(this.stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    } catch {
+      await this.jsm.consumers.add(this.stream, config);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

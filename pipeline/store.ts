@@ -18,16 +18,6 @@ export const STORE_VERSION = 1;
 /** Most batches committed in one transaction. */
 const MAX_GROUP = 32;
 
-/**
- * Rows per row group of a store (DuckDB's default is 122,880). A transaction that appends at least
- * a row group's worth of rows has DuckDB compress its row groups straight into the database file,
- * synced before the commit's WAL record that points to them; smaller ones go through the WAL and
- * are compressed again at each checkpoint. With 8,192 rows (four 2,000-flow batches), group
- * commits take the direct path, and the commit costs about half: no WAL copy of the rows, no
- * checkpoint re-writing the table's last, half-filled row group every 16 MB of WAL.
- */
-const ROW_GROUP_ROWS = 8192;
-
 interface PendingWrite {
   readonly batchId: string;
   readonly tables: Tables;
@@ -87,19 +77,12 @@ export class Store implements BatchSink {
 
   /** Open (and migrate) a store. Locked or read-only files give one clear UserError. */
   static async open(path: string, options: StoreOptions = {}): Promise<Store> {
-    let instance: DuckDBInstance | undefined;
-    let connection: DuckDBConnection | undefined;
+    let instance: DuckDBInstance;
+    let connection: DuckDBConnection;
     try {
-      // The file is attached to an in-memory instance, because the row group size is an option
-      // of ATTACH only.
-      instance = await DuckDBInstance.create(':memory:');
+      instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
       connection = await instance.connect();
-      const quoted = path.replaceAll("'", "''");
-      await connection.run(options.readOnly ? `ATTACH '${quoted}' AS store (READ_ONLY)` : `ATTACH '${quoted}' AS store (ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
-      await connection.run('USE store');
     } catch (error) {
-      connection?.closeSync();
-      instance?.closeSync();
       throw openError(path, error);
     }
     const store = new Store(path, options.readOnly === true, instance, connection);
