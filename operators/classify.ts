@@ -187,6 +187,20 @@ class Utf8Writer {
     else if (Number.isInteger(v) && v >= 0 && v < 1e15) {
       // Counts and sizes, the common case: digits without a string (-0 is written as 0, as JSON does).
       this.room(16);
+      if (v < 2147483648) {
+        // Within 31 bits the digits come from integer arithmetic.
+        let n = v | 0;
+        let digits = 1;
+        for (let p = 10; p <= n && digits < 10; p *= 10) digits++;
+        const buf = this.buf;
+        for (let i = this.at + digits - 1; i >= this.at; i--) {
+          const q = (n / 10) | 0;
+          buf[i] = 0x30 + n - q * 10;
+          n = q;
+        }
+        this.at += digits;
+        return;
+      }
       let n = v;
       let digits = 1;
       for (let p = 10; p <= n; p *= 10) digits++;
@@ -206,7 +220,7 @@ class Utf8Writer {
   private formatted(v: number): void {
     const memo = this.numbers;
     if (!memo) {
-      this.ascii(String(v));
+      if (!this.fixed(v)) this.ascii(String(v));
       return;
     }
     memo.value[0] = v;
@@ -220,14 +234,58 @@ class Utf8Writer {
       for (let i = 0; i < n; i++) this.buf[this.at++] = memo.text[at + i];
       return;
     }
-    const s = String(v);
-    this.ascii(s);
-    if (s.length > NUMBER_TEXT) return;
+    const start = this.at;
+    if (!this.fixed(v)) this.ascii(String(v));
+    const n = this.at - start;
+    if (n > NUMBER_TEXT) return;
     memo.stamp[slot] = memo.generation;
     memo.lo[slot] = lo;
     memo.hi[slot] = hi;
-    memo.length[slot] = s.length;
-    for (let i = 0; i < s.length; i++) memo.text[at + i] = s.charCodeAt(i);
+    memo.length[slot] = n;
+    for (let i = 0; i < n; i++) memo.text[at + i] = this.buf[start + i];
+  }
+
+  /**
+   * String(v) for a fraction that JavaScript writes in fixed notation (1e-6 ≤ |v| < 1e15) with at
+   * most 15 significant digits, written without a string; false (nothing written) for any other.
+   * The fewest decimals k for which an integer m over 10^k is v again is the shortest text; with
+   * at most 15 digits only one m can be (10^-k is then more than four units in the last place
+   * of v), and m is the rounded v × 10^k because that product is within 0.1 of it.
+   */
+  private fixed(v: number): boolean {
+    const a = v < 0 ? -v : v;
+    if (!(a >= 1e-6 && a < 1e15)) return false;
+    for (let k = 1; k < 16; k++) {
+      const m = Math.round(a * POW10[k]);
+      if (m >= 1e15) return false;
+      if (m / POW10[k] !== a) continue;
+      let digits = 1;
+      for (let p = 10; p <= m; p *= 10) digits++;
+      const whole = digits - k;
+      const length = (v < 0 ? 1 : 0) + (whole > 0 ? digits + 1 : k + 2);
+      this.room(length);
+      const buf = this.buf;
+      if (v < 0) buf[this.at] = 0x2d; // -
+      // Digits from the last: k decimals (leading zeros included), the point, the whole part or 0.
+      let i = this.at + length - 1;
+      let n = m;
+      for (let j = 0; j < k; j++) {
+        const q = Math.floor(n / 10);
+        buf[i--] = 0x30 + n - q * 10;
+        n = q;
+      }
+      buf[i--] = 0x2e;
+      if (whole <= 0) buf[i] = 0x30;
+      else
+        for (let j = 0; j < whole; j++) {
+          const q = Math.floor(n / 10);
+          buf[i--] = 0x30 + n - q * 10;
+          n = q;
+        }
+      this.at += length;
+      return true;
+    }
+    return false;
   }
 
   /** m / 1000 for an integer m in [0, 1000], as String(m / 1000) writes it. */
@@ -262,6 +320,7 @@ class Utf8Writer {
 }
 
 const NUMBER_SLOT_BITS = 14;
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 /** Longest text a number memo slot holds (String of a double is at most 24 characters). */
 const NUMBER_TEXT = 24;
 

@@ -184,6 +184,34 @@ test('rows that reach the same leaves with other values, and repeated rows, are 
   assert.ok(nudged.length > 100, `${nudged.length} nudged rows explained alike`);
 });
 
+test('feature values are written as JavaScript writes them: fractions of 1 to 17 digits, tiny, huge, negative, float32', async () => {
+  const m = featureMatrix(flows[0], model.meta.features);
+  if ('missing' in m) throw new Error('features missing');
+  const n = flows[0].numRows;
+  const d = model.meta.features.length;
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n * d; i++) {
+    const v = m.x[i];
+    const digits = 1 + (i % 17);
+    switch (Math.floor(i / d) % 7) {
+      case 0: x[i] = v; break;
+      case 1: x[i] = v + Math.round(rnd() * 10 ** digits) / 10 ** digits; break;
+      case 2: x[i] = -rnd() * 10 ** ((i % 25) - 8); break;
+      case 3: x[i] = 0.1 * Math.floor(rnd() * 100) + 0.2; break;
+      case 4: x[i] = Number(`${1 + Math.floor(rnd() * 999)}e-${7 + (i % 4)}`); break;
+      case 5: x[i] = Math.fround(rnd() * 1000); break;
+      default: x[i] = (1 + rnd()) * 10 ** (12 + (i % 6));
+    }
+  }
+  const batch = float64Flows(x, n, 'fuzz');
+  const got = rowsOf((await classifyOperator(model).apply({ flows: batch }, ctx)).detections, DETECTION_COLUMNS);
+  const want = referenceDetections(batch);
+  assert.ok(want.filter((w) => w.features_top !== null).length > 100, 'rows are explained');
+  assert.equal(got.map((r) => r.features_top), want.map((w) => w.features_top));
+});
+
 test('detection ids are deterministic per flow and model, and differ between models', async () => {
   const a = await classifyOperator(model).apply({ flows: flows[0] }, ctx);
   const b = await classifyOperator(model).apply({ flows: flows[0] }, { ...ctx, batchId: 'other' });
