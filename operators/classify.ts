@@ -376,6 +376,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const owaspIotBytes = tagText.map((t) => bytesOf(t.owaspIot));
   const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
+  const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
   const numbers = numberMemo();
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0) };
   return {
@@ -539,17 +540,17 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       function rank(r: number, label: number, o: number): void {
         let total = 0;
         let seen = 0;
-        const feature = forest.feature;
-        const parent = forest.parents;
+        const { start, depth, vote, features: pathFeatures, counts: pathCounts } = paths!;
         for (let t = 0; t < explainTrees; t++) {
           const leaf = leaves[t * rows + r];
-          if (forest.leafClass(leaf) !== label) continue;
-          // The path's splits, read upwards from the leaf; the features met are listed once.
-          for (let n = parent[leaf]; n >= 0; n = parent[n]) {
-            const f = feature[n];
-            if (counts[f]++ === 0) touched[seen++] = f;
-            total++;
+          if (vote[leaf] !== label) continue;
+          // The path's splits, summed per feature once at load; the features met are listed once.
+          for (let i = start[leaf]; i < start[leaf + 1]; i++) {
+            const f = pathFeatures[i];
+            if (counts[f] === 0) touched[seen++] = f;
+            counts[f] += pathCounts[i];
           }
+          total += depth[leaf];
         }
         // A few passes of selection, no sorting.
         for (let k = 0; k < top; k++) {

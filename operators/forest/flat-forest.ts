@@ -21,6 +21,19 @@ export interface FlatForestArrays {
   readonly proba: Float64Array;
 }
 
+/**
+ * The paths of the leaves of a forest's first trees, indexed by node: leaf n votes for `vote[n]`
+ * (-1 for split nodes), has `depth[n]` splits above it, and split on `features[i]` `counts[i]`
+ * times for i in [start[n], start[n + 1]).
+ */
+export interface LeafPaths {
+  readonly start: Int32Array;
+  readonly depth: Int32Array;
+  readonly vote: Int32Array;
+  readonly features: Int32Array;
+  readonly counts: Int32Array;
+}
+
 /** An inference-ready forest: `predictProba` and `predict` over flat row-major matrices. */
 export class FlatForest implements FlatForestArrays {
   readonly classes: number;
@@ -199,6 +212,55 @@ export class FlatForest implements FlatForestArrays {
       this.parentOf = p;
     }
     return this.parentOf;
+  }
+
+  /**
+   * Every leaf of trees [0, to) with what an explanation reads from its path, computed once: the
+   * class it votes for, the number of splits on its path and each feature split on with how many
+   * times (the path summed up, so an explanation adds a few pairs instead of walking upwards).
+   */
+  leafPaths(to: number): LeafPaths {
+    if (to < 0 || to > this.roots.length) throw new RangeError(`trees 0..${to} outside 0..${this.roots.length}`);
+    const end = to < this.roots.length ? this.roots[to] : this.feature.length;
+    const parent = this.parents;
+    const start = new Int32Array(end + 1);
+    const depth = new Int32Array(end);
+    const vote = new Int32Array(end).fill(-1);
+    let features = new Int32Array(Math.max(16, end));
+    let counts = new Int32Array(features.length);
+    const seen = new Int32Array(this.features);
+    const order = new Int32Array(this.features);
+    let at = 0;
+    for (let leaf = 0; leaf < end; leaf++) {
+      start[leaf] = at;
+      if (this.feature[leaf] >= 0) continue;
+      vote[leaf] = this.leafClass(leaf);
+      let distinct = 0;
+      let splits = 0;
+      for (let n = parent[leaf]; n >= 0; n = parent[n]) {
+        const f = this.feature[n];
+        if (seen[f]++ === 0) order[distinct++] = f;
+        splits++;
+      }
+      depth[leaf] = splits;
+      if (at + distinct > features.length) {
+        const size = Math.max(features.length * 2, at + distinct);
+        const f2 = new Int32Array(size);
+        const c2 = new Int32Array(size);
+        f2.set(features.subarray(0, at));
+        c2.set(counts.subarray(0, at));
+        features = f2;
+        counts = c2;
+      }
+      for (let i = 0; i < distinct; i++) {
+        const f = order[i];
+        features[at] = f;
+        counts[at++] = seen[f];
+        seen[f] = 0;
+      }
+    }
+    start[end] = at;
+    return { start, depth, vote, features: features.slice(0, at), counts: counts.slice(0, at) };
   }
 
   /** The class a leaf node votes for (its pure class, or the most probable one). */
