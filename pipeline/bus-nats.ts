@@ -10,6 +10,9 @@ import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
 import { deadLetterSubject } from './subjects.ts';
 import type { Bus, BusCounters, ConsumeOptions, MessageHandler } from './types.ts';
 
+/** Bytes of messages one pull may ask for at most (well under nats-server's 64 MiB slow-consumer limit). */
+const PULL_BYTES = 32 * 1024 * 1024;
+
 /** Options of the NATS bus. */
 export interface NatsBusOptions {
   /** Server URL, e.g. nats://127.0.0.1:4222. */
@@ -109,7 +112,11 @@ export class NatsBus implements Bus {
     const inFlight = new Set<Promise<void>>();
     let lastActivity = Date.now();
     let stopped = false;
-    const messages = await consumer.consume({ max_messages: maxInFlight * 2 });
+    // Pull twice what is worked on, but never more than PULL_BYTES of messages at their largest:
+    // the server drops a client with more than 64 MiB pending as a slow consumer, and the pull
+    // then stalls until it expires.
+    const pull = Math.max(1, Math.min(maxInFlight * 2, Math.floor(PULL_BYTES / this.maxPayload)));
+    const messages = await consumer.consume({ max_messages: pull });
     const stop = () => {
       stopped = true;
       messages.stop();

@@ -88,4 +88,21 @@ test('NATS: messages published before a broker restart are consumed after it', a
   await bus.close();
 });
 
+test('NATS: many large batches in flight are pulled within the slow-consumer limit (no stall, no redelivery)', async () => {
+  // 48 in flight used to pull 96 messages of up to 1 MiB at once: past nats-server's 64 MiB of
+  // pending data the client was dropped as a slow consumer and the pull stalled.
+  const bus = await NatsBus.connect({ url: nats.url, ackWaitMs: 30_000 });
+  const body = new Uint8Array(1_000_000).fill(7);
+  await Promise.all(Array.from({ length: 120 }, (_, i) => bus.publish('heir.large.flows', `l${i}`, body)));
+  const got = new Map<string, number>();
+  await bus.consume('heir.large.flows', async (m) => {
+    got.set(m.id, (got.get(m.id) ?? 0) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }, { durable: 'large', maxInFlight: 48, idleExitMs: 1500 });
+  assert.is(got.size, 120);
+  assert.ok([...got.values()].every((n) => n === 1), 'a batch was handled twice');
+  assert.is(bus.counters.redelivered, 0);
+  await bus.close();
+});
+
 test.run();
