@@ -8,7 +8,6 @@
  *
  *   npx tsx benchmarks/hunt.bench.ts
  */
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadRules, type Condition, type Rule } from '../knowledge/rules.ts';
@@ -18,21 +17,12 @@ import { appendBatch } from '../pipeline/arrow-to-duckdb.ts';
 import { FLOW_COLUMNS, flowBatch, type FlowRow } from '../pipeline/flow-schema.ts';
 import { DUCK_TYPE } from '../pipeline/columns.ts';
 import { parseCaptureFile } from '../test/helpers/pcap.ts';
+import { pcapFilesUnder } from '../datasets/device-benign.ts';
 
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 3);
 const TARGET = Number(process.env.HEIR_BENCH_FLOWS ?? 200_000);
 const BATCH = 2000;
 const ROOT = join(import.meta.dirname, '..');
-
-function pcaps(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...pcaps(p));
-    else if (f.endsWith('.pcap') && statSync(p).size > 0) out.push(p);
-  }
-  return out;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -70,7 +60,7 @@ function sql(c: Condition, lists: Record<string, Record<string, string>>): strin
 
 async function main(): Promise<void> {
   const base: FlowRow[] = [];
-  for (const file of [...pcaps(join(ROOT, '../shared/datasets/pcaps')), ...pcaps(join(ROOT, 'test/fixtures/pcaps'))]) {
+  for (const file of [...pcapFilesUnder(join(ROOT, '../shared/datasets/pcaps')), ...pcapFilesUnder(join(ROOT, 'test/fixtures/pcaps'))]) {
     try {
       base.push(...(await parseCaptureFile(file)).rows.filter((r) => r.src_addr !== null));
     } catch {

@@ -53,11 +53,12 @@ function linkType(path: string): number | null {
   }
 }
 
-function walk(dir: string): string[] {
+/** Every `.pcap` file under `dir`, at any depth, sorted by path. */
+export function pcapFilesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...walk(p));
+    if (entry.isDirectory()) out.push(...pcapFilesUnder(p));
     else if (entry.name.endsWith('.pcap')) out.push(p);
   }
   return out.sort();
@@ -71,7 +72,7 @@ export function deviceCaptures(root: string): DeviceCapture[] {
   const out: DeviceCapture[] = [];
   let files: string[];
   try {
-    files = walk(root);
+    files = pcapFilesUnder(root);
   } catch (error) {
     throw new HeirError(ErrorCode.DATASET_NOT_FOUND, `cannot read the medical-device captures in ${root}: ${(error as Error).message}`, { cause: error });
   }

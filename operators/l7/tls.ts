@@ -241,14 +241,7 @@ export function tlsVersionName(v: number): string {
 // Bounded; cleared when full.
 const FINGERPRINT_CACHE_SIZE = 4096;
 
-interface Shape {
-  version: number;
-  ciphers: number[];
-  extensions: number[];
-  groups: number[];
-  pointFormats: number[];
-  sigAlgs: number[];
-  supportedVersions: number[];
+interface Shape extends Omit<ClientHello, 'sni' | 'alpn'> {
   hasSni: boolean;
   alpn: string;
   ja3: string;

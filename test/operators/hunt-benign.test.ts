@@ -5,8 +5,7 @@
  * peer is really on the other side, and re-checking the rule's own conditions on those flows holds.
  * With HEIR_VERBOSE=1 the findings per device are printed.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AddressClassifier } from '../../knowledge/networks.ts';
@@ -15,18 +14,9 @@ import { createHunt } from '../../operators/hunt.ts';
 import { findingRows, type FindingRow } from '../../operators/findings-schema.ts';
 import { flowBatch, type FlowRow } from '../../pipeline/flow-schema.ts';
 import { parseCaptureFile } from '../helpers/pcap.ts';
+import { pcapFilesUnder } from '../../datasets/device-benign.ts';
 
 const ROOT = '../shared/datasets/pcaps';
-
-function pcaps(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...pcaps(p));
-    else if (f.endsWith('.pcap') && statSync(p).size > 0) out.push(p);
-  }
-  return out;
-}
 
 test('benign medical-device captures: every finding is explained by the flows it cites', async () => {
   assert.ok(existsSync(ROOT), `${ROOT} is missing (the shared datasets)`);
@@ -36,7 +26,7 @@ test('benign medical-device captures: every finding is explained by the flows it
   let files = 0;
   let flows = 0;
   let findings = 0;
-  for (const file of pcaps(ROOT)) {
+  for (const file of pcapFilesUnder(ROOT)) {
     let rows: FlowRow[];
     try {
       rows = (await parseCaptureFile(file)).rows;
