@@ -208,8 +208,7 @@ export class ExportColumns {
   /** Append bytes to the current row of a text column. */
   putBytes(index: number, src: Uint8Array): void {
     const t = this.reserveText(index, src.length);
-    t.bytes.set(src, t.end);
-    t.end += src.length;
+    t.end = copy(t.bytes, t.end, src, 0, src.length);
   }
 
   /** Append an ASCII string to the current row of a text column (UTF-8 for anything else). */

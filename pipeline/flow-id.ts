@@ -1,6 +1,12 @@
 /**
  * Flow identity: Community ID v1 (https://github.com/corelight/community-id-spec) so HEIR's flows
  * join with Zeek, Suricata and Arkime records, and HEIR's own deterministic flow id.
+ *
+ * One flow at a time: `communityId`, `communityIdBytes`, `flowId` (strings). Many flows at once,
+ * with no string per flow (decoders writing Arrow columns): write each flow's hash input with
+ * `communityIdInput` into a `Sha1Batch` (pipeline/sha1.ts), hash the batch, and write the ids'
+ * text straight into column bytes with `writeCommunityIdText` and `writeFlowIdHex`. Both ways
+ * give the same ids byte for byte.
  */
 // crypto.hash (one-shot) is ~6x cheaper than createHash for these short inputs; ids are hashed per flow.
 import { hash } from 'node:crypto';
@@ -95,6 +101,97 @@ export function flowId(site: string, sensor: string, key: string, tsStartMicros:
   return hash('sha1', `${site}\u0000${sensor}\u0000${key}\u0000${tsStartMicros}`, 'hex').slice(0, 16);
 }
 
+/** Bytes of a Community ID hash input at most (seed, two IPv6 addresses, protocol, pad, ports). */
+export const COMMUNITY_ID_INPUT_MAX = 40;
+/** Bytes of a Community ID's text (`1:` and 28 base64 characters). */
+export const COMMUNITY_ID_TEXT_LENGTH = 30;
+/** Hex digits of a flow id. */
+export const FLOW_ID_TEXT_LENGTH = 16;
+
+/**
+ * Write the Community ID v1 hash input of a flow at `out[at]` (the bytes `communityIdBytes`
+ * hashes); returns the end. The addresses are `length` bytes (4 or 16) at `src[srcAt]` and
+ * `dst[dstAt]`. For ICMP/ICMPv6 pass type as `srcPort` and code as `dstPort`.
+ */
+export function communityIdInput(out: Uint8Array, at: number, src: ArrayLike<number>, srcAt: number, dst: ArrayLike<number>, dstAt: number, length: number, proto: number, srcPort: number, dstPort: number, seed = 0): number {
+  let sport = srcPort;
+  let dport = dstPort;
+  let oneWay = false;
+  if (proto === 1 || proto === 58) {
+    const pair = (proto === 1 ? ICMP4_PAIR : ICMP6_PAIR)[srcPort];
+    if (pair === undefined) oneWay = true;
+    else dport = pair;
+  }
+  // Order the endpoints: the smaller address (then port) first, unless the exchange is one-way.
+  let cmp = 0;
+  for (let i = 0; i < length && cmp === 0; i++) cmp = src[srcAt + i] - dst[dstAt + i];
+  const swap = !oneWay && !(cmp < 0 || (cmp === 0 && sport < dport));
+  out[at++] = (seed >>> 8) & 0xff;
+  out[at++] = seed & 0xff;
+  const first = swap ? dst : src;
+  const firstAt = swap ? dstAt : srcAt;
+  const second = swap ? src : dst;
+  const secondAt = swap ? srcAt : dstAt;
+  for (let i = 0; i < length; i++) out[at++] = first[firstAt + i];
+  for (let i = 0; i < length; i++) out[at++] = second[secondAt + i];
+  out[at++] = proto;
+  out[at++] = 0;
+  if (proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58) {
+    const p = swap ? dport : sport;
+    const q = swap ? sport : dport;
+    out[at++] = (p >>> 8) & 0xff;
+    out[at++] = p & 0xff;
+    out[at++] = (q >>> 8) & 0xff;
+    out[at++] = q & 0xff;
+  }
+  return at;
+}
+
+const BASE64 = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** Byte `i` (0..19) of digest `k` in a digest word array (pipeline/sha1.ts layout). */
+function digestByte(digests: Int32Array, o: number, i: number): number {
+  return (digests[o + (i >> 2)] >>> (24 - 8 * (i & 3))) & 0xff;
+}
+
+/**
+ * Write the Community ID text (`1:` + base64 of the SHA-1) of digest `k` of `digests` at
+ * `out[at]`; returns the end (at + 30).
+ */
+export function writeCommunityIdText(digests: Int32Array, k: number, out: Uint8Array, at: number): number {
+  const o = k * 5;
+  out[at++] = 49; // 1
+  out[at++] = 58; // :
+  for (let i = 0; i < 18; i += 3) {
+    const v = (digestByte(digests, o, i) << 16) | (digestByte(digests, o, i + 1) << 8) | digestByte(digests, o, i + 2);
+    out[at++] = BASE64[v >>> 18];
+    out[at++] = BASE64[(v >>> 12) & 63];
+    out[at++] = BASE64[(v >>> 6) & 63];
+    out[at++] = BASE64[v & 63];
+  }
+  const v = (digestByte(digests, o, 18) << 16) | (digestByte(digests, o, 19) << 8);
+  out[at++] = BASE64[v >>> 18];
+  out[at++] = BASE64[(v >>> 12) & 63];
+  out[at++] = BASE64[(v >>> 6) & 63];
+  out[at++] = 61; // =
+  return at;
+}
+
+/**
+ * Write the flow id (the first 8 bytes of the SHA-1 as 16 hex digits) of digest `k` of
+ * `digests` at `out[at]`; returns the end. The hashed message is `flowId`'s:
+ * UTF-8 of `site \0 sensor \0 key \0 tsStartMicros`.
+ */
+export function writeFlowIdHex(digests: Int32Array, k: number, out: Uint8Array, at: number): number {
+  const o = k * 5;
+  for (let w = 0; w < 2; w++) {
+    const word = digests[o + w];
+    for (let shift = 28; shift >= 0; shift -= 4) out[at++] = HEX_DIGITS[(word >>> shift) & 15];
+  }
+  return at;
+}
+
 /** Dotted IPv4 or RFC 5952 IPv6 text of address bytes. */
 export function addressText(a: ArrayLike<number>): string {
   if (a.length === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
@@ -121,4 +218,80 @@ export function addressText(a: ArrayLike<number>): string {
   // IPv4-mapped addresses keep their dotted tail.
   if (best === 0 && bestLen === 5 && groups[5] === 0xffff) return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
   return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/**
+ * Write the text `addressText` gives for the `length` (4 or 16) address bytes at `bytes[o]` at
+ * `out[at]` (at most 45 bytes); returns the end. No string on the way.
+ */
+export function writeAddressText(out: Uint8Array, at: number, bytes: ArrayLike<number>, o: number, length: number): number {
+  if (length === 4) {
+    for (let i = 0; i < 4; i++) {
+      if (i) out[at++] = 46; // .
+      at = writeOctet(out, at, bytes[o + i]);
+    }
+    return at;
+  }
+  // Longest run (length ≥ 2, the first of equal runs) of zero groups becomes "::".
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (bytes[o + 2 * i] !== 0 || bytes[o + 2 * i + 1] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && bytes[o + 2 * j] === 0 && bytes[o + 2 * j + 1] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best === 0 && bestLen === 5 && bytes[o + 10] === 0xff && bytes[o + 11] === 0xff) {
+    // IPv4-mapped addresses keep their dotted tail.
+    out[at++] = 58;
+    out[at++] = 58;
+    for (const c of FFFF) out[at++] = c;
+    out[at++] = 58;
+    return writeAddressText(out, at, bytes, o + 12, 4);
+  }
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out[at++] = 58;
+      out[at++] = 58;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== best + bestLen) out[at++] = 58;
+    const g = (bytes[o + 2 * i] << 8) | bytes[o + 2 * i + 1];
+    let started = false;
+    for (let shift = 12; shift >= 0; shift -= 4) {
+      const d = (g >>> shift) & 15;
+      if (d !== 0 || started || shift === 0) {
+        out[at++] = HEX_DIGITS[d];
+        started = true;
+      }
+    }
+  }
+  return at;
+}
+
+const FFFF = Uint8Array.from('ffff', (c) => c.charCodeAt(0));
+
+/** Decimal digits of a byte value; returns the end. */
+function writeOctet(out: Uint8Array, at: number, v: number): number {
+  if (v >= 100) {
+    const h = (v / 100) | 0;
+    out[at++] = 48 + h;
+    v -= h * 100;
+    const t = (v / 10) | 0;
+    out[at++] = 48 + t;
+    out[at++] = 48 + v - t * 10;
+  } else if (v >= 10) {
+    const t = (v / 10) | 0;
+    out[at++] = 48 + t;
+    out[at++] = 48 + v - t * 10;
+  } else out[at++] = 48 + v;
+  return at;
 }
