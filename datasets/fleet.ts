@@ -234,7 +234,15 @@ export function simulateFleet(catalogue: readonly ProductLine[], options: FleetO
           owasp: null,
           owasp_iot: null,
           attack_ics: null,
-          features_top: null,
+          top1_feature: null,
+          top1_value: null,
+          top1_share: null,
+          top2_feature: null,
+          top2_value: null,
+          top2_share: null,
+          top3_feature: null,
+          top3_value: null,
+          top3_share: null,
           benign: false,
         });
       }

@@ -6,9 +6,9 @@
  * fill; a feature found in neither is an error naming it.
  */
 import { Bool, DataType, Float64, makeData, Precision, RecordBatch, Struct, TimestampMicrosecond, TimeUnit, Utf8, type Data, type Float, type Int, type Timestamp, type Vector } from 'apache-arrow';
-import { ErrorCode, HeirError } from '../pipeline/errors.ts';
+import { ErrorCode, HeirError, UserError } from '../pipeline/errors.ts';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
-import { DETECTION_COLUMNS, DETECTIONS_SCHEMA } from './detections-schema.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA, EXPLANATION_SLOTS } from './detections-schema.ts';
 import { loadModel, modelId, type Model } from './forest/model-file.ts';
 import { threatOf, type ThreatTags } from './threat-map.ts';
 
@@ -16,9 +16,9 @@ import { threatOf, type ThreatTags } from './threat-map.ts';
 export interface ClassifyOptions {
   /** Table to read (default `flows`). */
   readonly input?: string;
-  /** Features named in `features_top` (default 3). */
+  /** Features an explanation names, 0–3 (default 3: the top1…top3 columns). */
   readonly topFeatures?: number;
-  /** Trees whose paths explain a detection (default 8; fewer is faster; 0 leaves features_top null). */
+  /** Trees whose paths explain a detection (default 8; fewer is faster; 0 leaves the explanation null). */
   readonly explainTrees?: number;
 }
 
@@ -134,214 +134,6 @@ function repeatedUtf8(value: string, rows: number): Data<Utf8> {
   return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
-const SHARE = utf8.encode(',"share":');
-
-/**
- * A Utf8 column written row by row as bytes: offsets, a growing byte buffer and a validity bitmap.
- * `number` writes what JSON.stringify writes for a number (null when not finite).
- */
-class Utf8Writer {
-  private buf: Uint8Array;
-  private at = 0;
-  private row = 0;
-  private nullCount = 0;
-  private readonly offsets: Int32Array;
-  private readonly validity: Uint8Array;
-
-  constructor(private readonly rows: number, bytesPerRow: number, private readonly numbers: NumberMemo | null = null) {
-    this.buf = new Uint8Array(Math.max(64, rows * bytesPerRow));
-    this.offsets = new Int32Array(rows + 1);
-    this.validity = new Uint8Array((rows + 7) >> 3);
-  }
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
-    grown.set(this.buf.subarray(0, this.at));
-    this.buf = grown;
-  }
-
-  byte(b: number): void {
-    this.room(1);
-    this.buf[this.at++] = b;
-  }
-
-  bytes(b: Uint8Array): void {
-    const n = b.length;
-    this.room(n);
-    // JSON keys and feature names are short: a byte loop beats set().
-    const buf = this.buf;
-    let at = this.at;
-    for (let i = 0; i < n; i++) buf[at++] = b[i];
-    this.at = at;
-  }
-
-  /** ASCII text (number formatting only). */
-  ascii(s: string): void {
-    this.room(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.at++] = s.charCodeAt(i);
-  }
-
-  number(v: number): void {
-    if (!Number.isFinite(v)) this.ascii('null');
-    else if (Number.isInteger(v) && v >= 0 && v < 1e15) {
-      // Counts and sizes, the common case: digits without a string (-0 is written as 0, as JSON does).
-      this.room(16);
-      if (v < 2147483648) {
-        // Within 31 bits the digits come from integer arithmetic.
-        let n = v | 0;
-        let digits = 1;
-        for (let p = 10; p <= n && digits < 10; p *= 10) digits++;
-        const buf = this.buf;
-        for (let i = this.at + digits - 1; i >= this.at; i--) {
-          const q = (n / 10) | 0;
-          buf[i] = 0x30 + n - q * 10;
-          n = q;
-        }
-        this.at += digits;
-        return;
-      }
-      let n = v;
-      let digits = 1;
-      for (let p = 10; p <= n; p *= 10) digits++;
-      for (let i = digits - 1; i >= 0; i--) {
-        this.buf[this.at + i] = 0x30 + (n % 10);
-        n = Math.floor(n / 10);
-      }
-      this.at += digits;
-    } else this.formatted(v);
-  }
-
-  /**
-   * String(v), through the writer's memo of formatted numbers when it has one: flows of one flood
-   * or scan carry the same rates and means, and formatting a fraction costs far more than looking
-   * up its bits. A slot holds the number's two 32-bit halves and its text; a hit needs both equal.
-   */
-  private formatted(v: number): void {
-    const memo = this.numbers;
-    if (!memo) {
-      if (!this.fixed(v)) this.ascii(String(v));
-      return;
-    }
-    memo.value[0] = v;
-    const lo = memo.bits[0];
-    const hi = memo.bits[1];
-    const slot = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> (32 - NUMBER_SLOT_BITS));
-    const at = slot * NUMBER_TEXT;
-    if (memo.stamp[slot] === memo.generation && memo.lo[slot] === lo && memo.hi[slot] === hi) {
-      const n = memo.length[slot];
-      this.room(n);
-      for (let i = 0; i < n; i++) this.buf[this.at++] = memo.text[at + i];
-      return;
-    }
-    const start = this.at;
-    if (!this.fixed(v)) this.ascii(String(v));
-    const n = this.at - start;
-    if (n > NUMBER_TEXT) return;
-    memo.stamp[slot] = memo.generation;
-    memo.lo[slot] = lo;
-    memo.hi[slot] = hi;
-    memo.length[slot] = n;
-    for (let i = 0; i < n; i++) memo.text[at + i] = this.buf[start + i];
-  }
-
-  /**
-   * String(v) for a fraction that JavaScript writes in fixed notation (1e-6 ≤ |v| < 1e15) with at
-   * most 15 significant digits, written without a string; false (nothing written) for any other.
-   * The fewest decimals k for which an integer m over 10^k is v again is the shortest text; with
-   * at most 15 digits only one m can be (10^-k is then more than four units in the last place
-   * of v), and m is the rounded v × 10^k because that product is within 0.1 of it.
-   */
-  private fixed(v: number): boolean {
-    const a = v < 0 ? -v : v;
-    if (!(a >= 1e-6 && a < 1e15)) return false;
-    for (let k = 1; k < 16; k++) {
-      const m = Math.round(a * POW10[k]);
-      if (m >= 1e15) return false;
-      if (m / POW10[k] !== a) continue;
-      let digits = 1;
-      for (let p = 10; p <= m; p *= 10) digits++;
-      const whole = digits - k;
-      const length = (v < 0 ? 1 : 0) + (whole > 0 ? digits + 1 : k + 2);
-      this.room(length);
-      const buf = this.buf;
-      if (v < 0) buf[this.at] = 0x2d; // -
-      // Digits from the last: k decimals (leading zeros included), the point, the whole part or 0.
-      let i = this.at + length - 1;
-      let n = m;
-      for (let j = 0; j < k; j++) {
-        const q = Math.floor(n / 10);
-        buf[i--] = 0x30 + n - q * 10;
-        n = q;
-      }
-      buf[i--] = 0x2e;
-      if (whole <= 0) buf[i] = 0x30;
-      else
-        for (let j = 0; j < whole; j++) {
-          const q = Math.floor(n / 10);
-          buf[i--] = 0x30 + n - q * 10;
-          n = q;
-        }
-      this.at += length;
-      return true;
-    }
-    return false;
-  }
-
-  /** m / 1000 for an integer m in [0, 1000], as String(m / 1000) writes it. */
-  thousandths(m: number): void {
-    if (m >= 1000 || m <= 0 || !Number.isInteger(m)) {
-      this.ascii(String(m / 1000));
-      return;
-    }
-    this.room(5);
-    this.buf[this.at++] = 0x30;
-    this.buf[this.at++] = 0x2e;
-    const digits = [Math.floor(m / 100), Math.floor(m / 10) % 10, m % 10];
-    let last = 2;
-    while (digits[last] === 0) last--;
-    for (let i = 0; i <= last; i++) this.buf[this.at++] = 0x30 + digits[i];
-  }
-
-  endRow(): void {
-    this.validity[this.row >> 3] |= 1 << (this.row & 7);
-    this.offsets[++this.row] = this.at;
-  }
-
-  nullRow(): void {
-    this.nullCount++;
-    this.offsets[++this.row] = this.at;
-  }
-
-  finish(): Data<Utf8> {
-    if (this.row !== this.rows) throw new Error(`Utf8Writer: ${this.row} of ${this.rows} rows written`);
-    return makeData({ type: new Utf8(), length: this.rows, nullCount: this.nullCount, nullBitmap: this.nullCount > 0 ? this.validity : undefined, valueOffsets: this.offsets, data: this.buf.subarray(0, this.at) });
-  }
-}
-
-const NUMBER_SLOT_BITS = 14;
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
-/** Longest text a number memo slot holds (String of a double is at most 24 characters). */
-const NUMBER_TEXT = 24;
-
-/** Formatted numbers by their bits, direct-mapped; `stamp` marks the slots of the current batch. */
-interface NumberMemo {
-  readonly value: Float64Array;
-  readonly bits: Uint32Array;
-  readonly stamp: Int32Array;
-  readonly lo: Uint32Array;
-  readonly hi: Uint32Array;
-  readonly length: Uint8Array;
-  readonly text: Uint8Array;
-  generation: number;
-}
-
-function numberMemo(): NumberMemo {
-  const value = new Float64Array(1);
-  const slots = 1 << NUMBER_SLOT_BITS;
-  return { value, bits: new Uint32Array(value.buffer), stamp: new Int32Array(slots), lo: new Uint32Array(slots), hi: new Uint32Array(slots), length: new Uint8Array(slots), text: new Uint8Array(slots * NUMBER_TEXT), generation: 0 };
-}
-
 function joined(list: readonly string[]): string | null {
   return list.length > 0 ? list.join(',') : null;
 }
@@ -349,7 +141,8 @@ function joined(list: readonly string[]): string | null {
 /** A classify operator for a loaded model. */
 export function classifyOperator(model: Model, options: ClassifyOptions = {}): Operator {
   const input = options.input ?? 'flows';
-  const top = options.topFeatures ?? 3;
+  const top = options.topFeatures ?? EXPLANATION_SLOTS;
+  if (!Number.isInteger(top) || top < 0 || top > EXPLANATION_SLOTS) throw new UserError(ErrorCode.CONFIG_INVALID, `classify: topFeatures ${top} is not an integer from 0 to ${EXPLANATION_SLOTS} (the detections table has ${EXPLANATION_SLOTS} explanation columns)`);
   const id = modelId(model);
   const idBytes = utf8.encode(id + '\0');
   const idHash = fnv64(idBytes, 0, idBytes.length);
@@ -358,7 +151,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
   const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
-  const featurePrefix = meta.features.map((f) => utf8.encode(`{"feature":${JSON.stringify(f)},"value":`));
+  const featureBytes: (Uint8Array | null)[] = meta.features.map((f) => utf8.encode(f));
   // The taxonomy columns of each class, joined once.
   const tagText = tags.map((tag, k) => {
     const benign = k === benignIndex;
@@ -377,7 +170,6 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
   const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
-  const numbers = numberMemo();
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0) };
   return {
     descriptor: {
@@ -456,23 +248,25 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         }
         deviceColumn = utf8Data(list, rows);
       }
-      // features_top is written as JSON bytes straight into its Arrow buffers (no string per row).
+      // The explanation: per slot, the feature index (-1: none), the row's value and the share.
       const counts = new Float64Array(meta.features.length);
       const touched = new Int32Array(meta.features.length);
       // The explanation trees are walked for all rows at once, in the forest's fast walk.
-      const leaves = explainTrees > 0 ? forest.leaves(x, rows, 0, explainTrees) : new Int32Array(0);
-      const top3 = new Utf8Writer(rows, 48 * top, numbers);
-      // A new generation empties the memos: they live for this batch only.
-      for (const m of [memo, numbers]) {
-        m.generation = (m.generation + 1) | 0;
-        if (m.generation === 0) {
-          m.stamp.fill(0);
-          m.generation = 1;
-        }
+      const leaves = explainTrees > 0 && top > 0 ? forest.leaves(x, rows, 0, explainTrees) : new Int32Array(0);
+      const why = Array.from({ length: EXPLANATION_SLOTS }, () => ({ feature: new Int32Array(rows).fill(-1), value: new Float64Array(rows), share: new Float64Array(rows) }));
+      // A new generation empties the memo: it lives for this batch only.
+      memo.generation = (memo.generation + 1) | 0;
+      if (memo.generation === 0) {
+        memo.stamp.fill(0);
+        memo.generation = 1;
       }
-      for (let r = 0; r < rows; r++) {
-        if (best[r] === benignIndex || explainTrees === 0) top3.nullRow();
-        else explain(r, best[r]);
+      if (explainTrees > 0 && top > 0) for (let r = 0; r < rows; r++) if (best[r] !== benignIndex) explain(r, best[r]);
+      const explanation: Record<string, Data> = {};
+      for (let k = 0; k < EXPLANATION_SLOTS; k++) {
+        const w = why[k];
+        explanation[`top${k + 1}_feature`] = classUtf8(w.feature, featureBytes, rows);
+        explanation[`top${k + 1}_value`] = float64Valid(w.value, w.feature, rows, true);
+        explanation[`top${k + 1}_share`] = float64Valid(w.share, w.feature, rows, false);
       }
       const children: Record<(typeof DETECTION_COLUMNS)[number]['name'], Data> = {
         detection_id: fixedWidthUtf8(idBytesOut, 16, rows),
@@ -487,7 +281,15 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         owasp: classUtf8(best, owaspBytes, rows),
         owasp_iot: classUtf8(best, owaspIotBytes, rows),
         attack_ics: classUtf8(best, attackIcsBytes, rows),
-        features_top: top3.finish(),
+        top1_feature: explanation.top1_feature,
+        top1_value: explanation.top1_value,
+        top1_share: explanation.top1_share,
+        top2_feature: explanation.top2_feature,
+        top2_value: explanation.top2_value,
+        top2_share: explanation.top2_share,
+        top3_feature: explanation.top3_feature,
+        top3_value: explanation.top3_value,
+        top3_share: explanation.top3_share,
         benign: makeData({ type: new Bool(), length: rows, data: benignBits }),
       };
       const detections = new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children: DETECTION_COLUMNS.map((c) => children[c.name]) }));
@@ -496,7 +298,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       // The features that decided most splits on the paths of the first trees whose leaf votes for
       // the label. Rows that reach the same leaves with the same label get the same features and
       // shares (floods and scans repeat them): those come from the memo, and only the values,
-      // which are the row's own, are written anew.
+      // which are the row's own, are read anew.
       function explain(r: number, label: number): void {
         const E = explainTrees;
         let h = Math.imul(label + 1, 0x9e3779b1);
@@ -509,8 +311,6 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         const at = slot * (E + 1);
         let hit = memo.stamp[slot] === memo.generation && keys[at] === label;
         for (let t = 0; hit && t < E; t++) hit = keys[at + 1 + t] === leaves[t * rows + r];
-        const picked = memo.features;
-        const shares = memo.shares;
         const o = slot * top;
         if (!hit) {
           memo.stamp[slot] = memo.generation;
@@ -519,20 +319,14 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
           rank(r, label, o);
         }
         const base = r * forest.features;
-        top3.byte(0x5b); // [
         for (let k = 0; k < top; k++) {
-          const f = picked[o + k];
+          const f = memo.features[o + k];
           if (f < 0) break;
-          if (k > 0) top3.byte(0x2c); // ,
-          // {"feature":NAME,"value":V,"share":S}
-          top3.bytes(featurePrefix[f]);
-          top3.number(x[base + f]);
-          top3.bytes(SHARE);
-          top3.thousandths(shares[o + k]);
-          top3.byte(0x7d); // }
+          const w = why[k];
+          w.feature[r] = f;
+          w.value[r] = x[base + f];
+          w.share[r] = memo.shares[o + k] / 1000;
         }
-        top3.byte(0x5d); // ]
-        top3.endRow();
       }
 
       // Row r's top features (by split count, ties by feature order) and their shares in
@@ -606,13 +400,14 @@ function fixedWidthUtf8(bytes: Uint8Array, width: number, rows: number): Data<Ut
   return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
-/** A Utf8 column whose row r holds the bytes of class `cls[r]` (null where that class has none). */
+/** A Utf8 column whose row r holds the bytes of class `cls[r]` (null where that class has none, or cls[r] < 0). */
 function classUtf8(cls: Int32Array, perClass: readonly (Uint8Array | null)[], rows: number): Data<Utf8> {
   const offsets = new Int32Array(rows + 1);
   let total = 0;
   let nullCount = 0;
   for (let r = 0; r < rows; r++) {
-    const b = perClass[cls[r]];
+    const c = cls[r];
+    const b = c >= 0 ? perClass[c] : null;
     if (b) total += b.length;
     else nullCount++;
     offsets[r + 1] = total;
@@ -621,7 +416,8 @@ function classUtf8(cls: Int32Array, perClass: readonly (Uint8Array | null)[], ro
   let validity: Uint8Array | undefined;
   if (nullCount > 0) validity = new Uint8Array((rows + 7) >> 3);
   for (let r = 0; r < rows; r++) {
-    const b = perClass[cls[r]];
+    const c = cls[r];
+    const b = c >= 0 ? perClass[c] : null;
     if (!b) continue;
     if (validity) validity[r >> 3] |= 1 << (r & 7);
     // Labels and taxonomy ids are short: a byte loop beats set() on a subarray.
@@ -629,6 +425,21 @@ function classUtf8(cls: Int32Array, perClass: readonly (Uint8Array | null)[], ro
     for (let j = 0; j < b.length; j++) bytes[at + j] = b[j];
   }
   return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: validity, valueOffsets: offsets, data: bytes });
+}
+
+/**
+ * A Float64 column of `values`, valid where `feature[r]` names a feature (and, for values, where
+ * the value is not NaN: a feature the flow lacks).
+ */
+function float64Valid(values: Float64Array, feature: Int32Array, rows: number, nanIsNull: boolean): Data<Float64> {
+  const validity = new Uint8Array((rows + 7) >> 3);
+  let nullCount = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = values[r];
+    if (feature[r] < 0 || (nanIsNull && v !== v)) nullCount++;
+    else validity[r >> 3] |= 1 << (r & 7);
+  }
+  return makeData({ type: new Float64(), length: rows, nullCount, nullBitmap: nullCount > 0 ? validity : undefined, data: values });
 }
 
 /**

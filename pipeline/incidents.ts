@@ -24,7 +24,10 @@ export interface Incident {
   readonly mean_confidence: number;
   /** Taxonomy of the threat: ENISA, OWASP, OWASP IoT, ATT&CK for ICS ids, as the detections carry them. */
   readonly taxonomy: Record<string, string | null>;
-  /** What drove the most confident detection (features and values), where the detections record it. */
+  /**
+   * What drove the most confident detection, where the detections record it: `feature=value
+   * (share)` joined by commas from the top1…top3 columns, or an older table's text column.
+   */
   readonly drivers: string | null;
 }
 
@@ -54,13 +57,19 @@ export function incidentsSql(columns: ReadonlyMap<string, string>, gapSeconds: n
   if (need.length) throw new UserError(ErrorCode.SCHEMA_MISMATCH, `table ${table} lacks ${need.join(', ')}: not a detections table`);
   const tax = TAXONOMY.filter((c) => columns.has(c));
   const driver = DRIVERS.find((c) => columns.has(c));
+  // Detections v2 explain with typed columns: `feature=value (share)` for each named feature (a
+  // store written by v1 and then v2 has both; v1 rows keep their text).
+  const slots = [1, 2, 3].filter((k) => columns.has(`top${k}_feature`) && columns.has(`top${k}_value`) && columns.has(`top${k}_share`));
+  const typedDrivers = slots.length
+    ? `NULLIF(concat_ws(', ', ${slots.map((k) => `${ident(`top${k}_feature`)} || '=' || coalesce(CAST(${ident(`top${k}_value`)} AS VARCHAR), 'null') || ' (' || CAST(${ident(`top${k}_share`)} AS VARCHAR) || ')'`).join(', ')}), '')`
+    : null;
   const gapMicros = Math.round(gapSeconds * 1e6);
   const t = (c: string) => (/TIMESTAMP/i.test(columns.get(c) ?? '') ? `epoch_us(${ident(c)})` : `CAST(${ident(c)} AS BIGINT)`);
   return `
 WITH d AS (
   SELECT coalesce(device, '?') AS device, coalesce(threat, 'unknown') AS threat, label, confidence, ${t(start!)} AS t0, ${t(end!)} AS t1
     ${tax.map((c) => `, CAST(${ident(c)} AS VARCHAR) AS ${ident(`tax_${c}`)}`).join('')}
-    ${driver ? `, CAST(${ident(driver)} AS VARCHAR) AS drivers` : ', NULL::VARCHAR AS drivers'}
+    ${typedDrivers && driver ? `, coalesce(${typedDrivers}, CAST(${ident(driver)} AS VARCHAR)) AS drivers` : typedDrivers ? `, ${typedDrivers} AS drivers` : driver ? `, CAST(${ident(driver)} AS VARCHAR) AS drivers` : ', NULL::VARCHAR AS drivers'}
   FROM ${ident(table)}
   WHERE label IS NOT NULL AND lower(label) NOT IN ('benign', 'normal')${columns.has('benign') ? ' AND NOT benign' : ''}
 ), o AS (

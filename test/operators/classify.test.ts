@@ -12,7 +12,7 @@ import { parser as cicParser } from '../../operators/ingest-cic.ts';
 import { THREAT_MAP, threatOf } from '../../operators/threat-map.ts';
 import { ENISA_2018, OWASP_2021, OWASP_IOT_2018 } from '../../knowledge/taxonomy.ts';
 import { rowsOf } from '../../pipeline/columns.ts';
-import { ErrorCode, HeirError } from '../../pipeline/errors.ts';
+import { ErrorCode, HeirError, UserError } from '../../pipeline/errors.ts';
 import { setWarningSink } from '../../pipeline/warn.ts';
 import { parseFile } from '../helpers/ingest.ts';
 
@@ -51,12 +51,17 @@ test('classify writes one detection per flow with label, probability and threat 
         attacks++;
         assert.ok(r.threat && ENISA_2018.some((e) => e.id === r.threat), `ENISA id ${r.threat}`);
         assert.ok(r.attack_ics && /^T0\d{3}(,T0\d{3})*$/.test(r.attack_ics), `ATT&CK ids ${r.attack_ics}`);
-        const top = JSON.parse(r.features_top!) as { feature: string; value: number | null; share: number }[];
+        const top = explanationOf(r);
         assert.ok(top.length >= 1 && top.length <= 3);
         for (const t of top) assert.ok(model.meta.features.includes(t.feature));
+        // Shares are fractions of the splits, largest first, together at most the whole.
+        for (let k = 1; k < top.length; k++) assert.ok(top[k].share <= top[k - 1].share);
+        assert.ok(top[0].share > 0 && top.reduce((a, t) => a + t.share, 0) <= 1 + 1e-9);
       } else {
         assert.is(r.threat, null);
-        assert.is(r.features_top, null);
+        assert.equal(explanationOf(r), []);
+        assert.is(r.top1_value, null);
+        assert.is(r.top1_share, null);
       }
     });
   }
@@ -66,7 +71,20 @@ test('classify writes one detection per flow with label, probability and threat 
   assert.ok(correct / total > 0.85, `agreement ${correct / total}`);
 });
 
-/** Detections computed row by row from public pieces: the plain JS walk, path(), JSON.stringify. */
+type Why = { feature: string; value: number | null; share: number }[];
+
+/** The explanation columns of a detection, as a list (stops at the first empty slot). */
+function explanationOf(r: DetectionRow): Why {
+  const out: Why = [];
+  for (const [f, v, s] of [[r.top1_feature, r.top1_value, r.top1_share], [r.top2_feature, r.top2_value, r.top2_share], [r.top3_feature, r.top3_value, r.top3_share]] as const) {
+    if (f === null) break;
+    assert.ok(s !== null, 'a named feature has a share');
+    out.push({ feature: f, value: v, share: s });
+  }
+  return out;
+}
+
+/** Detections computed row by row from public pieces: the plain JS walk and path(). */
 function referenceDetections(batch: RecordBatch, explainTrees = 8, top = 3) {
   const m = featureMatrix(batch, model.meta.features);
   if ('missing' in m) throw new Error('features missing');
@@ -82,7 +100,7 @@ function referenceDetections(batch: RecordBatch, explainTrees = 8, top = 3) {
     let best = 0;
     for (let k = 1; k < K; k++) if (proba[r * K + k] > proba[r * K + best]) best = k;
     const label = model.meta.classes[best];
-    let top3: string | null = null;
+    let top3: Why = [];
     if (label !== model.meta.benign) {
       const counts = new Array<number>(d).fill(0);
       let total = 0;
@@ -94,7 +112,7 @@ function referenceDetections(batch: RecordBatch, explainTrees = 8, top = 3) {
         total += used.length;
       }
       const picked = counts.map((c, f) => ({ c, f })).filter((e) => e.c > 0).sort((a, b) => b.c - a.c || a.f - b.f).slice(0, top);
-      top3 = JSON.stringify(picked.map((e) => ({ feature: model.meta.features[e.f], value: Number.isFinite(x[r * d + e.f]) ? x[r * d + e.f] : null, share: Math.round((1000 * e.c) / total) / 1000 })));
+      top3 = picked.map((e) => ({ feature: model.meta.features[e.f], value: Number.isNaN(x[r * d + e.f]) ? null : x[r * d + e.f], share: Math.round((1000 * e.c) / total) / 1000 }));
     }
     const flowId = String(batch.getChild('flow_id')!.get(r));
     const flowBytes = enc.encode(flowId);
@@ -109,8 +127,8 @@ function referenceDetections(batch: RecordBatch, explainTrees = 8, top = 3) {
 test('detections equal a row-by-row reference, from the features JSON column and from Float64 columns', async () => {
   const batch = flows[0];
   const want = referenceDetections(batch);
-  const pick = (rows: DetectionRow[]) => rows.map((r) => ({ detection_id: r.detection_id, flow_id: r.flow_id, label: r.label, confidence: r.confidence, benign: r.benign, features_top: r.features_top }));
-  assert.ok(want.some((w) => w.features_top !== null && w.features_top.length > 2), 'some rows are explained');
+  const pick = (rows: DetectionRow[]) => rows.map((r) => ({ detection_id: r.detection_id, flow_id: r.flow_id, label: r.label, confidence: r.confidence, benign: r.benign, features_top: explanationOf(r) }));
+  assert.ok(want.some((w) => w.features_top.length > 2), 'some rows are explained with three features');
   assert.ok(want.some((w) => w.benign), 'some rows are benign');
   const fromJson = await classifyOperator(model).apply({ flows: batch }, ctx);
   assert.equal(pick(rowsOf(fromJson.detections, DETECTION_COLUMNS)), want);
@@ -140,9 +158,21 @@ test('detections equal a row-by-row reference, from the features JSON column and
     assert.is(r.threat, r.benign ? null : (tags.enisa[0] ?? null));
     assert.is(r.attack_ics, r.benign || tags.attackIcs.length === 0 ? null : tags.attackIcs.join(','));
   });
-  // Fewer trees and more features in the explanation follow the options.
-  const five = rowsOf((await classifyOperator(model, { topFeatures: 5, explainTrees: 3 }).apply({ flows: columns }, ctx)).detections, DETECTION_COLUMNS);
-  assert.equal(five.map((r) => r.features_top), referenceDetections(batch, 3, 5).map((w) => w.features_top));
+  // Fewer trees and fewer features in the explanation follow the options.
+  const two = rowsOf((await classifyOperator(model, { topFeatures: 2, explainTrees: 3 }).apply({ flows: columns }, ctx)).detections, DETECTION_COLUMNS);
+  assert.equal(two.map(explanationOf), referenceDetections(batch, 3, 2).map((w) => w.features_top));
+  assert.ok(two.every((r) => r.top3_feature === null && r.top3_value === null && r.top3_share === null));
+  assert.ok(two.some((r) => r.top2_feature !== null));
+  // The table has three explanation slots: more is refused with the reason.
+  for (const bad of [4, -1, 1.5]) {
+    try {
+      classifyOperator(model, { topFeatures: bad });
+      assert.unreachable(`topFeatures ${bad} accepted`);
+    } catch (error) {
+      assert.instance(error, UserError);
+      assert.match((error as Error).message, /topFeatures .* 0 to 3/);
+    }
+  }
 });
 
 /** A flows batch with the model's features as Float64 columns, from a row-major matrix. */
@@ -175,16 +205,16 @@ test('rows that reach the same leaves with other values, and repeated rows, are 
   for (const batch of [mixed, plain, mixed]) {
     const got = rowsOf((await op.apply({ flows: batch }, ctx)).detections, DETECTION_COLUMNS);
     const want = referenceDetections(batch);
-    assert.equal(got.map((r) => r.features_top), want.map((w) => w.features_top));
+    assert.equal(got.map(explanationOf), want.map((w) => w.features_top));
     assert.equal(got.map((r) => r.label), want.map((w) => w.label));
   }
   // The case the memo must get right occurs: same label, explained, other text because of the values.
   const want = referenceDetections(mixed);
-  const nudged = want.slice(0, n).filter((w, i) => w.features_top !== null && w.label === want[n + i].label && w.features_top !== want[n + i].features_top);
+  const nudged = want.slice(0, n).filter((w, i) => w.features_top.length > 0 && w.label === want[n + i].label && JSON.stringify(w.features_top.map((e) => e.feature)) === JSON.stringify(want[n + i].features_top.map((e) => e.feature)) && w.features_top.some((e, k) => e.value !== want[n + i].features_top[k].value));
   assert.ok(nudged.length > 100, `${nudged.length} nudged rows explained alike`);
 });
 
-test('feature values are written as JavaScript writes them: fractions of 1 to 17 digits, tiny, huge, negative, float32', async () => {
+test('explanation values are the flow\'s own doubles: fractions of 1 to 17 digits, tiny, huge, negative, float32, NaN', async () => {
   const m = featureMatrix(flows[0], model.meta.features);
   if ('missing' in m) throw new Error('features missing');
   const n = flows[0].numRows;
@@ -195,21 +225,29 @@ test('feature values are written as JavaScript writes them: fractions of 1 to 17
   for (let i = 0; i < n * d; i++) {
     const v = m.x[i];
     const digits = 1 + (i % 17);
-    switch (Math.floor(i / d) % 7) {
+    switch (Math.floor(i / d) % 8) {
       case 0: x[i] = v; break;
       case 1: x[i] = v + Math.round(rnd() * 10 ** digits) / 10 ** digits; break;
       case 2: x[i] = -rnd() * 10 ** ((i % 25) - 8); break;
       case 3: x[i] = 0.1 * Math.floor(rnd() * 100) + 0.2; break;
       case 4: x[i] = Number(`${1 + Math.floor(rnd() * 999)}e-${7 + (i % 4)}`); break;
       case 5: x[i] = Math.fround(rnd() * 1000); break;
-      default: x[i] = (1 + rnd()) * 10 ** (12 + (i % 6));
+      case 6: x[i] = (1 + rnd()) * 10 ** (12 + (i % 6)); break;
+      default: x[i] = i % 3 === 0 ? NaN : v;
     }
   }
   const batch = float64Flows(x, n, 'fuzz');
   const got = rowsOf((await classifyOperator(model).apply({ flows: batch }, ctx)).detections, DETECTION_COLUMNS);
   const want = referenceDetections(batch);
-  assert.ok(want.filter((w) => w.features_top !== null).length > 100, 'rows are explained');
-  assert.equal(got.map((r) => r.features_top), want.map((w) => w.features_top));
+  assert.ok(want.filter((w) => w.features_top.length > 0).length > 100, 'rows are explained');
+  assert.ok(want.some((w) => w.features_top.some((e) => e.value === null)), 'some explained values are missing (NaN)');
+  assert.equal(got.map(explanationOf), want.map((w) => w.features_top));
+  // Bit for bit: the value column carries the very double of the input.
+  const bits = (v: number) => new BigUint64Array(new Float64Array([v]).buffer)[0];
+  got.forEach((r, i) => {
+    const f = r.top1_feature === null ? -1 : model.meta.features.indexOf(r.top1_feature);
+    if (f >= 0 && r.top1_value !== null) assert.is(bits(r.top1_value), bits(x[i * d + f]));
+  });
 });
 
 test('detection ids are deterministic per flow and model, and differ between models', async () => {
@@ -221,7 +259,8 @@ test('detection ids are deterministic per flow and model, and differ between mod
   const other = await trainOnDataset({ dataset: 'ciciomt2024', target: 'binary', forest: { trees: 5, seed: 2 } }, cic);
   const c = await classifyOperator(other.model).apply({ flows: flows[0] }, ctx);
   assert.not.equal(ids(c)[0], ids(a)[0]);
-  assert.ok(DETECTIONS_SCHEMA.fields.some((f) => f.name === 'features_top'));
+  assert.ok(DETECTIONS_SCHEMA.fields.some((f) => f.name === 'top1_feature'));
+  assert.is(DETECTIONS_SCHEMA.metadata.get('heir.version'), '2');
 });
 
 test('sliced batches (decoded flow ids) give the same detections as whole ones', async () => {

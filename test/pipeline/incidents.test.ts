@@ -7,6 +7,7 @@ import { arrowSchema, batchFromRows, type ColumnSpec } from '../../pipeline/colu
 import { incidents } from '../../pipeline/incidents.ts';
 import { openStore } from '../../pipeline/store.ts';
 import { command } from '../../pipeline/commands/detections.ts';
+import { DETECTION_COLUMNS, DETECTIONS_SCHEMA, type DetectionRow } from '../../operators/detections-schema.ts';
 
 // A detections table as the classify operator stores it: one row per flagged flow or window.
 const SPECS: ColumnSpec[] = [
@@ -74,6 +75,26 @@ test('detections of one ongoing attack fold into one incident; a long quiet gap 
     const lines = written.join('').trim().split('\n').map((l) => JSON.parse(l));
     assert.is(lines.length, 3);
     for (const key of ['label', 'threat', 'confidence', 'device', 'first_seen', 'last_seen', 'taxonomy', 'count']) assert.ok(key in lines[0], key);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('detections v2 (the classify operator\'s table) show their typed explanation as drivers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'heir-incidents-'));
+  try {
+    const db = join(dir, 'site.duckdb');
+    const store = await openStore(db);
+    const base = { flow_id: 'f', site_id: 'H1', model: 'm', owasp: null, owasp_iot: null, attack_ics: null, benign: false, top2_feature: null, top2_value: null, top2_share: null, top3_feature: null, top3_value: null, top3_share: null };
+    const rows: DetectionRow[] = [
+      { ...base, detection_id: 'a', device: '10.0.0.10', ts: s(0), label: 'TCP_IP-DoS-SYN', confidence: 0.9, threat: 'denial-of-service', top1_feature: 'syn_flag_number', top1_value: 1, top1_share: 0.625, top2_feature: 'rst_count', top2_value: 0.5, top2_share: 0.25 },
+      { ...base, detection_id: 'b', device: '10.0.0.10', ts: s(1), label: 'TCP_IP-DoS-SYN', confidence: 0.6, threat: 'denial-of-service', top1_feature: 'Rate', top1_value: 3, top1_share: 1 },
+      { ...base, detection_id: 'c', device: '10.0.0.22', ts: s(2), label: 'Recon-Port_Scan', confidence: 0.8, threat: 'network-reconnaissance', top1_feature: 'Header_Length', top1_value: null, top1_share: 0.5 },
+    ];
+    await store.write('b1', { detections: batchFromRows(DETECTIONS_SCHEMA, DETECTION_COLUMNS, rows) });
+    const list = await incidents(store, 60);
+    await store.close();
+    assert.equal(list.map((i) => i.drivers), ['syn_flag_number=1.0 (0.625), rst_count=0.5 (0.25)', 'Header_Length=null (0.5)']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

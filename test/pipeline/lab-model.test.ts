@@ -36,7 +36,7 @@ test('the shipped default model, through featurize-flow and classify, flags the 
   assert.ok(benignFlagged / benign <= 0.05, `benign flows flagged: ${benignFlagged}/${benign}`);
   assert.ok(attackFlagged / attack >= 0.99, `attack flows flagged: ${attackFlagged}/${attack}`);
   const flagged = detections.find((d) => !d.benign)!;
-  assert.ok(flagged.threat !== null && flagged.features_top !== null, 'detections carry a threat and what drove them');
+  assert.ok(flagged.threat !== null && flagged.top1_feature !== null && flagged.top1_share !== null, 'detections carry a threat and what drove them');
 });
 
 test.run();

@@ -152,7 +152,7 @@ test('a site store: inventory, traffic, hunt findings and detections in their pr
   });
   const detection = (device: string, label: string, threat: string | null, benign: boolean, confidence: number) => ({
     detection_id: `${device}-${label}-${confidence}`, flow_id: `f-${device}-${label}`, site_id: 'H1', device, ts: t, model: 'm1', label, confidence, threat,
-    owasp: null, owasp_iot: null, attack_ics: null, features_top: null, benign,
+    owasp: null, owasp_iot: null, attack_ics: null, benign,
   });
   const store = await openStore(siteDb);
   await store.write('site-fixture', {
@@ -195,7 +195,7 @@ test('a site store: inventory, traffic, hunt findings and detections in their pr
     }
   })();
   assert.is(versions.findings, 'findings-v1');
-  assert.is(versions.detections, 'detections-v1');
+  assert.is(versions.detections, 'detections-v2');
   assert.match(versions.knowledge, /^kb-format-1:\d+-advisories$/);
 
   // Rubric answers for one CVE of the pump's model: physical access only, low integrity impact.
