@@ -399,8 +399,16 @@ export class ExportColumns {
   }
 }
 
-/** Copy bytes [start, end) of `src` to `out` at `at`; returns the new end. Short runs by hand (set() costs more than it copies). */
+/**
+ * Copy bytes [start, end) of `src` to `out` at `at`; returns the new end. Short runs by hand
+ * (set() costs more than it copies), a whole array of more than 16 bytes by set() (no subarray:
+ * that would be an object per call).
+ */
 function copy(out: Uint8Array, at: number, src: Uint8Array, start: number, end: number): number {
+  if (end - start > 16 && start === 0 && end === src.length) {
+    out.set(src, at);
+    return at + end;
+  }
   if (end - start > 64) {
     out.set(src.subarray(start, end), at);
     return at + end - start;

@@ -24,8 +24,8 @@
  * of a connection stay two records (pairing them would need a flow cache and guesswork about
  * timeouts; a downstream operator can join them by Community ID).
  */
-import { hash } from 'node:crypto';
-import { addressText, communityIdBytes } from '../pipeline/flow-id.ts';
+import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput, writeAddressText, writeCommunityIdText, writeFlowIdHex } from '../pipeline/flow-id.ts';
+import { Sha1Batch } from '../pipeline/sha1.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { ExportColumns, NUM, TEXT, writeDigits } from './ingest-ipfix-columns.ts';
@@ -334,45 +334,45 @@ function sameTemplate(known: TemplateSpec, spec: TemplateSpec): boolean {
 }
 
 /** Unsigned big-endian integer of 1..8 bytes (reduced-size encoding), exact up to 2^53. */
-function readUnsigned(view: DataView, offset: number, length: number): number {
+function readUnsigned(b: Uint8Array, o: number, length: number): number {
   switch (length) {
     case 1:
-      return view.getUint8(offset);
+      return b[o];
     case 2:
-      return view.getUint16(offset);
+      return (b[o] << 8) | b[o + 1];
     case 4:
-      return view.getUint32(offset);
+      return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
     case 8:
-      return view.getUint32(offset) * 4294967296 + view.getUint32(offset + 4);
+      return (((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0) * 4294967296 + (((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0);
     default: {
       let v = 0;
-      for (let i = 0; i < length && i < 8; i++) v = v * 256 + view.getUint8(offset + i);
+      for (let i = 0; i < length && i < 8; i++) v = v * 256 + b[o + i];
       return v;
     }
   }
 }
 
 /** NTP-format (RFC 5905) 64-bit timestamp to epoch microseconds. */
-function ntpMicros(view: DataView, offset: number): number {
-  const seconds = view.getUint32(offset) - 2208988800;
-  const fraction = view.getUint32(offset + 4);
+function ntpMicros(b: Uint8Array, o: number): number {
+  const seconds = readUnsigned(b, o, 4) - 2208988800;
+  const fraction = readUnsigned(b, o + 4, 4);
   return seconds * 1e6 + Math.round((fraction / 4294967296) * 1e6);
 }
 
-/** Read one field into its slot. */
-function readField(vals: Float64Array, view: DataView, op: number, slot: number, o: number, length: number): void {
+/** Read one field (its bytes at `b[o]`) into its slot. */
+function readField(vals: Float64Array, b: Uint8Array, op: number, slot: number, o: number, length: number): void {
   switch (op) {
     case OP_UNSIGNED:
-      vals[slot] = readUnsigned(view, o, length);
+      vals[slot] = readUnsigned(b, o, length);
       break;
     case OP_SECONDS:
-      vals[slot] = readUnsigned(view, o, length) * 1e6;
+      vals[slot] = readUnsigned(b, o, length) * 1e6;
       break;
     case OP_MILLIS:
-      vals[slot] = readUnsigned(view, o, length) * 1000;
+      vals[slot] = readUnsigned(b, o, length) * 1000;
       break;
     case OP_NTP:
-      if (length === 8) vals[slot] = ntpMicros(view, o);
+      if (length === 8) vals[slot] = ntpMicros(b, o);
       break;
     case OP_IPV4:
     case OP_IPV6:
@@ -385,7 +385,7 @@ function readField(vals: Float64Array, view: DataView, op: number, slot: number,
       if (length === 6) vals[slot] = o;
       break;
     case OP_VLAN:
-      vals[slot] = readUnsigned(view, o, length) & 0x0fff;
+      vals[slot] = readUnsigned(b, o, length) & 0x0fff;
       break;
     default:
       break;
@@ -405,19 +405,6 @@ const END_REASON_TEXT: readonly (Uint8Array | undefined)[] = [undefined, ascii('
 const HEX = ascii('0123456789abcdef');
 const INGRESS_TEXT = ascii('"ingressInterface":');
 const EGRESS_TEXT = ascii('"egressInterface":');
-/** Decimal text of each byte value (IPv4 dotted quads). */
-const OCTET_TEXT: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => ascii(String(i)));
-
-/** Dotted IPv4 text of 4 bytes, written at `at`; returns the new end. */
-function writeIpv4(out: Uint8Array, at: number, bytes: Uint8Array, o: number): number {
-  for (let i = 0; i < 4; i++) {
-    if (i) out[at++] = 46;
-    const t = OCTET_TEXT[bytes[o + i]];
-    for (let k = 0; k < t.length; k++) out[at++] = t[k];
-  }
-  return at;
-}
-
 /** Decimal text of an integer as String(v) gives it (digits for safe ones); returns the new end. */
 function writeInteger(out: Uint8Array, at: number, v: number): number {
   if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) return writeDigits(out, at, v);
@@ -435,6 +422,36 @@ interface ExporterText {
 const utf8 = new TextEncoder();
 /** Bytes hashed for one flow id (site, sensor, key, start time). */
 const ID_INPUT_MAX = 8192;
+/**
+ * Where the ids of the flows decoded since the last identity pass go: per flow, its Community ID
+ * input in the batch (-1 = none), the byte offsets of its Community ID and flow id text in their
+ * columns, and of the Community ID text inside its flow id key.
+ */
+class PendingIds {
+  count = 0;
+  cid = new Int32Array(64);
+  cidColumnAt = new Int32Array(64);
+  cidKeyAt = new Int32Array(64);
+  fidColumnAt = new Int32Array(64);
+
+  /** Index of the next flow (room made for it). */
+  reserveFlow(): number {
+    const j = this.count++;
+    if (j === this.cid.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.cid = grow(this.cid);
+      this.cidColumnAt = grow(this.cidColumnAt);
+      this.cidKeyAt = grow(this.cidKeyAt);
+      this.fidColumnAt = grow(this.fidColumnAt);
+    }
+    return j;
+  }
+}
+
 /**
  * Version, domain and sequence number of an export datagram's header, or null when the datagram
  * is too short or of another version (the collector groups datagrams into batches by these).
@@ -480,13 +497,12 @@ export class FlowDecoder {
   private readonly vals = new Float64Array(SLOTS);
   private readonly exporters = new Map<string, ExporterText>();
   private readonly siteText: Uint8Array;
-  private readonly idInput = new Uint8Array(ID_INPUT_MAX);
-  /** Views of idInput by length, made once each: hashing a fresh subarray per record cost more than the copy. */
-  private readonly idViews: Uint8Array[] = [];
-  /** Whose prefix idInput holds. */
-  private idPrefixOf: ExporterText | null = null;
-  /** Address bytes of the record (IPv4 and IPv6), copied so Community ID hashing allocates nothing. */
-  private readonly address = [new Uint8Array(4), new Uint8Array(4), new Uint8Array(16), new Uint8Array(16)];
+  /** Community ID hash inputs of the flows of the datagram being decoded. */
+  private readonly cids = new Sha1Batch(64, COMMUNITY_ID_INPUT_MAX);
+  /** Flow id hash inputs of the same flows, one per flow. */
+  private readonly fids = new Sha1Batch(64, 128);
+  /** Where each of these flows' ids go. */
+  private readonly ids = new PendingIds();
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
@@ -537,9 +553,41 @@ export class FlowDecoder {
     } catch (error) {
       if (!(error instanceof DatagramError)) throw error;
       deadLetters.push(this.dead(exporter, error.message, datagram));
+    } finally {
+      this.finishIdentity(out);
     }
     const source = version === 10 ? 'ipfix' : version === 9 ? 'netflow9' : version === 5 ? 'netflow5' : 'flowexport';
     return { version, domain, sequence, batchId: `${source}:${exporter}:${domain}:${sequence}`, records: out.length - before, deadLetters };
+  }
+
+  /**
+   * Hash the identity inputs of the flows emitted since the last call (two SHA-1 batches: the
+   * Community IDs, then the flow ids whose keys hold them) and write the ids' text into the
+   * places `emit` took for them in the columns.
+   */
+  private finishIdentity(out: ExportColumns): void {
+    const ids = this.ids;
+    const n = ids.count;
+    if (n === 0) return;
+    const cids = this.cids;
+    const fids = this.fids;
+    cids.hash();
+    const cidColumn = out.text[TEXT.community_id].bytes;
+    const key = fids.bytes;
+    for (let j = 0; j < n; j++) {
+      const c = ids.cid[j];
+      if (c < 0) continue;
+      const at = ids.cidColumnAt[j];
+      writeCommunityIdText(cids.digests, c, cidColumn, at);
+      const keyAt = ids.cidKeyAt[j];
+      for (let i = 0; i < COMMUNITY_ID_TEXT_LENGTH; i++) key[keyAt + i] = cidColumn[at + i];
+    }
+    fids.hash();
+    const fidColumn = out.text[TEXT.flow_id].bytes;
+    for (let j = 0; j < n; j++) writeFlowIdHex(fids.digests, j, fidColumn, ids.fidColumnAt[j]);
+    cids.clear();
+    fids.clear();
+    ids.count = 0;
   }
 
   /** Dead-letter every data set still waiting for a template (call at shutdown). */
@@ -724,7 +772,6 @@ export class FlowDecoder {
 
   /** Decode the records of a data set with its template; returns how many. */
   private records(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns): number {
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     const vals = this.vals;
     const { ops, slots, lengths, offsets, used } = template;
     const fields = lengths.length;
@@ -736,7 +783,7 @@ export class FlowDecoder {
         // Fixed-length record: minLength is its length, so every field is in the set.
         for (let u = 0; u < used.length; u++) {
           const f = used[u];
-          readField(vals, view, ops[f], slots[f], o + offsets[f], lengths[f]);
+          readField(vals, body, ops[f], slots[f], o + offsets[f], lengths[f]);
         }
         o += template.minLength;
       } else {
@@ -744,15 +791,15 @@ export class FlowDecoder {
           let length = lengths[f];
           if (length === VARIABLE) {
             if (o + 1 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
-            length = view.getUint8(o++);
+            length = body[o++];
             if (length === 255) {
               if (o + 2 > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated`);
-              length = view.getUint16(o);
+              length = (body[o] << 8) | body[o + 1];
               o += 2;
             }
           }
           if (o + length > body.length) throw new DatagramError(`record ${n + 1} of template ${template.id} is truncated in field ${template.fields[f].id}`);
-          if (ops[f] !== OP_SKIP) readField(vals, view, ops[f], slots[f], o, length);
+          if (ops[f] !== OP_SKIP) readField(vals, body, ops[f], slots[f], o, length);
           o += length;
         }
       }
@@ -818,40 +865,41 @@ export class FlowDecoder {
     const row = out.length;
 
     // Addresses: text straight into the columns; the source text is also part of the flow id key.
-    const id = this.idInput;
-    let k = exporter.idPrefix.length;
-    // The prefix (site, sensor) stays in place while records of one exporter follow each other.
-    if (this.idPrefixOf !== exporter) {
-      id.set(exporter.idPrefix, 0);
-      this.idPrefixOf = exporter;
-    }
     let srcTextStart = -1;
     let srcTextEnd = -1;
     if (src === src) {
-      const t = out.reserveText(TEXT.src_addr, 40);
+      const t = out.reserveText(TEXT.src_addr, 48);
       srcTextStart = t.end;
-      if (srcLen === 4) t.end = writeIpv4(t.bytes, t.end, bytes, src);
-      else out.putString(TEXT.src_addr, addressText(bytes.subarray(src, src + 16)));
+      t.end = writeAddressText(t.bytes, t.end, bytes, src, srcLen);
       srcTextEnd = t.end;
     } else out.putNull(TEXT.src_addr);
     if (dst === dst) {
-      const t = out.reserveText(TEXT.dst_addr, 40);
-      if (dstLen === 4) t.end = writeIpv4(t.bytes, t.end, bytes, dst);
-      else out.putString(TEXT.dst_addr, addressText(bytes.subarray(dst, dst + 16)));
+      const t = out.reserveText(TEXT.dst_addr, 48);
+      t.end = writeAddressText(t.bytes, t.end, bytes, dst, dstLen);
     } else out.putNull(TEXT.dst_addr);
 
-    // Community ID, and the flow id key: both directions of a connection share a Community ID, so
-    // the initiator side keeps their ids apart.
+    // Identity. The hash inputs are gathered here and hashed per datagram (finishIdentity); the
+    // id text has a fixed length, so its place in the column is taken now and filled then.
+    // Flow id: flowId() of pipeline/flow-id.ts, over `site \0 sensor \0 key \0 start`. Its key
+    // holds the Community ID text (written into the message once it is known), the initiator's
+    // address and port: both directions of a connection share a Community ID, so the initiator
+    // side keeps their ids apart.
+    const ids = this.ids;
+    const j = ids.reserveFlow();
+    const fids = this.fids;
+    const prefix = exporter.idPrefix;
+    let k = fids.reserve(prefix.length + 3 * context.stateKey.length + 160);
+    const id = fids.bytes;
+    for (let i = 0; i < prefix.length; i++) id[k++] = prefix[i];
     if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
-      const a = this.address[srcLen === 4 ? 0 : 2];
-      const b = this.address[srcLen === 4 ? 1 : 3];
-      for (let i = 0; i < srcLen; i++) {
-        a[i] = bytes[src + i];
-        b[i] = bytes[dst + i];
-      }
-      const cid = communityIdBytes(a, b, proto, sport === sport ? sport : 0, dport === dport ? dport : 0);
-      out.putString(TEXT.community_id, cid);
-      for (let i = 0; i < cid.length; i++) id[k++] = cid.charCodeAt(i);
+      const cids = this.cids;
+      const c = cids.reserve(COMMUNITY_ID_INPUT_MAX);
+      ids.cid[j] = cids.push(communityIdInput(cids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
+      const t = out.reserveText(TEXT.community_id, COMMUNITY_ID_TEXT_LENGTH);
+      ids.cidColumnAt[j] = t.end;
+      t.end += COMMUNITY_ID_TEXT_LENGTH;
+      ids.cidKeyAt[j] = k;
+      k += COMMUNITY_ID_TEXT_LENGTH;
       id[k++] = 124; // |
       const srcText = out.text[TEXT.src_addr].bytes;
       for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
@@ -859,19 +907,15 @@ export class FlowDecoder {
       if (sport === sport) k = writeInteger(id, k, sport);
     } else {
       out.putNull(TEXT.community_id);
+      ids.cid[j] = -1;
       k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
     }
     id[k++] = 0;
     k = writeInteger(id, k, startUs);
-    // flowId() of pipeline/flow-id.ts over the same bytes: 16 hex digits of SHA-1.
-    // (The digest as a latin1 ('binary') string: a Buffer result costs three times as much.)
-    const digest = hash('sha1', (this.idViews[k] ??= new Uint8Array(id.buffer, id.byteOffset, k)), 'binary');
-    const t = out.reserveText(TEXT.flow_id, 16);
-    for (let i = 0; i < 8; i++) {
-      const b = digest.charCodeAt(i);
-      t.bytes[t.end++] = HEX[b >> 4];
-      t.bytes[t.end++] = HEX[b & 15];
-    }
+    fids.push(k);
+    const t = out.reserveText(TEXT.flow_id, FLOW_ID_TEXT_LENGTH);
+    ids.fidColumnAt[j] = t.end;
+    t.end += FLOW_ID_TEXT_LENGTH;
     this.stats.flows++;
 
     out.putBytes(TEXT.site_id, this.siteText);
