@@ -192,7 +192,6 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       }
       const x = m.x;
       const proba = scratch.proba.subarray(0, rows * K);
-      proba.fill(0);
       forest.predictProba(x, rows, proba);
       const flowIds = batch.getChild('flow_id');
       const sites = batch.getChild('site_id');

@@ -108,20 +108,33 @@ export class FlatForest implements FlatForestArrays {
 
   /**
    * Mean class probabilities of the trees for `rows` rows of a row-major matrix with `features`
-   * columns; returns `rows × classes` values (row-major).
+   * columns; returns `rows × classes` values (row-major), written over `out` when given.
    */
   predictProba(x: Float64Array, rows: number, out = new Float64Array(rows * this.classes)): Float64Array {
-    this.accumulate(x, rows, out, 0, this.roots.length);
+    this.check(x, rows, out);
+    const wasm = this.wasmFor(rows);
+    if (wasm) wasm.accumulate(x, rows, out, 0, this.roots.length, true);
+    else {
+      out.fill(0, 0, rows * this.classes);
+      this.accumulateJs(x, rows, out, 0, this.roots.length);
+    }
     const scale = 1 / this.roots.length;
-    for (let i = 0; i < out.length; i++) out[i] *= scale;
+    const n = rows * this.classes;
+    for (let i = 0; i < n; i++) out[i] *= scale;
     return out;
   }
 
   /** The class index of highest probability per row (the first one on ties). */
   predict(x: Float64Array, rows: number): Int32Array {
     const K = this.classes;
-    const p = this.predictProba(x, rows);
     const out = new Int32Array(rows);
+    const wasm = this.wasmFor(rows);
+    if (wasm) {
+      // Straight from the sums in the module's memory: the same products and comparisons.
+      wasm.predict(x, rows, 1 / this.roots.length, out);
+      return out;
+    }
+    const p = this.predictProba(x, rows);
     for (let r = 0; r < rows; r++) {
       let best = 0;
       let bestP = p[r * K];
@@ -136,21 +149,28 @@ export class FlatForest implements FlatForestArrays {
     return out;
   }
 
+  private check(x: Float64Array, rows: number, out: Float64Array): void {
+    if (x.length < rows * this.features) throw new RangeError(`matrix has ${x.length} values, expected ${rows} × ${this.features}`);
+    if (out.length < rows * this.classes) throw new RangeError(`sums have ${out.length} values, expected ${rows} × ${this.classes}`);
+  }
+
+  /**
+   * The WebAssembly walk for a call over `rows` rows, or null for the JavaScript one. A few rows
+   * (the out-of-bag score walks one row through one tree) cost less in JavaScript than the copies
+   * in and out of the module's memory.
+   */
+  private wasmFor(rows: number): WasmWalk | null {
+    if (this.walk !== 'wasm' || rows < LANES) return null;
+    if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
+    return this.wasm;
+  }
+
   /** Add the leaf distributions of trees [from, to) into `out` (rows × classes), unscaled. */
   accumulate(x: Float64Array, rows: number, out: Float64Array, from: number, to: number): void {
-    const d = this.features;
-    if (x.length < rows * d) throw new RangeError(`matrix has ${x.length} values, expected ${rows} × ${d}`);
-    if (out.length < rows * this.classes) throw new RangeError(`sums have ${out.length} values, expected ${rows} × ${this.classes}`);
-    // A few rows (the out-of-bag score walks one row through one tree) cost less in JavaScript
-    // than the copies in and out of the WebAssembly memory.
-    if (this.walk === 'wasm' && rows >= LANES) {
-      if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
-      if (this.wasm) {
-        this.wasm.accumulate(x, rows, out, from, to);
-        return;
-      }
-    }
-    this.accumulateJs(x, rows, out, from, to);
+    this.check(x, rows, out);
+    const wasm = this.wasmFor(rows);
+    if (wasm) wasm.accumulate(x, rows, out, from, to);
+    else this.accumulateJs(x, rows, out, from, to);
   }
 
   /** The plain walk, node by node, one row at a time. */
@@ -186,12 +206,10 @@ export class FlatForest implements FlatForestArrays {
     if (x.length < rows * this.features) throw new RangeError(`matrix has ${x.length} values, expected ${rows} × ${this.features}`);
     if (from < 0 || to > this.roots.length || from > to) throw new RangeError(`trees ${from}..${to} outside 0..${this.roots.length}`);
     const out = new Int32Array((to - from) * rows);
-    if (this.walk === 'wasm' && rows >= LANES) {
-      if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
-      if (this.wasm) {
-        this.wasm.leaves(x, rows, from, to, out);
-        return out;
-      }
+    const wasm = this.wasmFor(rows);
+    if (wasm) {
+      wasm.leaves(x, rows, from, to, out);
+      return out;
     }
     for (let t = from; t < to; t++) for (let r = 0; r < rows; r++) out[(t - from) * rows + r] = this.path(x, r, t, () => {});
     return out;

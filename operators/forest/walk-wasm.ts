@@ -230,7 +230,10 @@ export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
 
 let compiled: WebAssembly.Module | null = null;
 
-/** Rows per call: the x and sum areas hold this many (measured: 128–2,048 do alike). */
+/**
+ * Rows per call: the x and sum areas hold this many (measured: 128–2,048 do alike on large trees;
+ * on trees of ~100 nodes 64 was 3–6 % faster, within the noise of the loaded machine).
+ */
 const BLOCK = 512;
 
 /**
@@ -263,6 +266,10 @@ export class WasmWalk {
   private readonly outAt: number;
   private readonly leavesAt: number;
   private readonly sortRows: boolean;
+  private readonly trees: number;
+  /** Sort keys and the resulting order of one block (scratch). */
+  private readonly keys = new Float64Array(BLOCK);
+  private readonly order = new Int32Array(BLOCK);
 
   /**
    * Lays the forest's nodes out as described at the top of this file; null when it is too large
@@ -292,6 +299,7 @@ export class WasmWalk {
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.features = forest.features;
     this.classes = forest.classes;
+    this.trees = forest.roots.length;
     const n = forest.feature.length;
     this.sortRows = sortRows ?? n >= SORT_MIN_TREE_NODES * forest.roots.length;
     const align = (v: number) => (v + 15) & ~15;
@@ -326,13 +334,66 @@ export class WasmWalk {
   }
 
   /**
-   * Add the leaf values of trees [from, to) for `rows` rows of x into out (rows × classes). Over
-   * many large trees, each block's rows are first ordered by the leaves they reach in its first
-   * two trees: rows that end alike tend to walk alike, so a lockstep group waits less for its
-   * deepest lane (on the benchmark forests: 14–17 % fewer steps). Each row still gets its own sums
-   * in tree order, so the order of rows changes nothing in the results.
+   * Add the leaf values of trees [from, to) for `rows` rows of x into out (rows × classes), or,
+   * with `overwrite`, write them over out as if it held zeros (the sums start from zero inside
+   * the module, so out is neither read nor cleared first). Over many large trees, each block's rows
+   * are first ordered by the leaves they reach in its first two trees: rows that end alike tend to
+   * walk alike, so a lockstep group waits less for its deepest lane (on the benchmark forests:
+   * 14–17 % fewer steps). Each row still gets its own sums in tree order, so the order of rows
+   * changes nothing in the results.
    */
-  accumulate(x: Float64Array, rows: number, out: Float64Array, from: number, to: number): void {
+  accumulate(x: Float64Array, rows: number, out: Float64Array, from: number, to: number, overwrite = false): void {
+    const K = this.classes;
+    const f64 = new Float64Array(this.memory.buffer);
+    const ow = this.outAt >> 3;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      const order = this.block(x, r0, n, from, to, overwrite ? null : out);
+      if (!order) out.set(f64.subarray(ow, ow + n * K), r0 * K);
+      else
+        for (let j = 0; j < n; j++) {
+          const so = (r0 + order[j]) * K;
+          const dw = ow + j * K;
+          for (let k = 0; k < K; k++) out[so + k] = f64[dw + k];
+        }
+    }
+  }
+
+  /**
+   * The class of highest mean (sum × scale) per row, the first on ties, into dst: what argmax over
+   * predictProba gives, without the rows × classes array (the sums are read where the walk left
+   * them). `scale` is 1 / trees for the whole forest.
+   */
+  predict(x: Float64Array, rows: number, scale: number, dst: Int32Array): void {
+    const K = this.classes;
+    const T = this.trees;
+    const f64 = new Float64Array(this.memory.buffer);
+    const ow = this.outAt >> 3;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      const order = this.block(x, r0, n, 0, T, null);
+      for (let j = 0; j < n; j++) {
+        const o = ow + j * K;
+        let best = 0;
+        let bestP = f64[o] * scale;
+        for (let k = 1; k < K; k++) {
+          const p = f64[o + k] * scale;
+          if (p > bestP) {
+            bestP = p;
+            best = k;
+          }
+        }
+        dst[r0 + (order ? order[j] : j)] = best;
+      }
+    }
+  }
+
+  /**
+   * One block of n rows from row r0: its rows (and out's sums, or zeros when `out` is null) copied
+   * in, possibly reordered, and trees [from, to) walked; the sums stay in the module's memory.
+   * Returns the order (module row j is block row order[j]) or null when the rows kept theirs.
+   */
+  private block(x: Float64Array, r0: number, n: number, from: number, to: number, out: Float64Array | null): Int32Array | null {
     const d = this.features;
     const K = this.classes;
     const f64 = new Float64Array(this.memory.buffer);
@@ -340,38 +401,35 @@ export class WasmWalk {
     const xw = this.xAt >> 3;
     const ow = this.outAt >> 3;
     const lw = this.leavesAt >> 2;
-    const keys = new Float64Array(BLOCK);
-    const order = new Int32Array(BLOCK);
-    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-      const n = Math.min(BLOCK, rows - r0);
-      if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
-        f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
-        f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
-        this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
-        out.set(f64.subarray(ow, ow + n * K), r0 * K);
-        continue;
-      }
+    if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
       f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
-      this.leavesOf(this.rootsAt, from, from + 2, this.xAt, d * 8, 0, n, this.leavesAt, n);
-      // key = leaf in the first tree, leaf in the second, row: 21 + 21 + 10 bits, exact in a double.
-      for (let i = 0; i < n; i++) keys[i] = (Math.min(i32[lw + i], KEY_MAX) * 2 ** 21 + Math.min(i32[lw + n + i], KEY_MAX)) * 1024 + i;
-      const sorted = keys.subarray(0, n).sort();
-      for (let j = 0; j < n; j++) order[j] = sorted[j] % 1024;
+      if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+      else f64.fill(0, ow, ow + n * K);
+      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
+      return null;
+    }
+    const keys = this.keys;
+    const order = this.order;
+    f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
+    this.leavesOf(this.rootsAt, from, from + 2, this.xAt, d * 8, 0, n, this.leavesAt, n);
+    // key = leaf in the first tree, leaf in the second, row: 21 + 21 + 10 bits, exact in a double.
+    for (let i = 0; i < n; i++) keys[i] = (Math.min(i32[lw + i], KEY_MAX) * 2 ** 21 + Math.min(i32[lw + n + i], KEY_MAX)) * 1024 + i;
+    const sorted = keys.subarray(0, n).sort();
+    for (let j = 0; j < n; j++) order[j] = sorted[j] % 1024;
+    for (let j = 0; j < n; j++) {
+      const src = (r0 + order[j]) * d;
+      const dst = xw + j * d;
+      for (let f = 0; f < d; f++) f64[dst + f] = x[src + f];
+    }
+    if (out)
       for (let j = 0; j < n; j++) {
-        const src = (r0 + order[j]) * d;
-        const dst = xw + j * d;
-        for (let f = 0; f < d; f++) f64[dst + f] = x[src + f];
         const so = (r0 + order[j]) * K;
         const dw = ow + j * K;
         for (let k = 0; k < K; k++) f64[dw + k] = out[so + k];
       }
-      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
-      for (let j = 0; j < n; j++) {
-        const so = (r0 + order[j]) * K;
-        const dw = ow + j * K;
-        for (let k = 0; k < K; k++) out[so + k] = f64[dw + k];
-      }
-    }
+    else f64.fill(0, ow, ow + n * K);
+    this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
+    return order;
   }
 
   /** Leaf node index of each row in trees [from, to): dst[(t - from) × rows + r]. */

@@ -158,7 +158,16 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       sameBits(wasm.predictProba(x, rows), reference, `${target}, ${rows} rows`);
       sameBits(sorted.predictProba(x, rows), reference, `${target}, ${rows} rows, rows ordered`);
       sameBits(plain.predictProba(x, rows), reference, `${target}, ${rows} rows, rows in order`);
-      assert.equal(wasm.predict(x, rows), js.predict(x, rows));
+      // predict reads the sums in the module's memory, rows ordered or not: the plain walk's classes.
+      const classes = js.predict(x, rows);
+      assert.equal(wasm.predict(x, rows), classes);
+      assert.equal(sorted.predict(x, rows), classes);
+      assert.equal(plain.predict(x, rows), classes);
+      // predictProba writes over the array it is given (the classify operator reuses one).
+      const reused = new Float64Array(rows * s.classes.length + 5).fill(3.5);
+      sameBits(sorted.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array`);
+      sameBits(plain.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array, rows in order`);
+      assert.is(reused[rows * s.classes.length], 3.5, 'values past the rows are left alone');
     }
     // The leaves each row reaches (what explanations start from) are the plain walk's, and each
     // leaf's parent chain leads back to its tree's root.
@@ -217,6 +226,7 @@ test('the shipped models predict the same doubles with the WebAssembly walk as w
       }
     }
     sameBits(new FlatForest(forest, { walk: 'wasm' }).predictProba(x, rows), new FlatForest(forest, { walk: 'js' }).predictProba(x, rows), file);
+    assert.equal(new FlatForest(forest, { walk: 'wasm' }).predict(x, rows), new FlatForest(forest, { walk: 'js' }).predict(x, rows), file);
   }
 });
 
