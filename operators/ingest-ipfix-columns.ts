@@ -61,6 +61,9 @@ function textColumn(rows: number): TextColumn {
   return { bytes: new Uint8Array(rows * 24), end: 0, offsets: new Int32Array(rows + 1), nulls: new Uint8Array(rows), nullCount: 0 };
 }
 
+/** "00".."99": two digits at a time. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+
 /** Decimal digits of a non-negative safe integer, written at `at`; returns the new end. */
 export function writeDigits(out: Uint8Array, at: number, v: number): number {
   if (v < 10) {
@@ -71,25 +74,34 @@ export function writeDigits(out: Uint8Array, at: number, v: number): number {
   // Larger (microsecond timestamps): the high part, then the low 8 digits zero-padded, each in
   // 32-bit integer arithmetic.
   const high = Math.floor(v / 1e8);
-  const low = v - high * 1e8;
+  let low = v - high * 1e8;
   at = high <= 0x7fffffff ? writeSmall(out, at, high) : writeDigits(out, at, high);
-  for (let i = at + 7, x = low; i >= at; i--) {
-    const q = (x / 10) | 0;
-    out[i] = 48 + (x - q * 10);
-    x = q;
+  for (let i = at + 6; i >= at; i -= 2) {
+    const q = (low / 100) | 0;
+    const r = (low - q * 100) << 1;
+    out[i] = DIGIT_PAIRS[r];
+    out[i + 1] = DIGIT_PAIRS[r + 1];
+    low = q;
   }
   return at + 8;
 }
 
 /** Digits of 0 <= v < 2^31. */
 function writeSmall(out: Uint8Array, at: number, v: number): number {
-  let n = 1;
-  for (let x = v; x >= 10; x = (x / 10) | 0) n++;
-  for (let i = at + n - 1, x = v; i >= at; i--) {
-    const q = (x / 10) | 0;
-    out[i] = 48 + (x - q * 10);
+  const n = v < 100 ? (v < 10 ? 1 : 2) : v < 10000 ? (v < 1000 ? 3 : 4) : v < 1000000 ? (v < 100000 ? 5 : 6) : v < 100000000 ? (v < 10000000 ? 7 : 8) : v < 1000000000 ? 9 : 10;
+  let i = at + n;
+  let x = v;
+  while (x >= 100) {
+    const q = (x / 100) | 0;
+    const r = (x - q * 100) << 1;
+    out[--i] = DIGIT_PAIRS[r + 1];
+    out[--i] = DIGIT_PAIRS[r];
     x = q;
   }
+  if (x >= 10) {
+    out[--i] = DIGIT_PAIRS[(x << 1) + 1];
+    out[--i] = DIGIT_PAIRS[x << 1];
+  } else out[--i] = 48 + x;
   return at + n;
 }
 
@@ -174,8 +186,16 @@ export class ExportColumns {
     this.text = TEXT_NAMES.map(() => textColumn(rows));
   }
 
-  /** Make room for one more row (call before writing it). */
-  reserveRow(): void {
+  /**
+   * Make room for one more row (call before writing it), with at least `textBytes` free bytes in
+   * every text column (then the row's text may be written without `reserveText`).
+   */
+  reserveRow(textBytes = 0): void {
+    const text = this.text;
+    for (let k = 0; k < text.length; k++) {
+      const t = text[k];
+      if (t.end + textBytes > t.bytes.length) this.reserveText(k, textBytes);
+    }
     if (this.length < this.capacity) return;
     const rows = this.capacity * 2;
     this.num = this.num.map((a) => {

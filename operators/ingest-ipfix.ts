@@ -28,7 +28,7 @@ import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, 
 import { Sha1Batch } from '../pipeline/sha1.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
-import { ExportColumns, NUM, TEXT, writeDigits } from './ingest-ipfix-columns.ts';
+import { ExportColumns, NUM, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
 
 /** Information element ids HEIR maps (IANA IPFIX registry; NetFlow v9 field types share 1..127). */
 export const IE = {
@@ -417,6 +417,19 @@ function writeInteger(out: Uint8Array, at: number, v: number): number {
 interface ExporterText {
   readonly sensor: Uint8Array;
   readonly idPrefix: Uint8Array;
+  /** Bytes a row's longest text may take (every column is reserved this much per row). */
+  readonly rowText: number;
+}
+
+/** Longest text of a row besides site and sensor: `features` with two 2^53 interface numbers. */
+const ROW_TEXT_MIN = 96;
+
+/** Append bytes to the current row of a text column that has room for them. */
+function put(t: TextColumn, src: Uint8Array): void {
+  const bytes = t.bytes;
+  let at = t.end;
+  for (let i = 0; i < src.length; i++) bytes[at++] = src[i];
+  t.end = at;
 }
 
 const utf8 = new TextEncoder();
@@ -630,7 +643,7 @@ export class FlowDecoder {
       const idPrefix = new Uint8Array(this.siteText.length + sensor.length + 2);
       idPrefix.set(this.siteText, 0);
       idPrefix.set(sensor, this.siteText.length + 1);
-      t = { sensor, idPrefix };
+      t = { sensor, idPrefix, rowText: Math.max(ROW_TEXT_MIN, sensor.length, this.siteText.length) };
       if (this.exporters.size >= MAX_DOMAINS) this.exporters.clear();
       this.exporters.set(exporter, t);
     }
@@ -861,20 +874,22 @@ export class FlowDecoder {
       [flagsFwd, flagsBwd] = [flagsBwd, flagsFwd];
     }
     const exporter = context.text;
-    out.reserveRow();
+    // Room in every text column for the longest text of a row: no check per column below.
+    out.reserveRow(exporter.rowText);
     const row = out.length;
+    const text = out.text;
 
     // Addresses: text straight into the columns; the source text is also part of the flow id key.
     let srcTextStart = -1;
     let srcTextEnd = -1;
     if (src === src) {
-      const t = out.reserveText(TEXT.src_addr, 48);
+      const t = text[TEXT.src_addr];
       srcTextStart = t.end;
       t.end = writeAddressText(t.bytes, t.end, bytes, src, srcLen);
       srcTextEnd = t.end;
     } else out.putNull(TEXT.src_addr);
     if (dst === dst) {
-      const t = out.reserveText(TEXT.dst_addr, 48);
+      const t = text[TEXT.dst_addr];
       t.end = writeAddressText(t.bytes, t.end, bytes, dst, dstLen);
     } else out.putNull(TEXT.dst_addr);
 
@@ -895,13 +910,13 @@ export class FlowDecoder {
       const cids = this.cids;
       const c = cids.reserve(COMMUNITY_ID_INPUT_MAX);
       ids.cid[j] = cids.push(communityIdInput(cids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
-      const t = out.reserveText(TEXT.community_id, COMMUNITY_ID_TEXT_LENGTH);
+      const t = text[TEXT.community_id];
       ids.cidColumnAt[j] = t.end;
       t.end += COMMUNITY_ID_TEXT_LENGTH;
       ids.cidKeyAt[j] = k;
       k += COMMUNITY_ID_TEXT_LENGTH;
       id[k++] = 124; // |
-      const srcText = out.text[TEXT.src_addr].bytes;
+      const srcText = text[TEXT.src_addr].bytes;
       for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
       id[k++] = 124;
       if (sport === sport) k = writeInteger(id, k, sport);
@@ -913,34 +928,34 @@ export class FlowDecoder {
     id[k++] = 0;
     k = writeInteger(id, k, startUs);
     fids.push(k);
-    const t = out.reserveText(TEXT.flow_id, FLOW_ID_TEXT_LENGTH);
+    const t = text[TEXT.flow_id];
     ids.fidColumnAt[j] = t.end;
     t.end += FLOW_ID_TEXT_LENGTH;
     this.stats.flows++;
 
-    out.putBytes(TEXT.site_id, this.siteText);
-    out.putBytes(TEXT.sensor_id, exporter.sensor);
-    out.putBytes(TEXT.source, SOURCE_TEXT[context.version]);
+    put(text[TEXT.site_id], this.siteText);
+    put(text[TEXT.sensor_id], exporter.sensor);
+    put(text[TEXT.source], SOURCE_TEXT[context.version]);
     // (An integer index: indexing with NaN is a property lookup by name.)
     const reasonCode = v[V_END_REASON];
     const reason = reasonCode >= 0 && reasonCode < END_REASON_TEXT.length ? END_REASON_TEXT[reasonCode | 0] : undefined;
-    if (reason !== undefined) out.putBytes(TEXT.end_reason, reason);
+    if (reason !== undefined) put(text[TEXT.end_reason], reason);
     else out.putNull(TEXT.end_reason);
     this.mac(out, TEXT.src_mac, bytes, v[V_SRC_MAC]);
     this.mac(out, TEXT.dst_mac, bytes, v[V_DST_MAC]);
     const ingress = v[V_INGRESS];
     const egress = v[V_EGRESS];
     if (ingress === ingress || egress === egress) {
-      const f = out.reserveText(TEXT.features, 64);
+      const f = text[TEXT.features];
       f.bytes[f.end++] = 123; // {
       if (ingress === ingress) {
-        f.bytes.set(INGRESS_TEXT, f.end);
-        f.end = writeInteger(f.bytes, f.end + INGRESS_TEXT.length, ingress);
+        put(f, INGRESS_TEXT);
+        f.end = writeInteger(f.bytes, f.end, ingress);
       }
       if (egress === egress) {
         if (ingress === ingress) f.bytes[f.end++] = 44; // ,
-        f.bytes.set(EGRESS_TEXT, f.end);
-        f.end = writeInteger(f.bytes, f.end + EGRESS_TEXT.length, egress);
+        put(f, EGRESS_TEXT);
+        f.end = writeInteger(f.bytes, f.end, egress);
       }
       f.bytes[f.end++] = 125; // }
     } else out.putNull(TEXT.features);
@@ -968,7 +983,7 @@ export class FlowDecoder {
       out.putNull(index);
       return;
     }
-    const t = out.reserveText(index, 17);
+    const t = out.text[index];
     for (let i = 0; i < 6; i++) {
       if (i) t.bytes[t.end++] = 58;
       t.bytes[t.end++] = HEX[bytes[o + i] >> 4];
