@@ -3,15 +3,20 @@
  * run, on the same data and the same stratified split, with the same hyper-parameters (100 trees,
  * max_features sqrt, bootstrap, unlimited depth). Prints train seconds, predict rows/s and
  * macro-F1 for each, and the ratios; prediction is also measured inside the classify operator
- * on Arrow batches. ml-random-forest cannot train on the full data in reasonable time, so it and
- * our forest are compared on a subsample (same rows, same number of trees).
+ * on Arrow batches. ml-random-forest cannot train on the full data in reasonable time, so it is
+ * trained on a subsample; its prediction is compared with ours on the very same trees (its
+ * toJSON() model imported by operators/forest/import-mljs.ts) over the same test rows, so the
+ * ratio is the two predict engines alone. Our own forest trained on the same subsample is
+ * reported beside it (training time and macro-F1).
  *
  * Single-threaded figures are process CPU time on both sides (node's process.cpuUsage, Python's
  * time.process_time), because the benchmark machine is shared and wall time measures the
  * neighbours; wall time is printed beside them, and every prediction figure is the best and the
  * median of HEIR_BENCH_REPS runs (default 5). All-core training is wall time.
  *
- * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--trees N] [--seed N] [--json]
+ * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--parts LIST] [--trees N] [--seed N] [--json]
+ * --parts picks among allcores (all-core training, ours and scikit-learn's), classify, sklearn,
+ * mljs (comma-separated; default all): e.g. `--parts classify,sklearn` for the operator ratio.
  * Needs /usr/bin/python3 with python3-sklearn (Debian).
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +30,7 @@ import { loadNamed, trainOnDataset } from '../datasets/experiment.ts';
 import { takeRows, type Dataset } from '../datasets/load.ts';
 import { stratifiedSplit } from '../datasets/split.ts';
 import { classifyOperator } from '../operators/classify.ts';
+import { importMlRandomForest } from '../operators/forest/import-mljs.ts';
 import { evaluate } from '../operators/forest/metrics.ts';
 import { trainForest } from '../operators/forest/train-forest.ts';
 import { setWarningSink } from '../pipeline/warn.ts';
@@ -39,6 +45,8 @@ const TREES = Number(flag('trees') ?? 100);
 const SEED = Number(flag('seed') ?? 1);
 const ONLY = flag('only');
 const REPEATS = Math.max(1, Number(process.env.HEIR_BENCH_REPS ?? 5));
+const PARTS = new Set((flag('parts') ?? 'allcores,classify,sklearn,mljs').split(','));
+for (const p of PARTS) if (!['allcores', 'classify', 'sklearn', 'mljs'].includes(p)) throw new Error(`--parts: unknown part ${p} (allcores, classify, sklearn, mljs)`);
 const ML_ROWS = 400;
 const ML_TREES = 100;
 const PYTHON = '/usr/bin/python3';
@@ -129,9 +137,12 @@ async function runCase(c: (typeof CASES)[number], work: string) {
   const t0 = cpuSeconds();
   const one = await trainForest(train.x, train.rows, d, train.y, K, { trees: TREES, seed: SEED, oob: false }, { threads: 1 });
   const oursTrain1 = cpuSeconds() - t0;
-  const t1 = performance.now();
-  await trainForest(train.x, train.rows, d, train.y, K, { trees: TREES, seed: SEED, oob: false }, { threads: cpus().length });
-  const oursTrainAll = (performance.now() - t1) / 1000;
+  let oursTrainAll = NaN;
+  if (PARTS.has('allcores')) {
+    const t1 = performance.now();
+    await trainForest(train.x, train.rows, d, train.y, K, { trees: TREES, seed: SEED, oob: false }, { threads: cpus().length });
+    oursTrainAll = (performance.now() - t1) / 1000;
+  }
   let pred: Int32Array = new Int32Array(0);
   one.forest.predict(test.x, test.rows);
   const oursPredict = rate(test.rows, () => (pred = one.forest.predict(test.x, test.rows)));
@@ -146,60 +157,82 @@ async function runCase(c: (typeof CASES)[number], work: string) {
   };
 
   // Inside the classify operator, on Arrow batches of 4,096 flows.
-  const { model } = await trainOnDataset({ dataset: c.dataset, target: c.target, forest: { trees: TREES, seed: SEED, oob: false } }, data);
-  const op = classifyOperator(model);
-  const batches = flowBatches(data, test.x, test.rows, 4096);
-  const ctx = { site: 'bench', sensor: 'bench', batchId: 'bench', warn() {} };
-  for (const b of batches.slice(0, 1)) op.apply({ flows: b }, ctx);
-  const classify = rate(test.rows, () => {
-    for (const b of batches) op.apply({ flows: b }, ctx);
-  });
-  const classifyRowsPerSecond = classify.cpuBest;
+  let classify: Rate | null = null;
+  if (PARTS.has('classify')) {
+    const { model } = await trainOnDataset({ dataset: c.dataset, target: c.target, forest: { trees: TREES, seed: SEED, oob: false } }, data);
+    const op = classifyOperator(model);
+    const batches = flowBatches(data, test.x, test.rows, 4096);
+    const ctx = { site: 'bench', sensor: 'bench', batchId: 'bench', warn() {} };
+    for (const b of batches.slice(0, 1)) op.apply({ flows: b }, ctx);
+    classify = rate(test.rows, () => {
+      for (const b of batches) op.apply({ flows: b }, ctx);
+    });
+  }
 
   // scikit-learn in a child process on the same files.
-  const sk = JSON.parse(execFileSync(PYTHON, [join(import.meta.dirname, 'forest-sklearn.py'), work, String(d), String(TREES), String(SEED), String(REPEATS)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
-    sklearn: string; jobs1: Side; jobsAll: Side;
-  };
+  type Sk = { sklearn: string; jobs1: Side; jobsAll?: Side };
+  const sk: Sk | null = PARTS.has('sklearn')
+    ? (JSON.parse(execFileSync(PYTHON, [join(import.meta.dirname, 'forest-sklearn.py'), work, String(d), String(TREES), String(SEED), String(REPEATS), PARTS.has('allcores') ? '1,-1' : '1'], { encoding: 'utf8', maxBuffer: 1 << 24 })) as Sk)
+    : null;
 
-  // ml-random-forest vs ours on a subsample it can finish: ML_ROWS training rows evenly spread over
-  // the training side (files are ordered by capture), ML_TREES trees.
-  const m = Math.min(ML_ROWS, train.rows);
-  const sub = takeRows(data, c.target, Int32Array.from({ length: m }, (_, i) => split.train[Math.floor((i * train.rows) / m)]));
-  const X = Array.from({ length: m }, (_, i) => Array.from(sub.x.subarray(i * d, (i + 1) * d)));
-  const Y = Array.from(sub.y);
-  const ml = new RF.RandomForestClassifier({ nEstimators: ML_TREES, seed: SEED, maxFeatures: Math.floor(Math.sqrt(d)), noOOB: true });
-  const t2 = cpuSeconds();
-  ml.train(X, Y);
-  const mlTrain = cpuSeconds() - t2;
-  const XT = Array.from({ length: test.rows }, (_, i) => Array.from(test.x.subarray(i * d, (i + 1) * d)));
-  let mlPred: number[] = [];
-  const mlPredict = rate(test.rows, () => (mlPred = ml.predict(XT)), Math.min(REPEATS, 3));
-  const small = await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
-  const t3 = cpuSeconds();
-  await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
-  const smallTrain = cpuSeconds() - t3;
-  let smallPred: Int32Array = new Int32Array(0);
-  small.forest.predict(test.x, test.rows);
-  const smallPredict = rate(test.rows, () => (smallPred = small.forest.predict(test.x, test.rows)));
-  const mljs: Side = { trainSeconds: mlTrain, predictRowsPerSecond: mlPredict.cpuBest, predict: mlPredict, macroF1: evaluate(test.y, Int32Array.from(mlPred), labels.classes).macroF1 };
-  const oursSmall: Side = { trainSeconds: smallTrain, predictRowsPerSecond: smallPredict.cpuBest, predict: smallPredict, macroF1: evaluate(test.y, smallPred, labels.classes).macroF1 };
+  // ml-random-forest on a subsample it can finish: ML_ROWS training rows evenly spread over the
+  // training side (files are ordered by capture), ML_TREES trees. Prediction is compared on the
+  // very same trees: ml.js's model imported (toJSON()) and predicted by our engine, same test rows,
+  // each engine given its own input form (ml.js an array of row arrays, ours the row-major
+  // Float64Array), both built before timing.
+  let mljsPart: { mljs: Side; oursSame: Side; oursSmall: Side; agreement: number; mlNodes: number; oursNodes: number; m: number } | null = null;
+  if (PARTS.has('mljs')) {
+    const m = Math.min(ML_ROWS, train.rows);
+    const sub = takeRows(data, c.target, Int32Array.from({ length: m }, (_, i) => split.train[Math.floor((i * train.rows) / m)]));
+    const X = Array.from({ length: m }, (_, i) => Array.from(sub.x.subarray(i * d, (i + 1) * d)));
+    const Y = Array.from(sub.y);
+    const ml = new RF.RandomForestClassifier({ nEstimators: ML_TREES, seed: SEED, maxFeatures: Math.floor(Math.sqrt(d)), noOOB: true });
+    const t2 = cpuSeconds();
+    ml.train(X, Y);
+    const mlTrain = cpuSeconds() - t2;
+    const XT = Array.from({ length: test.rows }, (_, i) => Array.from(test.x.subarray(i * d, (i + 1) * d)));
+    let mlPred: number[] = [];
+    const mlPredict = rate(test.rows, () => (mlPred = ml.predict(XT)), Math.min(REPEATS, 3));
+    const same = importMlRandomForest(JSON.parse(JSON.stringify(ml.toJSON())), d, K, 'ml-random-forest model');
+    let samePred: Int32Array = same.predict(test.x, test.rows);
+    const samePredict = rate(test.rows, () => (samePred = same.predict(test.x, test.rows)));
+    let agree = 0;
+    for (let i = 0; i < test.rows; i++) if (samePred[i] === mlPred[i]) agree++;
+    // Our own forest on the same subsample: training time and accuracy beside ml.js's.
+    const small = await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
+    const t3 = cpuSeconds();
+    await trainForest(sub.x, m, d, sub.y, K, { trees: ML_TREES, seed: SEED, oob: false });
+    const smallTrain = cpuSeconds() - t3;
+    let smallPred: Int32Array = small.forest.predict(test.x, test.rows);
+    const smallPredict = rate(test.rows, () => (smallPred = small.forest.predict(test.x, test.rows)));
+    mljsPart = {
+      mljs: { trainSeconds: mlTrain, predictRowsPerSecond: mlPredict.cpuBest, predict: mlPredict, macroF1: evaluate(test.y, Int32Array.from(mlPred), labels.classes).macroF1 },
+      oursSame: { trainSeconds: NaN, predictRowsPerSecond: samePredict.cpuBest, predict: samePredict, macroF1: evaluate(test.y, samePred, labels.classes).macroF1 },
+      oursSmall: { trainSeconds: smallTrain, predictRowsPerSecond: smallPredict.cpuBest, predict: smallPredict, macroF1: evaluate(test.y, smallPred, labels.classes).macroF1 },
+      agreement: agree / test.rows,
+      mlNodes: same.nodes,
+      oursNodes: small.forest.nodes,
+      m,
+    };
+  }
 
   return {
-    case: c.name, dataset: data.name, target: c.target, sample: SAMPLE, trainRows: train.rows, testRows: test.rows, features: d, classes: K, trees: TREES, sklearnVersion: sk.sklearn,
-    ours, classifyRowsPerSecond, classify, sklearn1: sk.jobs1, sklearnAll: sk.jobsAll, mljs, oursSmall, mlRows: m, mlTrees: ML_TREES,
+    case: c.name, dataset: data.name, target: c.target, sample: SAMPLE, trainRows: train.rows, testRows: test.rows, features: d, classes: K, trees: TREES, sklearnVersion: sk?.sklearn ?? null,
+    ours, classify, sklearn1: sk?.jobs1 ?? null, sklearnAll: sk?.jobsAll ?? null, mljs: mljsPart, mlTrees: ML_TREES,
     ratios: {
-      trainOursOverSklearn1: ours.trainSeconds / sk.jobs1.trainSeconds,
-      trainOursAllOverSklearnAll: ours.trainSecondsAllCores / sk.jobsAll.trainSeconds,
-      predictOursOverSklearn1: ours.predictRowsPerSecond / sk.jobs1.predictRowsPerSecond,
-      classifyOpOverSklearn1: classifyRowsPerSecond / sk.jobs1.predictRowsPerSecond,
-      predictOursOverSklearn1Median: ours.predict.cpuMedian / sk.jobs1.predict.cpuMedian,
-      classifyOpOverSklearn1Median: classify.cpuMedian / sk.jobs1.predict.cpuMedian,
-      predictOursOverSklearn1Wall: ours.predict.wallBest / sk.jobs1.predict.wallBest,
-      classifyOpOverSklearn1Wall: classify.wallBest / sk.jobs1.predict.wallBest,
-      predictOursOverMljsMedian: oursSmall.predict.cpuMedian / mljs.predict.cpuMedian,
-      predictOursOverMljs: oursSmall.predictRowsPerSecond / mljs.predictRowsPerSecond,
-      trainMljsOverOurs: mljs.trainSeconds / oursSmall.trainSeconds,
-      macroF1OursMinusSklearn: ours.macroF1 - sk.jobs1.macroF1,
+      trainOursOverSklearn1: sk ? ours.trainSeconds / sk.jobs1.trainSeconds : NaN,
+      trainOursAllOverSklearnAll: sk?.jobsAll ? ours.trainSecondsAllCores / sk.jobsAll.trainSeconds : NaN,
+      predictOursOverSklearn1: sk ? ours.predict.cpuBest / sk.jobs1.predict.cpuBest : NaN,
+      predictOursOverSklearn1Median: sk ? ours.predict.cpuMedian / sk.jobs1.predict.cpuMedian : NaN,
+      predictOursOverSklearn1Wall: sk ? ours.predict.wallBest / sk.jobs1.predict.wallBest : NaN,
+      classifyOpOverSklearn1: sk && classify ? classify.cpuBest / sk.jobs1.predict.cpuBest : NaN,
+      classifyOpOverSklearn1Median: sk && classify ? classify.cpuMedian / sk.jobs1.predict.cpuMedian : NaN,
+      classifyOpOverSklearn1Wall: sk && classify ? classify.wallBest / sk.jobs1.predict.wallBest : NaN,
+      predictSameTreesOursOverMljs: mljsPart ? mljsPart.oursSame.predict.cpuBest / mljsPart.mljs.predict.cpuBest : NaN,
+      predictSameTreesOursOverMljsMedian: mljsPart ? mljsPart.oursSame.predict.cpuMedian / mljsPart.mljs.predict.cpuMedian : NaN,
+      predictSameTreesOursOverMljsWall: mljsPart ? mljsPart.oursSame.predict.wallBest / mljsPart.mljs.predict.wallBest : NaN,
+      trainMljsOverOurs: mljsPart ? mljsPart.mljs.trainSeconds / mljsPart.oursSmall.trainSeconds : NaN,
+      macroF1OursMinusSklearn: sk ? ours.macroF1 - sk.jobs1.macroF1 : NaN,
     },
   };
 }
@@ -220,23 +253,32 @@ try {
     const f = (v: number, p = 2) => v.toFixed(p);
     const k = (v: number) => `${Math.round(v).toLocaleString('en-US')}`;
     const rr = (p: Rate) => `${k(p.cpuBest)} rows/s (CPU best; median ${k(p.cpuMedian)}; wall best ${k(p.wallBest)}, median ${k(p.wallMedian)})`;
-    process.stdout.write(
-      [
-        `== ${r.case}: ${r.dataset} ${r.target}${r.sample ? ' (committed sample)' : ''}, ${r.trainRows} train / ${r.testRows} test rows × ${r.features} features, ${r.classes} classes, ${r.trees} trees`,
-        `  ours            train ${f(r.ours.trainSeconds)} s (all ${cpus().length} cores, wall: ${f(r.ours.trainSecondsAllCores)} s)  macro-F1 ${f(r.ours.macroF1, 4)}`,
-        `    predict ${rr(r.ours.predict)}`,
-        `  ours (classify operator, Arrow batches of 4096)  ${rr(r.classify)}`,
-        `  sklearn n_jobs=1  train ${f(r.sklearn1.trainSeconds)} s  macro-F1 ${f(r.sklearn1.macroF1, 4)}`,
-        `    predict ${rr(r.sklearn1.predict)}`,
-        `  sklearn all cores train (wall) ${f(r.sklearnAll.trainSeconds)} s  predict ${k(r.sklearnAll.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearnAll.macroF1, 4)}`,
-        `  subsample ${r.mlRows} rows, ${r.mlTrees} trees: ml-random-forest train ${f(r.mljs.trainSeconds)} s macro-F1 ${f(r.mljs.macroF1, 4)}; ours train ${f(r.oursSmall.trainSeconds, 3)} s macro-F1 ${f(r.oursSmall.macroF1, 4)}`,
-        `    ml-random-forest predict ${rr(r.mljs.predict)}`,
-        `    ours predict ${rr(r.oursSmall.predict)}`,
-        `  ratios (CPU best; median; wall best): train ours/sklearn(1) ${f(r.ratios.trainOursOverSklearn1)} (target ≤ 1.0); predict ours/sklearn(1) ${f(r.ratios.predictOursOverSklearn1)}× ${f(r.ratios.predictOursOverSklearn1Median)}× ${f(r.ratios.predictOursOverSklearn1Wall)}× (≥ 2); classify op/sklearn(1) ${f(r.ratios.classifyOpOverSklearn1)}× ${f(r.ratios.classifyOpOverSklearn1Median)}× ${f(r.ratios.classifyOpOverSklearn1Wall)}× (≥ 2); predict ours/ml.js ${f(r.ratios.predictOursOverMljs, 0)}× ${f(r.ratios.predictOursOverMljsMedian, 0)}× (≥ 50); macro-F1 ours − sklearn ${r.ratios.macroF1OursMinusSklearn >= 0 ? '+' : ''}${f(r.ratios.macroF1OursMinusSklearn, 4)} (|·| ≤ 0.01)`,
-        `  load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`,
-        '',
-      ].join('\n'),
-    );
+    const lines = [
+      `== ${r.case}: ${r.dataset} ${r.target}${r.sample ? ' (committed sample)' : ''}, ${r.trainRows} train / ${r.testRows} test rows × ${r.features} features, ${r.classes} classes, ${r.trees} trees`,
+      `  ours            train ${f(r.ours.trainSeconds)} s${PARTS.has('allcores') ? ` (all ${cpus().length} cores, wall: ${f(r.ours.trainSecondsAllCores)} s)` : ''}  macro-F1 ${f(r.ours.macroF1, 4)}  ${r.ours.nodes} nodes`,
+      `    predict ${rr(r.ours.predict)}`,
+    ];
+    if (r.classify) lines.push(`  ours (classify operator, Arrow batches of 4096)  ${rr(r.classify)}`);
+    if (r.sklearn1) {
+      lines.push(`  sklearn n_jobs=1  train ${f(r.sklearn1.trainSeconds)} s  macro-F1 ${f(r.sklearn1.macroF1, 4)}`, `    predict ${rr(r.sklearn1.predict)}`);
+      if (r.sklearnAll) lines.push(`  sklearn all cores train (wall) ${f(r.sklearnAll.trainSeconds)} s  predict ${k(r.sklearnAll.predictRowsPerSecond)} rows/s  macro-F1 ${f(r.sklearnAll.macroF1, 4)}`);
+    }
+    if (r.mljs) {
+      const j = r.mljs;
+      lines.push(
+        `  subsample ${j.m} rows, ${r.mlTrees} trees: ml-random-forest train ${f(j.mljs.trainSeconds)} s macro-F1 ${f(j.mljs.macroF1, 4)} (${j.mlNodes} nodes); ours train ${f(j.oursSmall.trainSeconds, 3)} s macro-F1 ${f(j.oursSmall.macroF1, 4)} (${j.oursNodes} nodes)`,
+        `    ml-random-forest predict ${rr(j.mljs.predict)}`,
+        `    ours predict, the same trees (ml.js model imported; classes agree on ${(100 * j.agreement).toFixed(2)} % of rows; ml.js breaks tied votes by tree order, ours by class order) ${rr(j.oursSame.predict)}`,
+        `    ours predict, our own subsample forest ${rr(j.oursSmall.predict)}`,
+      );
+    }
+    const x = r.ratios;
+    const parts = [`train ours/sklearn(1) ${f(x.trainOursOverSklearn1)} (target ≤ 1.0)`, `predict ours/sklearn(1) ${f(x.predictOursOverSklearn1)}× ${f(x.predictOursOverSklearn1Median)}× ${f(x.predictOursOverSklearn1Wall)}× (≥ 2)`];
+    if (r.classify) parts.push(`classify op/sklearn(1) ${f(x.classifyOpOverSklearn1)}× ${f(x.classifyOpOverSklearn1Median)}× ${f(x.classifyOpOverSklearn1Wall)}× (≥ 2)`);
+    if (r.mljs) parts.push(`predict ours/ml.js, same trees ${f(x.predictSameTreesOursOverMljs, 0)}× ${f(x.predictSameTreesOursOverMljsMedian, 0)}× ${f(x.predictSameTreesOursOverMljsWall, 0)}× (≥ 50)`);
+    parts.push(`macro-F1 ours − sklearn ${x.macroF1OursMinusSklearn >= 0 ? '+' : ''}${f(x.macroF1OursMinusSklearn, 4)} (|·| ≤ 0.01)`);
+    lines.push(`  ratios (CPU best; median; wall best): ${parts.join('; ')}`, `  load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`, '');
+    process.stdout.write(lines.join('\n'));
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
