@@ -33,7 +33,18 @@ export type PcapParseOptions = ParseOptions &
   AssemblerOptions & {
     /** Filled while parsing. */
     readonly stats?: PcapStats;
+    /**
+     * Build only this share of the flow batches (see operators/pcap/sharded.ts): batch b is built
+     * when b % count === index; the others are yielded as placeholders marked `elsewhere`, in
+     * their place. Everything else (packets, flows, cuts, offsets, dead letters) is as without it.
+     */
+    readonly shard?: { readonly index: number; readonly count: number };
   };
+
+/** An output of a sharded parse whose flow batch another shard builds (see PcapParseOptions.shard). */
+export interface ShardOutput extends ParseOutput {
+  readonly elsewhere?: true;
+}
 
 /** A fresh counter object. */
 export function pcapStats(): PcapStats {
@@ -52,15 +63,29 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
   const { site, sensor, input, batchSize, signal } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`invalid batchSize: ${batchSize}`);
   const stats = options.stats ?? pcapStats();
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) throw new RangeError(`invalid shard: ${shard.index} of ${shard.count}`);
+  if (shard.count > 1 && options.maxBatchMs !== undefined) throw new RangeError('a sharded parse cuts batches by count only (no maxBatchMs)');
   const builder = new FlowColumns();
   let dead: DeadLetter[] = [];
-  /** Full batches waiting to be yielded (cut exactly at batchSize as flows end). */
-  const ready: RecordBatch[] = [];
+  /** Full batches waiting to be yielded (cut exactly at batchSize as flows end); null: built by another shard. */
+  const ready: (RecordBatch | null)[] = [];
+  // Batch number of the rows being gathered, whether this shard builds it, and its row count.
+  let batchNo = 0;
+  let mine = shard.index === 0;
+  let rows = 0;
+  const cutBatch = () => {
+    ready.push(mine ? builder.build() : null);
+    rows = 0;
+    batchNo++;
+    mine = batchNo % shard.count === shard.index;
+  };
   const assembler = new FlowAssembler(
     (flow, reason) => {
-      builder.appendFlow(flow, reason, site, sensor);
+      if (mine) builder.appendFlow(flow, reason, site, sensor);
+      rows++;
       stats.flows++;
-      if (builder.size >= batchSize) ready.push(builder.build());
+      if (rows >= batchSize) cutBatch();
     },
     {
       idleTimeoutS: options.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S,
@@ -103,21 +128,23 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
   // Live inputs cut by time too (options.maxBatchMs): the wall clock since the first buffered flow.
   let firstBuffered = 0;
   const cut = function* (final: boolean): Generator<ParseOutput> {
-    if (builder.size === 0) firstBuffered = 0;
+    if (rows === 0) firstBuffered = 0;
     else if (firstBuffered === 0) firstBuffered = Date.now();
     const late = options.maxBatchMs !== undefined && firstBuffered > 0 && Date.now() - firstBuffered >= options.maxBatchMs;
-    if ((final || late) && builder.size > 0) {
-      ready.push(builder.build());
+    if ((final || late) && rows > 0) {
+      cutBatch();
       firstBuffered = 0;
     }
     while (ready.length > 0) {
-      const flows = ready.shift() as RecordBatch;
-      const out: ParseOutput = { flows, deadLetters: dead.length > 0 ? dead : undefined, offset: reader.consumed };
+      const flows = ready.shift() as RecordBatch | null;
+      // The dead letters go with the output, in whichever shard builds it.
+      const out: ShardOutput = flows === null ? { offset: reader.consumed, elsewhere: true } : { flows, deadLetters: dead.length > 0 ? dead : undefined, offset: reader.consumed };
       dead = [];
       yield out;
     }
+    // Outputs of dead letters alone belong to the first shard.
     if (dead.length >= DEAD_LETTER_BATCH || (final && dead.length > 0)) {
-      const out: ParseOutput = { deadLetters: dead, offset: reader.consumed };
+      const out: ShardOutput = shard.index === 0 ? { deadLetters: dead, offset: reader.consumed } : { offset: reader.consumed, elsewhere: true };
       dead = [];
       yield out;
     }

@@ -22,7 +22,7 @@ function isRequest(buf: Uint8Array): boolean {
 }
 
 interface Message {
-  /** First line. */
+  /** First line (read only when asked for). */
   start: string;
   /** Values of the headers the facts use (first occurrence), null when absent. */
   host: string | null;
@@ -41,15 +41,31 @@ const H_SERVER = 'server:';
 const H_LENGTH = 'content-length:';
 const H_TE = 'transfer-encoding:';
 
+// What readMessage reads besides the framing (Content-Length, Transfer-Encoding): later messages
+// of a connection only need their Authorization header (requests) or status (responses).
+const WANT_START = 1;
+const WANT_HOST_UA = 2;
+const WANT_AUTH = 4;
+const WANT_SERVER = 8;
+
 function valueOf(buf: Uint8Array, from: number, eol: number): string {
   return latin1(buf, from, eol).trim();
 }
 
-/** Read one message at `at`: start line, the headers the facts use, and skip its Content-Length body. */
-function readMessage(buf: Uint8Array, at: number): Message | null {
+/** One message object per dissection, refilled (facts are read before the next message). */
+const scratch: Message = { start: '', host: null, userAgent: null, authorization: null, server: null, next: -1 };
+
+/**
+ * Read one message at `at` into the scratch message: the start line and headers asked for by
+ * `want`, and skip its Content-Length body. Null when the start line runs past the kept bytes.
+ */
+function readMessage(buf: Uint8Array, at: number, want: number): Message | null {
   let eol = lineEnd(buf, at);
   if (eol >= buf.length) return null;
-  const m: Message = { start: latin1(buf, at, eol), host: null, userAgent: null, authorization: null, server: null, next: -1 };
+  const m = scratch;
+  m.start = want & WANT_START ? latin1(buf, at, eol) : '';
+  m.host = m.userAgent = m.authorization = m.server = null;
+  m.next = -1;
   let length = 0;
   let chunked = false;
   let o = nextLine(buf, eol);
@@ -63,10 +79,10 @@ function readMessage(buf: Uint8Array, at: number): Message | null {
     }
     if (eol >= buf.length) break;
     const c = buf[o] | 0x20;
-    if (c === 0x68 && m.host === null && hasAsciiNoCase(buf, H_HOST, o)) m.host = valueOf(buf, o + H_HOST.length, eol);
-    else if (c === 0x75 && m.userAgent === null && hasAsciiNoCase(buf, H_UA, o)) m.userAgent = valueOf(buf, o + H_UA.length, eol);
-    else if (c === 0x61 && m.authorization === null && hasAsciiNoCase(buf, H_AUTH, o)) m.authorization = valueOf(buf, o + H_AUTH.length, eol);
-    else if (c === 0x73 && m.server === null && hasAsciiNoCase(buf, H_SERVER, o)) m.server = valueOf(buf, o + H_SERVER.length, eol);
+    if (c === 0x68 && want & WANT_HOST_UA && m.host === null && hasAsciiNoCase(buf, H_HOST, o)) m.host = valueOf(buf, o + H_HOST.length, eol);
+    else if (c === 0x75 && want & WANT_HOST_UA && m.userAgent === null && hasAsciiNoCase(buf, H_UA, o)) m.userAgent = valueOf(buf, o + H_UA.length, eol);
+    else if (c === 0x61 && want & WANT_AUTH && m.authorization === null && hasAsciiNoCase(buf, H_AUTH, o)) m.authorization = valueOf(buf, o + H_AUTH.length, eol);
+    else if (c === 0x73 && want & WANT_SERVER && m.server === null && hasAsciiNoCase(buf, H_SERVER, o)) m.server = valueOf(buf, o + H_SERVER.length, eol);
     else if (c === 0x63 && hasAsciiNoCase(buf, H_LENGTH, o)) {
       const n = Number(valueOf(buf, o + H_LENGTH.length, eol));
       length = Number.isFinite(n) && n >= 0 ? n : Infinity;
@@ -74,6 +90,30 @@ function readMessage(buf: Uint8Array, at: number): Message | null {
     o = nextLine(buf, eol);
   }
   return m;
+}
+
+/** White space of a JavaScript regular expression's \s among Latin-1 characters. */
+function isSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
+}
+
+/**
+ * True when the status line at `at` says 401: `HTTP/` then non-space, space, `401` and no word
+ * character after it (the bytes of /^HTTP\/\S+\s+401\b/ over the line's Latin-1 text).
+ */
+export function isStatus401(buf: Uint8Array, at: number): boolean {
+  const eol = lineEnd(buf, at);
+  if (!hasAscii(buf, 'HTTP/', at)) return false;
+  let i = at + 5;
+  const word = i;
+  while (i < eol && !isSpace(buf[i])) i++;
+  if (i === word) return false;
+  const space = i;
+  while (i < eol && isSpace(buf[i])) i++;
+  if (i === space || i + 3 > eol || buf[i] !== 0x34 || buf[i + 1] !== 0x30 || buf[i + 2] !== 0x31) return false;
+  if (i + 3 === eol) return true;
+  const after = buf[i + 3];
+  return !((after >= 0x30 && after <= 0x39) || (after >= 0x41 && after <= 0x5a) || (after >= 0x61 && after <= 0x7a) || after === 0x5f);
 }
 
 /** The HTTP dissector. */
@@ -85,7 +125,7 @@ export const http: L7Dissector = {
     let basic = false;
     for (let at = 0, n = 0; at >= 0 && at < s.fwd.length && n < 50; n++) {
       if (requestMethod(s.fwd, at) === null) break;
-      const m = readMessage(s.fwd, at);
+      const m = readMessage(s.fwd, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : basic ? 0 : WANT_AUTH);
       if (!m) break;
       if (n === 0) {
         const [method, target] = m.start.split(' ');
@@ -114,10 +154,10 @@ export const http: L7Dissector = {
     let failures = 0;
     for (let at = 0, n = 0; at >= 0 && at < s.bwd.length && n < 50; n++) {
       if (!hasAsciiNoCase(s.bwd, 'http/', at)) break;
-      const m = readMessage(s.bwd, at);
+      const m = readMessage(s.bwd, at, n === 0 ? WANT_SERVER : 0);
       if (!m) break;
       if (n === 0) out.http_server = cleanText(m.server ?? '');
-      if (/^HTTP\/\S+\s+401\b/.test(m.start)) failures++;
+      if (isStatus401(s.bwd, at)) failures++;
       at = m.next;
     }
     if (basic) out.login_failures = failures;

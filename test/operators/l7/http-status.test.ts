@@ -1,0 +1,43 @@
+/**
+ * The HTTP dissector counts 401 answers from the status line's bytes; this must agree with the
+ * regular expression it replaced (/^HTTP\/\S+\s+401\b/ over the line as Latin-1 text) on any line.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { isStatus401 } from '../../../operators/l7/http.ts';
+
+const RE = /^HTTP\/\S+\s+401\b/;
+const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
+const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+test('known status lines', () => {
+  for (const [line, want] of [
+    ['HTTP/1.1 401 Unauthorized\r\n', true],
+    ['HTTP/1.0 401\r\n', true],
+    ['HTTP/1.1\t 401-x\r\n', true],
+    ['HTTP/1.1 4010 x\r\n', false],
+    ['HTTP/1.1 200 OK\r\n', false],
+    ['HTTP/ 401 x\r\n', false],
+    ['http/1.1 401 x\r\n', false],
+    ['HTTP/1.1 401_\r\n', false],
+    ['HTTP/1.1\u00a0401 x\r\n', true],
+  ] as const) assert.is(isStatus401(enc(line), 0), want, line);
+});
+
+test('agrees with the regular expression on any line', () => {
+  // Lines built from the pieces that matter, with any byte mixed in.
+  const piece = fc.oneof(fc.constantFrom('HTTP/', '1.1', ' ', '\t', '\u00a0', '\v', '401', '4010', '_', 'a', '-', '\r\n', '\n'), fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)));
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), fc.integer({ min: 0, max: 3 }), (parts, lead) => {
+      const text = 'x'.repeat(lead) + parts.join('');
+      const bytes = enc(text);
+      const lineEnd = text.slice(lead).search(/[\r\n]/);
+      const line = lineEnd < 0 ? text.slice(lead) : text.slice(lead, lead + lineEnd);
+      assert.is(isStatus401(bytes, lead), RE.test(latin1(enc(line))), JSON.stringify(text));
+    }),
+    { seed: 401, numRuns: 20000 },
+  );
+});
+
+test.run();
