@@ -84,8 +84,11 @@ function copyColumn(column: Vector, x: Float64Array, f: number, d: number, rows:
 
 const utf8 = new TextEncoder();
 
-/** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo). */
-function fnv64(bytes: Uint8Array, start: number, end: number, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
+/** The state fnv64Into leaves: the hash's high and low 32 bits. */
+const fnvState = new Uint32Array(2);
+
+/** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo), into fnvState. */
+function fnv64Into(bytes: Uint8Array, start: number, end: number, hi: number, lo: number): void {
   for (let i = start; i < end; i++) {
     lo ^= bytes[i];
     // Multiply the 64-bit state by the FNV prime 2^40 + 0x1b3 in 32-bit halves.
@@ -94,7 +97,14 @@ function fnv64(bytes: Uint8Array, start: number, end: number, hi = 0xcbf29ce4, l
     hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) | 0;
     lo = l;
   }
-  return [hi >>> 0, lo >>> 0];
+  fnvState[0] = hi;
+  fnvState[1] = lo;
+}
+
+/** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo). */
+function fnv64(bytes: Uint8Array, start: number, end: number, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
+  fnv64Into(bytes, start, end, hi, lo);
+  return [fnvState[0], fnvState[1]];
 }
 
 /** Deterministic detection id: 16 hex digits of FNV-1a over the model id, a NUL and the flow id's UTF-8 bytes. */
@@ -107,7 +117,9 @@ const HEX = utf8.encode('0123456789abcdef');
 
 /** detectionId's 16 hex digits written as bytes at `out[at]`, for the detection_id column. */
 function detectionIdInto(flowId: Uint8Array, start: number, end: number, modelHash: readonly [number, number], out: Uint8Array, at: number): void {
-  const [hi, lo] = fnv64(flowId, start, end, modelHash[0], modelHash[1]);
+  fnv64Into(flowId, start, end, modelHash[0], modelHash[1]);
+  const hi = fnvState[0];
+  const lo = fnvState[1];
   for (let i = 0; i < 8; i++) {
     out[at + i] = HEX[(hi >>> (28 - 4 * i)) & 15];
     out[at + 8 + i] = HEX[(lo >>> (28 - 4 * i)) & 15];
@@ -170,7 +182,10 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
   const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
-  const scratch = { x: new Float64Array(0), proba: new Float64Array(0) };
+  const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0) };
+  // The model column is the same for every batch of a size: made once per size seen last.
+  let model1: Data<Utf8> | null = null;
+  const modelColumn = (rows: number) => (model1 && model1.length === rows ? model1 : (model1 = repeatedUtf8(id, rows)));
   return {
     descriptor: {
       name: 'classify',
@@ -191,15 +206,17 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         throw new HeirError(ErrorCode.FEATURES_MISSING, `classify: the ${input} batch lacks the model's feature column(s) ${m.missing.join(', ')} (feature set ${meta.featureSet.name}@${meta.featureSet.version}); add them with a featurize operator or a parser that fills the features column`);
       }
       const x = m.x;
-      const proba = scratch.proba.subarray(0, rows * K);
-      forest.predictProba(x, rows, proba);
+      const explaining = explainTrees > 0 && top > 0;
+      // The explanation trees' leaves come from the same pass as the probabilities.
+      const { proba, leaves } = forest.predictProbaWithLeaves(x, rows, scratch.proba.subarray(0, rows * K), explaining ? explainTrees : 0);
       const flowIds = batch.getChild('flow_id');
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
       const tsCol = batch.getChild('ts_start') ?? batch.getChild('ts');
       // Label, confidence and benign flag per row; the class-valued columns are then written
       // straight into Arrow buffers from per-class bytes, with no string per row.
-      const best = new Int32Array(rows);
+      if (scratch.best.length < rows) scratch.best = new Int32Array(rows);
+      const best = scratch.best;
       const confidence = new Float64Array(rows);
       const benignBits = new Uint8Array((rows + 7) >> 3);
       for (let r = 0; r < rows; r++) {
@@ -250,8 +267,6 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       // The explanation: per slot, the feature index (-1: none), the row's value and the share.
       const counts = new Float64Array(meta.features.length);
       const touched = new Int32Array(meta.features.length);
-      // The explanation trees are walked for all rows at once, in the forest's fast walk.
-      const leaves = explainTrees > 0 && top > 0 ? forest.leaves(x, rows, 0, explainTrees) : new Int32Array(0);
       const why = Array.from({ length: EXPLANATION_SLOTS }, () => ({ feature: new Int32Array(rows).fill(-1), value: new Float64Array(rows), share: new Float64Array(rows) }));
       // A new generation empties the memo: it lives for this batch only.
       memo.generation = (memo.generation + 1) | 0;
@@ -259,7 +274,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         memo.stamp.fill(0);
         memo.generation = 1;
       }
-      if (explainTrees > 0 && top > 0) for (let r = 0; r < rows; r++) if (best[r] !== benignIndex) explain(r, best[r]);
+      if (explaining) for (let r = 0; r < rows; r++) if (best[r] !== benignIndex) explain(r, best[r]);
       const explanation: Record<string, Data> = {};
       for (let k = 0; k < EXPLANATION_SLOTS; k++) {
         const w = why[k];
@@ -273,7 +288,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         site_id: siteColumn,
         device: deviceColumn,
         ts: timestampData(tsCol, rows),
-        model: repeatedUtf8(id, rows),
+        model: modelColumn(rows),
         label: classUtf8(best, labelBytes, rows),
         confidence: makeData({ type: new Float64(), length: rows, data: confidence }),
         threat: classUtf8(best, threatBytes, rows),

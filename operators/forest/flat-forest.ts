@@ -110,7 +110,7 @@ export class FlatForest implements FlatForestArrays {
    * Mean class probabilities of the trees for `rows` rows of a row-major matrix with `features`
    * columns; returns `rows × classes` values (row-major), written over `out` when given.
    */
-  predictProba(x: Float64Array, rows: number, out = new Float64Array(rows * this.classes)): Float64Array {
+  predictProba(x: Float64Array, rows: number, out: Float64Array = new Float64Array(rows * this.classes)): Float64Array {
     this.check(x, rows, out);
     const wasm = this.wasmFor(rows);
     if (wasm) wasm.accumulate(x, rows, out, 0, this.roots.length, true);
@@ -122,6 +122,42 @@ export class FlatForest implements FlatForestArrays {
     const n = rows * this.classes;
     for (let i = 0; i < n; i++) out[i] *= scale;
     return out;
+  }
+
+  /**
+   * predictProba and the leaves of the first `trees` trees (as `leaves(x, rows, 0, trees)` gives
+   * them) in one pass: those trees are walked once, for their leaves, and their leaf values are
+   * added from the leaves, tree by tree from zero, before the other trees are walked on top; each
+   * row's sums are the same doubles added in the same order as predictProba's.
+   */
+  predictProbaWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number): { proba: Float64Array; leaves: Int32Array } {
+    this.check(x, rows, out);
+    const T = this.roots.length;
+    const E = Math.min(trees, T);
+    const K = this.classes;
+    if (E === 0) return { proba: this.predictProba(x, rows, out), leaves: new Int32Array(0) };
+    const leaves = this.leaves(x, rows, 0, E);
+    out.fill(0, 0, rows * K);
+    const feature = this.feature;
+    const right = this.right;
+    const proba = this.proba;
+    for (let t = 0; t < E; t++) {
+      const at = t * rows;
+      for (let r = 0; r < rows; r++) {
+        const leaf = leaves[at + r];
+        const o = r * K;
+        if (feature[leaf] === -1) out[o + right[leaf]] += 1;
+        else {
+          const p = right[leaf];
+          for (let k = 0; k < K; k++) out[o + k] += proba[p + k];
+        }
+      }
+    }
+    if (E < T) this.accumulate(x, rows, out, E, T);
+    const scale = 1 / T;
+    const n = rows * K;
+    for (let i = 0; i < n; i++) out[i] *= scale;
+    return { proba: out, leaves };
   }
 
   /** The class index of highest probability per row (the first one on ties). */

@@ -168,6 +168,12 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       sameBits(sorted.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array`);
       sameBits(plain.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array, rows in order`);
       assert.is(reused[rows * s.classes.length], 3.5, 'values past the rows are left alone');
+      // The classify operator's single pass: the same doubles, and the leaves of the first trees.
+      for (const forest of [wasm, sorted, plain, js]) {
+        const both = forest.predictProbaWithLeaves(x, rows, reused, 8);
+        sameBits(both.proba.subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, with leaves`);
+        assert.equal(both.leaves, js.leaves(x, rows, 0, 8));
+      }
     }
     // The leaves each row reaches (what explanations start from) are the plain walk's, and each
     // leaf's parent chain leads back to its tree's root.
