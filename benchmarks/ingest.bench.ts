@@ -1,8 +1,10 @@
 /**
  * pcap → flows throughput, side by side on the same packets: HEIR's pcap parser in process
  * (operators/ingest-pcap.ts `parsePcap` over `readChunks`, the byte source of `heir ingest`), with
- * and without L7 inspection, the same packets as separate files parsed one after the other and on
- * a pool of worker threads (one per core), the whole `heir ingest pcap FILE --json` command,
+ * and without L7 inspection, the one file on two threads (operators/pcap/sharded.ts: each thread
+ * reads the file and assembles every flow, each builds every other batch), the same packets as
+ * separate files parsed one after the other and on a pool of worker threads (one per core), the
+ * whole `heir ingest pcap FILE --json` command (one thread: `--threads 1`),
  * `softflowd -r FILE` (exporting NetFlow to a discard port on loopback) and `argus -r FILE -w
  * /dev/null`.
  *
@@ -25,6 +27,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePcap, pcapStats } from '../operators/ingest-pcap.ts';
 import { PcapWorkerPool } from '../operators/pcap/parallel.ts';
+import { ShardedPcapParser } from '../operators/pcap/sharded.ts';
 import { readChunks } from '../pipeline/sources.ts';
 
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 5);
@@ -159,6 +162,15 @@ async function parseFiles(paths: readonly string[]): Promise<{ flows: number; pa
   return { flows, packets };
 }
 
+let sharded: ShardedPcapParser | undefined;
+/** The one file on two threads (the second a worker started beforehand). */
+async function parseSharded(path: string): Promise<{ flows: number; packets: number }> {
+  const stats = pcapStats();
+  let flows = 0;
+  for await (const out of (sharded as ShardedPcapParser).parseFile(path, { ...parseOptions, input: path, stats })) flows += out.flows?.numRows ?? 0;
+  return { flows, packets: stats.packets };
+}
+
 let pool: PcapWorkerPool | undefined;
 async function parseOnPool(paths: readonly string[]): Promise<{ flows: number; packets: number }> {
   let flows = 0;
@@ -176,13 +188,14 @@ async function parseOnPool(paths: readonly string[]): Promise<{ flows: number; p
 const readers: Record<string, () => Promise<{ flows: number; packets: number }>> = {
   heir: () => parseFile(capture),
   'heir-nol7': () => parseFile(capture, 0),
+  'heir-2t': () => parseSharded(capture),
   'heir-files': () => parseFiles(split),
   'heir-pool': () => parseOnPool(split),
 };
 const tools: Record<string, (f: string) => { wall: number; cpu: number; out: string }> = {
   softflowd: (f) => timed('softflowd', ['-r', f, '-n', '127.0.0.1:9']),
   argus: (f) => timed('argus', ['-r', f, '-w', '/dev/null']),
-  'heir-cli': (f) => timed(process.execPath, [HEIR_BIN, 'ingest', 'pcap', f, '--json']),
+  'heir-cli': (f) => timed(process.execPath, [HEIR_BIN, 'ingest', 'pcap', f, '--json', '--threads', '1']),
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const best = (xs: number[]) => Math.min(...xs);
@@ -197,6 +210,12 @@ pool = await PcapWorkerPool.start();
 await parseOnPool(split);
 const pc = process.cpuUsage(pc0);
 const poolStart = { wall: performance.now() - p0, cpu: (pc.user + pc.system) / 1000 };
+const s0 = performance.now();
+const sc0 = process.cpuUsage();
+sharded = await ShardedPcapParser.start(2);
+const sc = process.cpuUsage(sc0);
+const shardStart = { wall: performance.now() - s0, cpu: (sc.user + sc.system) / 1000 };
+await parseSharded(capture);
 
 const samples: Record<string, { wall: number[]; cpu: number[] }> = {};
 const add = (name: string, wall: number, cpu: number) => {
@@ -223,6 +242,7 @@ for (let rep = 0; rep < REPS; rep++) {
   }
 }
 await pool.close();
+await sharded.close();
 const load1 = loadavg()[0];
 rmSync(dir, { recursive: true, force: true });
 
@@ -245,6 +265,7 @@ const result = (name: string, label: string, bytes: number, net: boolean): Row =
 const rows = [
   result('heir', 'heir, one file', size, false),
   result('heir-nol7', 'heir, one file, no L7', size, false),
+  result('heir-2t', 'heir, one file, 2 threads', size, false),
   result('heir-files', `heir, ${split.length} files`, splitBytes, false),
   result('heir-pool', `heir, ${split.length} files, ${pool.size} workers`, splitBytes, false),
   result('heir-cli', 'heir ingest --json', size, true),
@@ -256,20 +277,21 @@ const NOISE_MS = 10;
 const rate = (bytes: number, ms: number) => (ms < NOISE_MS ? '   (within start-up noise)   ' : `${(bytes / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s ${((packetCount / ms) * 1000).toFixed(0).padStart(8)} pkt/s`);
 const ms = (a: number, b: number) => `${a.toFixed(0)}/${b.toFixed(0)}`.padStart(11);
 console.log(`capture: ${perFile.length} raw-IP medical WiFi captures merged (${merged.length} packets, ${(oneCopy / 1e6).toFixed(1)} MB) × ${copies} shifted copies = ${(size / 1e6).toFixed(1)} MB, ${packetCount} packets (HEIR read ${packetsSeen}); as separate files: ${split.length} files, ${(splitBytes / 1e6).toFixed(1)} MB`);
-console.log(`flows: heir ${flows.heir} (separate files: ${flows['heir-files']}, on the pool: ${flows['heir-pool']}), softflowd ${softflowdFlows} (exported)`);
-console.log(`${REPS} runs, median and best; external tools net of start-up (10-packet capture); pool start-up ${poolStart.wall.toFixed(0)} ms wall, ${poolStart.cpu.toFixed(0)} ms CPU (not in the runs); ${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
+console.log(`flows: heir ${flows.heir} (2 threads: ${flows['heir-2t']}, separate files: ${flows['heir-files']}, on the pool: ${flows['heir-pool']}), softflowd ${softflowdFlows} (exported)`);
+console.log(`${REPS} runs, median and best; external tools net of start-up (10-packet capture); not in the runs: pool start-up ${poolStart.wall.toFixed(0)} ms wall, ${poolStart.cpu.toFixed(0)} ms CPU (with its warm-up parse), 2-thread parser start-up ${shardStart.wall.toFixed(0)} ms wall, ${shardStart.cpu.toFixed(0)} ms CPU; ${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
+console.log('modes: "one file" rows run on this thread alone; "2 threads" on this thread and one worker (CPU of both counted); softflowd and argus are single-threaded');
 console.log('');
 console.log(`${'reader'.padEnd(30)} ${'wall ms med/best'.padStart(16)} ${'cpu ms med/best'.padStart(16)}   median by wall                median by CPU                 start-up wall/cpu ms`);
 for (const r of rows) {
   console.log(`${r.name.padEnd(30)} ${ms(r.wall, r.bestWall).padStart(16)} ${ms(r.cpu, r.bestCpu).padStart(16)}   ${rate(r.bytes, r.wall)}   ${rate(r.bytes, r.cpu)}   ${r.startup}`);
 }
-const softflowd = rows[5];
-const argus = rows[6];
+const softflowd = rows[6];
+const argus = rows[7];
 // Throughput ratio: the other's time over ours for the same packets (> 1 = HEIR faster).
 const ratio = (theirs: number, mine: number) => (theirs < NOISE_MS || mine < NOISE_MS ? ' n/a' : (theirs / mine).toFixed(2));
 console.log('');
 console.log('throughput ratio, HEIR / tool (> 1 = HEIR faster), median (best):');
-for (const r of rows.slice(0, 5)) {
+for (const r of rows.slice(0, 6)) {
   const parts = [softflowd, argus].map((t) => `${t.name.split(' ')[0]} wall ${ratio(t.wall, r.wall)} (${ratio(t.bestWall, r.bestWall)}) cpu ${ratio(t.cpu, r.cpu)} (${ratio(t.bestCpu, r.bestCpu)})`);
   console.log(`  ${r.name.padEnd(30)} ${parts.join('   ')}`);
 }

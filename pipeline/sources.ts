@@ -11,7 +11,7 @@ import { deadLetterBatch } from './dead-letters.ts';
 import { ErrorCode, UserError, messageOf } from './errors.ts';
 import { syntheticSource } from './synthetic-source.ts';
 import type { SourceConfig } from './config.ts';
-import type { BatchSource, ParseOptions, SourceBatch } from './types.ts';
+import type { BatchSource, ParseOptions, Parser, SourceBatch } from './types.ts';
 
 /**
  * Read a file (`-` for standard input) as byte chunks; gzip files are decompressed on the way.
@@ -73,6 +73,8 @@ export interface FileSourceOptions {
   readonly idleTimeoutS?: number;
   /** Flow active timeout of packet parsers (default: 30 s for standard input, the parser's own for files). */
   readonly activeTimeoutS?: number;
+  /** The parser to use instead of the format's own (e.g. a pcap parser that shards files over threads). */
+  readonly parser?: Parser;
 }
 
 /** Flow timeouts of a live stream (standard input): detections within seconds, interim records of floods. */
@@ -87,7 +89,7 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
   return {
     name: `${format}:${path}`,
     async *batches(signal?: AbortSignal): AsyncIterable<SourceBatch> {
-      const parser = await parserFor(format);
+      const parser = options.parser ?? (await parserFor(format));
       const parseOptions: ParseOptions = {
         site: options.site,
         sensor: options.sensor,

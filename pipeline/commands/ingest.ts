@@ -3,7 +3,7 @@ import { numberFlag, parseArgs, stringFlag, usageError } from '../command.ts';
 
 const USAGE = `usage: heir ingest <format> <file|->... [--site ID] [--sensor ID] [--db FILE] [--json]
                    [--operators LIST] [--model FILE] [--batch N]
-                   [--idle-timeout SECONDS] [--active-timeout SECONDS]
+                   [--idle-timeout SECONDS] [--active-timeout SECONDS] [--threads N]
 
 Parses device traffic into the flow schema. Formats: pcap (also pcapng, by magic), argus
 (ra -c , output), zeek (conn.log TSV or JSON), eve (Suricata EVE flow events), cic (CICIoMT2024
@@ -23,9 +23,43 @@ standard input (tcpdump -w - | heir ingest pcap -).
                     pcap flow timeouts: a flow ends after S seconds without a packet; a flow
                     that lasts S seconds gets an interim record. Defaults: 60 and 300 for files,
                     5 and 30 for standard input (a live stream: detections within seconds)
+  --threads N       pcap: threads per capture file (each reads the file and assembles every
+                    flow; each builds its share of the batches: the same output as one thread).
+                    Default: 2 when two cores are free and the capture files total at least
+                    1 GiB (starting the second thread costs about a second), else 1.
+                    1 forces one thread.
 
 Malformed records go to the dead-letter table with the reason and are counted. Per-file errors
 are reported on stderr; the exit code is non-zero only when nothing could be read.`;
+
+/** Capture bytes from which a second thread pays for its start (see benchmarks/README-ingest.md). */
+const AUTO_THREADS_BYTES = 1 << 30;
+
+/**
+ * The multi-threaded pcap parser for these inputs, or undefined for one thread: `threads` when
+ * given, otherwise 2 when the machine has two cores or more and the regular capture files total
+ * at least AUTO_THREADS_BYTES.
+ */
+async function shardedParser(inputs: readonly string[], threads: number | undefined): Promise<import('../../operators/pcap/sharded.ts').ShardedPcapParser | undefined> {
+  const { statSync } = await import('node:fs');
+  const { availableParallelism } = await import('node:os');
+  let count = threads;
+  if (count === undefined) {
+    let bytes = 0;
+    for (const input of inputs) {
+      try {
+        const st = statSync(input);
+        if (st.isFile()) bytes += st.size;
+      } catch {
+        // Unreadable inputs are reported when their turn comes.
+      }
+    }
+    count = availableParallelism() >= 2 && bytes >= AUTO_THREADS_BYTES ? 2 : 1;
+  }
+  if (count < 2) return undefined;
+  const { ShardedPcapParser } = await import('../../operators/pcap/sharded.ts');
+  return ShardedPcapParser.start(count);
+}
 
 /** `heir ingest`: parse files or a stream into flows, as JSON lines or into the store. */
 export const command: Command = {
@@ -33,7 +67,7 @@ export const command: Command = {
   summary: 'parse pcap, Argus, Zeek, Suricata EVE or dataset CSV files into flows (JSON lines or DuckDB)',
   usage: USAGE,
   async run(argv) {
-    const args = parseArgs('ingest', argv, { site: 'string', sensor: 'string', db: 'string', json: 'boolean', operators: 'string', model: 'string', batch: 'string', 'idle-timeout': 'string', 'active-timeout': 'string' });
+    const args = parseArgs('ingest', argv, { site: 'string', sensor: 'string', db: 'string', json: 'boolean', operators: 'string', model: 'string', batch: 'string', 'idle-timeout': 'string', 'active-timeout': 'string', threads: 'string' });
     const [format, ...inputs] = args.positionals;
     if (!format) usageError('ingest', 'give a format and at least one file (or -)');
     const { FORMATS } = await import('../../operators/parsers.ts');
@@ -47,6 +81,10 @@ export const command: Command = {
     const batchSize = numberFlag('ingest', args, 'batch', 2000, 1, 1_000_000);
     const idleTimeoutS = args.flags['idle-timeout'] === undefined ? undefined : numberFlag('ingest', args, 'idle-timeout', 60, 0.001, 86_400);
     const activeTimeoutS = args.flags['active-timeout'] === undefined ? undefined : numberFlag('ingest', args, 'active-timeout', 300, 0.001, 86_400);
+
+    const threads = args.flags.threads === undefined ? undefined : numberFlag('ingest', args, 'threads', 1, 1, 64);
+    if (threads !== undefined && !Number.isInteger(threads)) usageError('ingest', `--threads must be a whole number, not ${threads}`);
+    const sharded = format === 'pcap' ? await shardedParser(inputs, threads) : undefined;
 
     const { fileSource } = await import('../sources.ts');
     const { flowRows } = await import('../flow-schema.ts');
@@ -72,7 +110,7 @@ export const command: Command = {
     for (const input of inputs) {
       let fileFlows = 0;
       try {
-        for await (const batch of fileSource(format, input, { site, sensor, batchSize, idleTimeoutS, activeTimeoutS }).batches()) {
+        for await (const batch of fileSource(format, input, { site, sensor, batchSize, idleTimeoutS, activeTimeoutS, parser: sharded?.parser() }).batches()) {
           const n = batch.tables.flows?.numRows ?? 0;
           fileFlows += n;
           deadLetters += batch.tables.dead_letters?.numRows ?? 0;
@@ -90,6 +128,7 @@ export const command: Command = {
       }
       flows += fileFlows;
     }
+    await sharded?.close();
     if (runner) await runner.close();
     await store?.close();
     const summary = { files: inputs.length, readable, flows, deadLetters, ...(runner ? { stored: runner.counters.rowsStored, duplicateBatches: runner.counters.batchesDuplicate } : {}) };
