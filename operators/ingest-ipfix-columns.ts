@@ -119,6 +119,32 @@ function writeNumber(out: Uint8Array, at: number, v: number): number {
   return at + s.length;
 }
 
+/**
+ * `String(micros / 1e6)` of a duration in microseconds, without the string: whole microseconds
+ * below 10^12 (11 days) are written as decimal seconds with up to 6 fractional digits, which is
+ * the shortest text that reads back as that double (any other decimal of at most 6 fractional
+ * digits is at least 1e-6 away, far beyond half its ulp); anything else goes through String().
+ */
+export function writeSeconds(out: Uint8Array, at: number, micros: number): number {
+  if (!(Number.isInteger(micros) && micros >= 0 && micros < 1e12)) return writeNumber(out, at, micros / 1e6);
+  const whole = Math.floor(micros / 1e6);
+  let fraction = micros - whole * 1e6;
+  at = writeDigits(out, at, whole);
+  if (fraction === 0) return at;
+  out[at] = 46; // .
+  let digits = 6;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  for (let i = at + digits; i > at; i--) {
+    const q = (fraction / 10) | 0;
+    out[i] = 48 + fraction - q * 10;
+    fraction = q;
+  }
+  return at + digits + 1;
+}
+
 const JSON_NULL = Uint8Array.from([110, 117, 108, 108]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -131,7 +157,16 @@ const enum JsonKind {
   I32 = 3,
   Ts = 4,
   Duration = 5,
+  /** Text that never needs escaping: copied as it is. */
+  PlainText = 6,
 }
+
+/**
+ * Text columns the decoder fills only from alphabets JSON needs no escape for (hex, base64,
+ * address and MAC text, fixed words): their bytes go into JSON lines as they are. Site, sensor
+ * and features text are checked byte by byte.
+ */
+const PLAIN_TEXT: ReadonlySet<string> = new Set(['flow_id', 'community_id', 'source', 'end_reason', 'src_addr', 'dst_addr', 'src_mac', 'dst_mac']);
 
 interface JsonPart {
   /** Key text before the value (`{"flow_id":`, `,"x":null,"y":`, …). */
@@ -150,7 +185,7 @@ const JSON_PROGRAM: readonly JsonPart[] = (() => {
   FLOW_COLUMNS.forEach((c, i) => {
     text += (i ? ',' : '{') + JSON.stringify(c.name) + ':';
     const name = c.name as string;
-    if (name in TEXT) parts.push({ prefix: encoder.encode(text), kind: JsonKind.Text, index: TEXT[name as keyof typeof TEXT] });
+    if (name in TEXT) parts.push({ prefix: encoder.encode(text), kind: PLAIN_TEXT.has(name) ? JsonKind.PlainText : JsonKind.Text, index: TEXT[name as keyof typeof TEXT] });
     else if (name in NUM) parts.push({ prefix: encoder.encode(text), kind: c.kind === 'i32' ? JsonKind.I32 : c.kind === 'ts' ? JsonKind.Ts : JsonKind.F64, index: NUM[name as keyof typeof NUM] });
     else if (name === 'duration_s') parts.push({ prefix: encoder.encode(text), kind: JsonKind.Duration, index: 0 });
     else {
@@ -167,6 +202,11 @@ const JSON_PROGRAM: readonly JsonPart[] = (() => {
 const JSON_LINE_FIXED = JSON_PROGRAM.reduce((n, part) => n + part.prefix.length + 32, 0);
 /** Bytes of JSON lines handed out at a time. */
 const JSON_CHUNK = 1 << 20;
+/**
+ * The buffer JSON lines are written into, shared by every ExportColumns (a call fills and hands
+ * it out synchronously): a collector opening many batches does not allocate a megabyte for each.
+ */
+let jsonBuffer = new Uint8Array(JSON_CHUNK);
 
 /**
  * Struct-of-arrays flow records. Write a row by filling `num[k][length]` and appending to each
@@ -176,7 +216,6 @@ export class ExportColumns {
   /** Rows complete so far. */
   length = 0;
   private capacity: number;
-  private json = new Uint8Array(JSON_CHUNK);
   num: Float64Array[];
   text: TextColumn[];
 
@@ -375,7 +414,7 @@ export class ExportColumns {
    * than a copy by a callee that must keep one).
    */
   jsonLines(write: (chunk: Uint8Array) => void): void {
-    let out = this.json;
+    let out = jsonBuffer;
     let at = 0;
     const num = this.num;
     const text = this.text;
@@ -386,12 +425,23 @@ export class ExportColumns {
       if (at + need > out.length) {
         if (at > 0) write(out.subarray(0, at));
         at = 0;
-        if (need > out.length) out = this.json = new Uint8Array(need);
+        if (need > out.length) out = jsonBuffer = new Uint8Array(need);
       }
       for (let p = 0; p < JSON_PROGRAM.length; p++) {
         const part = JSON_PROGRAM[p];
         at = copy(out, at, part.prefix, 0, part.prefix.length);
         switch (part.kind) {
+          case JsonKind.PlainText: {
+            const t = text[part.index];
+            if (t.nulls[i]) at = copy(out, at, JSON_NULL, 0, 4);
+            else {
+              const bytes = t.bytes;
+              out[at++] = 0x22;
+              for (let j = t.offsets[i], end = t.offsets[i + 1]; j < end; j++) out[at++] = bytes[j];
+              out[at++] = 0x22;
+            }
+            break;
+          }
           case JsonKind.Text: {
             const t = text[part.index];
             if (t.nulls[i]) at = copy(out, at, JSON_NULL, 0, 4);
@@ -408,7 +458,7 @@ export class ExportColumns {
             break;
           }
           case JsonKind.Duration:
-            at = writeNumber(out, at, (num[NUM.ts_end][i] - num[NUM.ts_start][i]) / 1e6);
+            at = writeSeconds(out, at, num[NUM.ts_end][i] - num[NUM.ts_start][i]);
             break;
           default:
             break;

@@ -98,6 +98,8 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
   const open = new Map<string, OpenBatch>();
   /** Where datagrams without a readable header decode to (they yield dead letters only). */
   const unreadable = new ExportColumns(1);
+  /** Emptied columns of flushed batches, reused when nothing kept their buffers (JSON only). */
+  const spare: ExportColumns[] = [];
   let batches = 0;
   let batchesStored = 0;
   // Store writes in flight; the store applies them in call order. The first failure stops the run.
@@ -126,7 +128,11 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
     const batchId = `${batch.source}:${batch.exporter}:${batch.domain}:${batch.firstSequence}-${batch.lastSequence}:${batch.exportSeconds}`;
     if (options.json) {
       columns.jsonLines(options.json);
-      if (!options.sink) columns.clear();
+      if (!options.sink) {
+        // Without a store the columns keep their grown buffers for the next batch.
+        columns.clear();
+        spare.push(columns);
+      }
     }
     const sink = options.sink;
     if (!sink) return;
@@ -153,11 +159,16 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
     for (const [key, batch] of open) flush(key, batch);
   };
 
+  // The idle exit: one timer, re-armed for the rest of the wait when datagrams came meanwhile
+  // (not a clearTimeout + setTimeout per datagram).
   let idleTimer: NodeJS.Timeout | undefined;
+  let lastDatagram = Date.now();
   const armIdle = () => {
-    if (options.idleExitMs === undefined) return;
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(resolveStop, options.idleExitMs);
+    const idleExitMs = options.idleExitMs;
+    if (idleExitMs === undefined) return;
+    const left = lastDatagram + idleExitMs - Date.now();
+    if (left <= 0) resolveStop();
+    else idleTimer = setTimeout(armIdle, left);
   };
   let now = Date.now();
   const flushTimer = setInterval(() => {
@@ -166,7 +177,7 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
   }, FLUSH_CHECK_MS);
 
   socket.on('message', (datagram, remote) => {
-    if (options.idleExitMs !== undefined) armIdle();
+    lastDatagram = Date.now();
     const exporter = `${remote.address}:${remote.port}`;
     const header = exportHeader(datagram);
     let batch: OpenBatch | undefined;
@@ -182,7 +193,7 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
       }
       if (batch === undefined) {
         const source = header.version === 10 ? 'ipfix' : header.version === 9 ? 'netflow9' : 'netflow5';
-        batch = { source, exporter, domain: header.domain, bucket, exportSeconds, firstSequence: header.sequence, lastSequence: header.sequence, lastArrival: now, columns: new ExportColumns() };
+        batch = { source, exporter, domain: header.domain, bucket, exportSeconds, firstSequence: header.sequence, lastSequence: header.sequence, lastArrival: now, columns: spare.pop() ?? new ExportColumns() };
         open.set(key, batch);
       }
       batch.lastSequence = header.sequence;
@@ -210,6 +221,7 @@ export async function collect(options: CollectorOptions): Promise<CollectorSumma
   const onAbort = () => resolveStop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) resolveStop();
+  lastDatagram = Date.now();
   armIdle();
   await stopped;
   clearTimeout(idleTimer);

@@ -4,14 +4,14 @@
  * (pipeline/flow-id.ts) give for each decoded row (so ids already in stores stay the same), for
  * IPv4 and IPv6, TCP/UDP/ICMP and other protocols, biflow records, records without addresses,
  * several exporters and long site/sensor names (fast-check). And the digit writer behind the
- * timestamps and counters writes what String(v) gives.
+ * timestamps and counters, and the seconds writer behind duration_s, write what String() gives.
  */
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { communityId, flowId } from '../../pipeline/flow-id.ts';
 import { FlowDecoder, IE } from '../../operators/ingest-ipfix.ts';
-import { ExportColumns, writeDigits } from '../../operators/ingest-ipfix-columns.ts';
+import { ExportColumns, writeDigits, writeSeconds } from '../../operators/ingest-ipfix-columns.ts';
 
 const u16 = (v: number) => Buffer.from([(v >>> 8) & 0xff, v & 0xff]);
 const u32 = (v: number) => {
@@ -128,6 +128,20 @@ test('writeDigits writes String(v) for every safe integer size', () => {
       assert.is(Buffer.from(out.subarray(at, end)).toString(), String(v));
     }),
     { numRuns: 5000, seed: 9 },
+  );
+});
+
+test('writeSeconds writes String(micros / 1e6) for durations of every size', () => {
+  const out = new Uint8Array(40);
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.integer({ min: 0, max: 10_000_000 }), fc.integer({ min: 0, max: 1e12 + 10 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.double({ min: -1e7, max: 1e13, noNaN: true }), fc.constantFrom(0, 1, 10, 100000, 1000000, 1500000, 999999999999, 1e12, 1e12 - 1)),
+      (micros) => {
+        const end = writeSeconds(out, 3, micros);
+        assert.is(Buffer.from(out.subarray(3, end)).toString(), String(micros / 1e6), String(micros));
+      },
+    ),
+    { numRuns: 5000, seed: 13 },
   );
 });
 
