@@ -146,21 +146,25 @@ const FN_LEAF = 0;
 const FN_FINISH = 1;
 
 /**
- * walk(roots, t0, t1, x, d8, r0, r1, out, k8): trees [t0, t1) over rows [r0, r1); addresses and
- * strides in bytes. Rows go in groups of `lanes` that step in lockstep until every lane stands on
+ * walk(roots, t0, t1, x, d8, r0, r1, out, k8, ord): trees [t0, t1) over positions [r0, r1);
+ * addresses and strides in bytes; position q is row ord[q] (i32s at byte address ord) of x and
+ * of out, so an order of rows costs one load per row and tree, not a copy. Rows go in groups
+ * of `lanes` that step in lockstep until every lane stands on
  * its leaf (a leaf steps to itself, so lanes that arrive early just wait there); then each lane's
  * leaf is added. One loop exit per group instead of one mispredicted branch per row and tree;
  * the price is the steps of lanes already waiting, which costs less on these forests (measured).
  *
- * leaves(roots, t0, t1, x, d8, r0, r1, dst, n): the same walk, storing each row's leaf node
+ * leaves(roots, t0, t1, x, d8, r0, r1, dst, n, ord): the same walk, storing each row's leaf node
  * index as an i32 at dst + ((t - t0) × n + row) × 4 instead of adding its value.
  */
 function walkBody(lanes: number, mode: 'sum' | 'leaves'): number[] {
-  const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8;
-  const T = 9, ROOT = 10, Q = 11, R = 12, DONE = 13;
-  const lane = (l: number) => ({ p: 14 + 2 * l, xb: 15 + 2 * l });
-  const localsCount = 14 + 2 * lanes - 9;
-  const rowAddr = (row: number[], base: number, stride: number) => [...row, ...get(stride), OP.i32mul, ...get(base), OP.i32add];
+  const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8, ORD = 9;
+  const T = 10, ROOT = 11, Q = 12, R = 13, DONE = 14;
+  const lane = (l: number) => ({ p: 15 + 2 * l, xb: 16 + 2 * l });
+  const localsCount = 15 + 2 * lanes - 10;
+  // Position q stands for row ord[q]: its values and its sums are at that row.
+  const rowAt = (q: number[]) => [...get(ORD), ...q, ...i32(4), OP.i32mul, OP.i32add, ...loadI32(0)];
+  const rowAddr = (q: number[], base: number, stride: number) => [...rowAt(q), ...get(stride), OP.i32mul, ...get(base), OP.i32add];
   const code: number[] = [...vec([[localsCount, I32]])];
   code.push(...get(T0), ...set(T));
   code.push(OP.block, VOID, OP.loop, VOID); // trees
@@ -182,8 +186,8 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves'): number[] {
     code.push(...step(p, xb, R));
   }
   code.push(...get(DONE), OP.brIf, 1, OP.br, 0, OP.end, OP.end);
-  const storeLeaf = (node: number[], row: number[]) => [
-    ...get(T), ...get(T0), OP.i32sub, ...get(K8), OP.i32mul, ...row, OP.i32add, ...i32(4), OP.i32mul, ...get(OUT), OP.i32add,
+  const storeLeaf = (node: number[], q: number[]) => [
+    ...get(T), ...get(T0), OP.i32sub, ...get(K8), OP.i32mul, ...rowAt(q), OP.i32add, ...i32(4), OP.i32mul, ...get(OUT), OP.i32add,
     ...node, ...i32(4), OP.i32shrU,
     OP.i32store, 2, 0,
   ];
@@ -215,7 +219,7 @@ export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
     [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // finish
-    [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), ...vec([])], // walk, leaves
+    [0x60, ...vec(Array.from({ length: 10 }, () => [I32])), ...vec([])], // walk, leaves
   ]);
   const body = (code: number[]) => [...uleb(code.length), ...code];
   return new Uint8Array([
@@ -256,8 +260,8 @@ const MAX_BYTES = 2 ** 31;
  * FlatForest.accumulate: it adds the trees' leaf values into `out` and leaves the rest alone.
  */
 export class WasmWalk {
-  private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number) => void;
-  private readonly leavesOf: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, dst: number, n: number) => void;
+  private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number, ord: number) => void;
+  private readonly leavesOf: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, dst: number, n: number, ord: number) => void;
   private readonly memory: WebAssembly.Memory;
   private readonly features: number;
   private readonly classes: number;
@@ -265,11 +269,13 @@ export class WasmWalk {
   private readonly xAt: number;
   private readonly outAt: number;
   private readonly leavesAt: number;
+  /** Orders of a block's rows: 0, 1, … (rows as they come) and the one a sort made. */
+  private readonly identityAt: number;
+  private readonly orderAt: number;
   private readonly sortRows: boolean;
   private readonly trees: number;
-  /** Sort keys and the resulting order of one block (scratch). */
+  /** Sort keys of one block (scratch). */
   private readonly keys = new Float64Array(BLOCK);
-  private readonly order = new Int32Array(BLOCK);
 
   /**
    * Lays the forest's nodes out as described at the top of this file; null when it is too large
@@ -277,7 +283,7 @@ export class WasmWalk {
    * `sortRows` forces the ordering of rows on or off (tests); by default it follows tree size.
    */
   static create(forest: FlatForestArrays, sortRows?: boolean): WasmWalk | null {
-    const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + 80;
+    const bytes = forest.feature.length * 16 + forest.roots.length * 4 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + BLOCK * 8 + 96;
     if (bytes > MAX_BYTES) {
       warn(`forest of ${forest.feature.length} nodes needs ${bytes} bytes of WebAssembly memory (more than ${MAX_BYTES}); predicting with the slower JavaScript walk`);
       return null;
@@ -308,7 +314,9 @@ export class WasmWalk {
     this.xAt = align(probaAt + forest.proba.length * 8);
     this.outAt = align(this.xAt + BLOCK * this.features * 8);
     this.leavesAt = align(this.outAt + BLOCK * this.classes * 8);
-    const end = this.leavesAt + BLOCK * LEAF_TREES * 4;
+    this.identityAt = align(this.leavesAt + BLOCK * LEAF_TREES * 4);
+    this.orderAt = this.identityAt + BLOCK * 4;
+    const end = this.orderAt + BLOCK * 4;
     const have = this.memory.buffer.byteLength / 65536;
     const need = Math.ceil(end / 65536);
     if (need > have) this.memory.grow(need - have);
@@ -330,6 +338,7 @@ export class WasmWalk {
       }
     }
     for (let t = 0; t < forest.roots.length; t++) i32[(this.rootsAt >> 2) + t] = forest.roots[t] * 16;
+    for (let q = 0; q < BLOCK; q++) i32[(this.identityAt >> 2) + q] = q;
     f64.set(forest.proba, probaAt >> 3);
   }
 
@@ -348,14 +357,8 @@ export class WasmWalk {
     const ow = this.outAt >> 3;
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const n = Math.min(BLOCK, rows - r0);
-      const order = this.block(x, r0, n, from, to, overwrite ? null : out);
-      if (!order) out.set(f64.subarray(ow, ow + n * K), r0 * K);
-      else
-        for (let j = 0; j < n; j++) {
-          const so = (r0 + order[j]) * K;
-          const dw = ow + j * K;
-          for (let k = 0; k < K; k++) out[so + k] = f64[dw + k];
-        }
+      this.block(x, r0, n, from, to, overwrite ? null : out);
+      out.set(f64.subarray(ow, ow + n * K), r0 * K);
     }
   }
 
@@ -371,7 +374,7 @@ export class WasmWalk {
     const ow = this.outAt >> 3;
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const n = Math.min(BLOCK, rows - r0);
-      const order = this.block(x, r0, n, 0, T, null);
+      this.block(x, r0, n, 0, T, null);
       for (let j = 0; j < n; j++) {
         const o = ow + j * K;
         let best = 0;
@@ -383,53 +386,38 @@ export class WasmWalk {
             best = k;
           }
         }
-        dst[r0 + (order ? order[j] : j)] = best;
+        dst[r0 + j] = best;
       }
     }
   }
 
   /**
-   * One block of n rows from row r0: its rows (and out's sums, or zeros when `out` is null) copied
-   * in, possibly reordered, and trees [from, to) walked; the sums stay in the module's memory.
-   * Returns the order (module row j is block row order[j]) or null when the rows kept theirs.
+   * One block of n rows from row r0: its rows and out's sums (or zeros when `out` is null) copied
+   * in, and trees [from, to) walked, in an order of the rows when that pays; the sums stay in the
+   * module's memory, row by row as they came.
    */
-  private block(x: Float64Array, r0: number, n: number, from: number, to: number, out: Float64Array | null): Int32Array | null {
+  private block(x: Float64Array, r0: number, n: number, from: number, to: number, out: Float64Array | null): void {
     const d = this.features;
     const K = this.classes;
     const f64 = new Float64Array(this.memory.buffer);
     const i32 = new Int32Array(this.memory.buffer);
-    const xw = this.xAt >> 3;
     const ow = this.outAt >> 3;
     const lw = this.leavesAt >> 2;
+    f64.set(x.subarray(r0 * d, (r0 + n) * d), this.xAt >> 3);
+    if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+    else f64.fill(0, ow, ow + n * K);
     if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
-      f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
-      if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
-      else f64.fill(0, ow, ow + n * K);
-      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
-      return null;
+      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.identityAt);
+      return;
     }
     const keys = this.keys;
-    const order = this.order;
-    f64.set(x.subarray(r0 * d, (r0 + n) * d), xw);
-    this.leavesOf(this.rootsAt, from, from + 2, this.xAt, d * 8, 0, n, this.leavesAt, n);
+    this.leavesOf(this.rootsAt, from, from + 2, this.xAt, d * 8, 0, n, this.leavesAt, n, this.identityAt);
     // key = leaf in the first tree, leaf in the second, row: 21 + 21 + 10 bits, exact in a double.
     for (let i = 0; i < n; i++) keys[i] = (Math.min(i32[lw + i], KEY_MAX) * 2 ** 21 + Math.min(i32[lw + n + i], KEY_MAX)) * 1024 + i;
     const sorted = keys.subarray(0, n).sort();
-    for (let j = 0; j < n; j++) order[j] = sorted[j] % 1024;
-    for (let j = 0; j < n; j++) {
-      const src = (r0 + order[j]) * d;
-      const dst = xw + j * d;
-      for (let f = 0; f < d; f++) f64[dst + f] = x[src + f];
-    }
-    if (out)
-      for (let j = 0; j < n; j++) {
-        const so = (r0 + order[j]) * K;
-        const dw = ow + j * K;
-        for (let k = 0; k < K; k++) f64[dw + k] = out[so + k];
-      }
-    else f64.fill(0, ow, ow + n * K);
-    this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8);
-    return order;
+    const ord = this.orderAt >> 2;
+    for (let j = 0; j < n; j++) i32[ord + j] = sorted[j] % 1024;
+    this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.orderAt);
   }
 
   /** Leaf node index of each row in trees [from, to): dst[(t - from) × rows + r]. */
@@ -443,7 +431,7 @@ export class WasmWalk {
       f64.set(x.subarray(r0 * d, (r0 + n) * d), this.xAt >> 3);
       for (let t0 = from; t0 < to; t0 += LEAF_TREES) {
         const t1 = Math.min(to, t0 + LEAF_TREES);
-        this.leavesOf(this.rootsAt, t0, t1, this.xAt, d * 8, 0, n, this.leavesAt, n);
+        this.leavesOf(this.rootsAt, t0, t1, this.xAt, d * 8, 0, n, this.leavesAt, n, this.identityAt);
         for (let t = t0; t < t1; t++) dst.set(i32.subarray(lw + (t - t0) * n, lw + (t - t0 + 1) * n), (t - from) * rows + r0);
       }
     }
