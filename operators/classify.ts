@@ -163,7 +163,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
   const benignIndex = meta.benign === null ? -1 : meta.classes.indexOf(meta.benign);
   const explainTrees = Math.min(forest.trees, options.explainTrees ?? 8);
-  const featureBytes: (Uint8Array | null)[] = meta.features.map((f) => utf8.encode(f));
+  const featureBytes = classBytes(meta.features);
   // The taxonomy columns of each class, joined once.
   const tagText = tags.map((tag, k) => {
     const benign = k === benignIndex;
@@ -174,12 +174,11 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       attackIcs: benign ? null : joined(tag.attackIcs),
     };
   });
-  const bytesOf = (v: string | null) => (v === null ? null : utf8.encode(v));
-  const labelBytes = meta.classes.map((c) => utf8.encode(c));
-  const threatBytes = tagText.map((t) => bytesOf(t.threat));
-  const owaspBytes = tagText.map((t) => bytesOf(t.owasp));
-  const owaspIotBytes = tagText.map((t) => bytesOf(t.owaspIot));
-  const attackIcsBytes = tagText.map((t) => bytesOf(t.attackIcs));
+  const labelBytes = classBytes(meta.classes);
+  const threatBytes = classBytes(tagText.map((t) => t.threat));
+  const owaspBytes = classBytes(tagText.map((t) => t.owasp));
+  const owaspIotBytes = classBytes(tagText.map((t) => t.owaspIot));
+  const attackIcsBytes = classBytes(tagText.map((t) => t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
   const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0) };
@@ -414,31 +413,54 @@ function fixedWidthUtf8(bytes: Uint8Array, width: number, rows: number): Data<Ut
   return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
-/** A Utf8 column whose row r holds the bytes of class `cls[r]` (null where that class has none, or cls[r] < 0). */
-function classUtf8(cls: Int32Array, perClass: readonly (Uint8Array | null)[], rows: number): Data<Utf8> {
+/** The texts of a class-valued column, laid end to end: class c is flat[start[c] … start[c] + length[c]), or null when length[c] < 0. */
+interface ClassBytes {
+  readonly flat: Uint8Array;
+  readonly start: Int32Array;
+  readonly length: Int32Array;
+}
+
+function classBytes(texts: readonly (string | null)[]): ClassBytes {
+  const encoded = texts.map((t) => (t === null ? null : utf8.encode(t)));
+  const start = new Int32Array(texts.length);
+  const length = new Int32Array(texts.length);
+  let total = 0;
+  encoded.forEach((b, c) => {
+    start[c] = total;
+    length[c] = b ? b.length : -1;
+    total += b ? b.length : 0;
+  });
+  const flat = new Uint8Array(total);
+  encoded.forEach((b, c) => b && flat.set(b, start[c]));
+  return { flat, start, length };
+}
+
+/** A Utf8 column whose row r holds the text of class `cls[r]` (null where that class has none, or cls[r] < 0). */
+function classUtf8(cls: Int32Array, texts: ClassBytes, rows: number): Data<Utf8> {
+  const { flat, start, length } = texts;
   const offsets = new Int32Array(rows + 1);
+  const validity = new Uint8Array((rows + 7) >> 3);
   let total = 0;
   let nullCount = 0;
   for (let r = 0; r < rows; r++) {
     const c = cls[r];
-    const b = c >= 0 ? perClass[c] : null;
-    if (b) total += b.length;
-    else nullCount++;
+    const n = c >= 0 ? length[c] : -1;
+    if (n >= 0) {
+      total += n;
+      validity[r >> 3] |= 1 << (r & 7);
+    } else nullCount++;
     offsets[r + 1] = total;
   }
   const bytes = new Uint8Array(total);
-  let validity: Uint8Array | undefined;
-  if (nullCount > 0) validity = new Uint8Array((rows + 7) >> 3);
   for (let r = 0; r < rows; r++) {
     const c = cls[r];
-    const b = c >= 0 ? perClass[c] : null;
-    if (!b) continue;
-    if (validity) validity[r >> 3] |= 1 << (r & 7);
+    if (c < 0) continue;
     // Labels and taxonomy ids are short: a byte loop beats set() on a subarray.
-    const at = offsets[r];
-    for (let j = 0; j < b.length; j++) bytes[at + j] = b[j];
+    let at = offsets[r];
+    const end = offsets[r + 1];
+    for (let j = start[c]; at < end; j++) bytes[at++] = flat[j];
   }
-  return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: validity, valueOffsets: offsets, data: bytes });
+  return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: nullCount > 0 ? validity : undefined, valueOffsets: offsets, data: bytes });
 }
 
 /**
