@@ -34,13 +34,21 @@ export function indexOfAscii(buf: Uint8Array, text: string, from = 0, end = buf.
   return -1;
 }
 
+// Node's native Latin-1 decoder (what Buffer#toString('latin1') calls), usable on any Uint8Array.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 /** Bytes as Latin-1 text (every byte one character). */
 export function latin1(buf: Uint8Array, start = 0, end = buf.length): string {
-  let s = '';
-  for (let i = Math.max(0, start); i < end && i < buf.length; i += 4096) {
-    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  const from = Math.max(0, start);
+  const to = Math.min(end, buf.length);
+  if (to <= from) return '';
+  // A few characters are cheaper in a loop than through a native call; longer text natively.
+  if (to - from <= 12) {
+    let s = '';
+    for (let i = from; i < to; i++) s += String.fromCharCode(buf[i]);
+    return s;
   }
-  return s;
+  return latin1Slice.call(buf, from, to);
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });

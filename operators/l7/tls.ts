@@ -230,6 +230,13 @@ export function ja4(hello: ClientHello): string {
   return `${a}_${b}_${c}`;
 }
 
+const HEX2_UPPER = HEX2.map((h) => h.toUpperCase());
+
+/** `0x1301`-style text of a cipher suite code (4 upper-case hex digits). */
+export function cipherText(v: number): string {
+  return `0x${HEX2_UPPER[(v >> 8) & 0xff]}${HEX2_UPPER[v & 0xff]}`;
+}
+
 /** Name of a TLS protocol version code. */
 export function tlsVersionName(v: number): string {
   return VERSION_NAME[v] ?? `0x${hex4(v)}`;
@@ -361,7 +368,7 @@ export const tls: L7Dissector = {
     }
     if (server) {
       out.tls_version = tlsVersionName(server.version);
-      out.tls_cipher = `0x${server.cipher.toString(16).toUpperCase().padStart(4, '0')}`;
+      out.tls_cipher = cipherText(server.cipher);
       // TLS 1.3 encrypts the certificate; before it, it follows the ServerHello in cleartext.
       if (server.version <= 0x0303) certificateFacts(serverBytes as Uint8Array, out);
     }

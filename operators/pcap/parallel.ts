@@ -138,6 +138,9 @@ interface Slot {
   inFlight: number;
 }
 
+/** Young generation of a worker, MB (semi-spaces of 32 MB; V8's default is 16). */
+const WORKER_YOUNG_MB = 96;
+
 /** Files queued at each worker, so it never waits for the main thread between files. */
 const IN_FLIGHT_PER_WORKER = 2;
 
@@ -171,7 +174,9 @@ export class PcapWorkerPool {
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(source, { eval: true });
+      // A young generation larger than the default: parsing makes many short-lived objects per
+      // flow, and fewer scavenges cost less CPU (about a tenth of a parse in a measured run).
+      const worker = new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
       slots.push({ worker, inFlight: 0 });
       ready.push(
         new Promise<void>((resolve, reject) => {
