@@ -2,9 +2,11 @@
  * Moves Arrow record batches into DuckDB through data chunks (DuckDB's Arrow extension cannot be
  * loaded offline). Fixed-width columns are copied as whole buffers, validity as whole bitmaps,
  * short strings as one block of DuckDB string_t values; only long strings go value by value.
- * Never one INSERT per row.
+ * Never one INSERT per row. A part of a batch (some of its columns, some of its rows, behind a
+ * row key) is appended the same way: the store keeps sparse columns apart in side tables.
  */
 import {
+  DuckDBBigIntType,
   DuckDBBooleanType,
   DuckDBDoubleType,
   DuckDBIntegerType,
@@ -65,23 +67,24 @@ function logicalType(field: Field) {
 }
 
 /**
- * Copy Arrow's validity bits [start, start+length) into the vector's validity mask (both are
+ * Copy Arrow's validity bits of the chunk's rows into the vector's validity mask (both are
  * little-endian bit masks, so a byte-aligned run is a plain copy). Columns without nulls keep
  * DuckDB's all-valid default.
  */
-function copyValidity(vector: Vector, data: Data, start: number, length: number): void {
+function copyValidity(vector: Vector, data: Data, rows: ChunkRows): void {
   if (data.nullCount === 0 || !data.nullBitmap) return;
+  const { start, length, pick } = rows;
   const words = new BigUint64Array(Math.ceil(length / 64));
   const bytes = new Uint8Array(words.buffer);
   const bitmap = data.nullBitmap;
   const base = data.offset + start;
-  if ((base & 7) === 0) {
+  if (!pick && (base & 7) === 0) {
     bytes.set(bitmap.subarray(base >> 3, (base >> 3) + Math.ceil(length / 8)));
     // Bits past `length` in the last byte belong to later rows: clear them.
     if (length & 7) bytes[length >> 3] &= (1 << (length & 7)) - 1;
   } else {
     for (let i = 0; i < length; i++) {
-      const bit = base + i;
+      const bit = data.offset + (pick ? pick[start + i] : start + i);
       if (bitmap[bit >> 3] & (1 << (bit & 7))) bytes[i >> 3] |= 1 << (i & 7);
     }
   }
@@ -90,12 +93,25 @@ function copyValidity(vector: Vector, data: Data, start: number, length: number)
 }
 
 /**
- * Fill one vector from rows [start, start+length) of an Arrow column. A sliced column (offset > 0)
- * shares its parent's buffers, and Arrow slices them differently: fixed-width values and string
- * offsets start at the slice's first row, validity bits and boolean bits at the parent's.
+ * The rows of one data chunk: [start, start+length) of the batch, or, when `pick` is given, the
+ * batch rows pick[start], …, pick[start+length-1].
  */
-function fillVector(vector: Vector, data: Data, start: number, length: number): void {
-  const at = data.offset + start;
+interface ChunkRows {
+  readonly start: number;
+  readonly length: number;
+  readonly pick?: Int32Array;
+}
+
+// One chunk of picked fixed-width values (as 32-bit words: 8-byte values are two), reused.
+const pickedWords = new Int32Array(CHUNK_ROWS * 2);
+
+/**
+ * Fill one vector from the chunk's rows of an Arrow column. A sliced column (offset > 0) shares
+ * its parent's buffers, and Arrow slices them differently: fixed-width values and string offsets
+ * start at the slice's first row, validity bits and boolean bits at the parent's.
+ */
+function fillVector(vector: Vector, data: Data, rows: ChunkRows): void {
+  const { start, length, pick } = rows;
   switch (data.type.typeId) {
     case Type.Float:
     case Type.Int:
@@ -103,25 +119,47 @@ function fillVector(vector: Vector, data: Data, start: number, length: number): 
       // Same width and encoding on both sides (f64, i32, µs since the epoch as i64): one copy.
       const values = data.values as Float64Array | Int32Array | BigInt64Array;
       const width = values.BYTES_PER_ELEMENT;
-      bindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * width, length * width);
-      copyValidity(vector, data, start, length);
+      if (!pick) {
+        bindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * width, length * width);
+      } else {
+        // Picked rows are gathered word by word (bit patterns kept: no float conversion).
+        const words = new Int32Array(values.buffer, values.byteOffset, (values.length * width) >> 2);
+        const per = width >> 2;
+        for (let i = 0; i < length; i++) for (let w = 0, from = pick[start + i] * per; w < per; w++) pickedWords[i * per + w] = words[from + w];
+        bindings.copy_data_to_vector(vector, 0, pickedWords.buffer, 0, length * width);
+      }
+      copyValidity(vector, data, rows);
       return;
     }
     case Type.Bool: {
       // Arrow packs booleans in bits; DuckDB keeps a byte per value.
       const bits = data.values as Uint8Array;
       const out = new Uint8Array(length);
-      for (let i = 0; i < length; i++) out[i] = (bits[(at + i) >> 3] >> ((at + i) & 7)) & 1;
+      for (let i = 0; i < length; i++) {
+        const bit = data.offset + (pick ? pick[start + i] : start + i);
+        out[i] = (bits[bit >> 3] >> (bit & 7)) & 1;
+      }
       bindings.copy_data_to_vector(vector, 0, out.buffer, 0, length);
-      copyValidity(vector, data, start, length);
+      copyValidity(vector, data, rows);
       return;
     }
     default: {
-      copyValidity(vector, data, start, length);
+      copyValidity(vector, data, rows);
       if (data.nullCount === data.length) return;
-      fillStrings(vector, data, start, length);
+      fillStrings(vector, data, rows);
     }
   }
+}
+
+/** Fill a BIGINT vector with row keys: `firstKey` plus each row's index in the batch. */
+function fillKeys(vector: Vector, firstKey: number, rows: ChunkRows): void {
+  const { start, length, pick } = rows;
+  for (let i = 0; i < length; i++) {
+    const key = firstKey + (pick ? pick[start + i] : start + i);
+    pickedWords[2 * i] = key >>> 0; // little-endian i64: low word, then high word
+    pickedWords[2 * i + 1] = Math.floor(key / 2 ** 32);
+  }
+  bindings.copy_data_to_vector(vector, 0, pickedWords.buffer, 0, length * 8);
 }
 
 /** Bytes of DuckDB's string_t: a u32 length, then 12 bytes inline or a 4-byte prefix and a pointer. */
@@ -141,18 +179,18 @@ const longRows = new Int32Array(CHUNK_ROWS);
  * UTF-8 bytes are used as they are (no decode to JavaScript strings and back); nulls are only a
  * validity bit.
  */
-function fillStrings(vector: Vector, data: Data, start: number, length: number): void {
+function fillStrings(vector: Vector, data: Data, rows: ChunkRows): void {
+  const { start, length, pick } = rows;
   const offsets = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
   const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
-  const bit0 = data.offset + start;
   inlineStructs.fill(0, 0, length * STRING_T);
   let inline = 0;
   let long = 0;
   for (let i = 0; i < length; i++) {
-    const bit = bit0 + i;
+    const row = pick ? pick[start + i] : start + i;
+    const bit = data.offset + row;
     if (bitmap && !(bitmap[bit >> 3] & (1 << (bit & 7)))) continue;
-    const row = start + i;
     const from = offsets[row];
     const size = offsets[row + 1] - from;
     if (size > INLINE) {
@@ -179,31 +217,70 @@ function fillStrings(vector: Vector, data: Data, start: number, length: number):
   }
   if (inline > 0) bindings.copy_data_to_vector(vector, 0, inlineStructs.buffer, 0, length * STRING_T);
   for (let j = 0; j < long; j++) {
-    const row = start + longRows[j];
+    const row = pick ? pick[start + longRows[j]] : start + longRows[j];
     bindings.vector_assign_string_element_len(vector, longRows[j], bytes.subarray(offsets[row], offsets[row + 1]));
   }
 }
 
+/** The part of a batch to append (by default every column and every row, in order). */
+export interface BatchPart {
+  /** Indexes of the batch's columns to append, in the target table's order. */
+  readonly columns?: readonly number[];
+  /** The rows to append, ascending (from `rowsWithValues`). */
+  readonly rows?: Int32Array;
+  /** When given, the first column of the target is a BIGINT row key: this plus the row's index in the batch. */
+  readonly firstKey?: number;
+}
+
 /**
- * Append a whole record batch through an appender, in data chunks of DuckDB's vector size. The
- * appender's columns must be the batch's fields in order. This talks to the C API bindings
- * directly: the typed vector wrappers map every vector into JavaScript first, which cost more
- * than the copy itself.
+ * Append a record batch, or a part of it, through an appender, in data chunks of DuckDB's vector
+ * size. The appender's columns must be the part's columns in order (after the row key, if any).
+ * This talks to the C API bindings directly: the typed vector wrappers map every vector into
+ * JavaScript first, which cost more than the copy itself.
  */
-export function appendBatch(appender: DuckDBAppender, batch: RecordBatch): void {
-  const fields = batch.schema.fields;
-  const types = fields.map(logicalType);
-  const columns = fields.map((_, i) => {
+export function appendBatch(appender: DuckDBAppender, batch: RecordBatch, part: BatchPart = {}): void {
+  const indexes = part.columns ?? batch.schema.fields.map((_, i) => i);
+  const fields = indexes.map((i) => batch.schema.fields[i]);
+  const columns = indexes.map((i, k) => {
     const child = batch.data.children[i];
-    if (!child) throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `batch has no data for column ${fields[i].name}`);
+    if (!child) throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `batch has no data for column ${fields[k].name}`);
     return child;
   });
+  const keyed = part.firstKey !== undefined;
+  const types = [...(keyed ? [BIGINT] : []), ...fields.map(logicalType)];
+  const pick = part.rows;
+  const total = pick ? pick.length : batch.numRows;
   const raw = (appender as unknown as { appender: Parameters<typeof bindings.append_data_chunk>[0] }).appender;
-  for (let start = 0; start < batch.numRows; start += CHUNK_ROWS) {
-    const length = Math.min(CHUNK_ROWS, batch.numRows - start);
+  for (let start = 0; start < total; start += CHUNK_ROWS) {
+    const rows: ChunkRows = { start, length: Math.min(CHUNK_ROWS, total - start), pick };
     const chunk = bindings.create_data_chunk(types);
-    for (let c = 0; c < columns.length; c++) fillVector(bindings.data_chunk_get_vector(chunk, c), columns[c], start, length);
-    bindings.data_chunk_set_size(chunk, length);
+    if (keyed) fillKeys(bindings.data_chunk_get_vector(chunk, 0), part.firstKey!, rows);
+    const first = keyed ? 1 : 0;
+    for (let c = 0; c < columns.length; c++) fillVector(bindings.data_chunk_get_vector(chunk, first + c), columns[c], rows);
+    bindings.data_chunk_set_size(chunk, rows.length);
     bindings.append_data_chunk(raw, chunk);
   }
+}
+
+const BIGINT = DuckDBBigIntType.instance.toLogicalType().logical_type;
+
+/** The rows (ascending) where at least one of the given columns holds a value. */
+export function rowsWithValues(batch: RecordBatch, columns: readonly number[]): Int32Array {
+  const n = batch.numRows;
+  const has = new Uint8Array(n);
+  for (const c of columns) {
+    const data = batch.data.children[c];
+    if (data.nullCount === n) continue;
+    if (data.nullCount === 0 || !data.nullBitmap) return Int32Array.from({ length: n }, (_, i) => i);
+    const bitmap = data.nullBitmap;
+    for (let i = 0; i < n; i++) {
+      const bit = data.offset + i;
+      has[i] |= (bitmap[bit >> 3] >> (bit & 7)) & 1;
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < n; i++) count += has[i];
+  const rows = new Int32Array(count);
+  for (let i = 0, k = 0; i < n; i++) if (has[i]) rows[k++] = i;
+  return rows;
 }

@@ -87,6 +87,18 @@ export function arrowSchema(table: string, version: number, specs: readonly Colu
   return new Schema(fields, new Map([['heir.table', table], ['heir.version', String(version)]]));
 }
 
+/** Field metadata naming the family of a sparse column: the store keeps such columns apart (pipeline/store.ts). */
+export const SPARSE_METADATA = 'heir.sparse';
+
+/** The schema with `heir.sparse` set on each field that `familyOf` gives a family. */
+export function withSparseFamilies(schema: Schema, familyOf: (column: string) => string | undefined): Schema {
+  const fields = schema.fields.map((f) => {
+    const family = familyOf(f.name);
+    return family === undefined ? f : new Field(f.name, f.type, f.nullable, new Map([[SPARSE_METADATA, family]]));
+  });
+  return new Schema(fields, schema.metadata);
+}
+
 /**
  * Build one Arrow record batch from columns of plain values (one array per column, all the same
  * length). Numeric columns go through typed arrays with a validity bitmap; nulls are allowed only

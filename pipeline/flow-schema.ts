@@ -4,7 +4,7 @@
  * A change that removes or retypes a column bumps FLOW_SCHEMA_VERSION and adds a store migration.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { arrowSchema, batchFromColumns, rowsOf, type ArrowOf, type ColumnSpec, type RowOf } from './columns.ts';
+import { arrowSchema, batchFromColumns, rowsOf, withSparseFamilies, type ArrowOf, type ColumnSpec, type RowOf } from './columns.ts';
 
 /** Version of the flow schema; carried in the Arrow schema metadata (`heir.version`). */
 export const FLOW_SCHEMA_VERSION = 1;
@@ -125,8 +125,24 @@ export type FlowArrow = ArrowOf<typeof FLOW_COLUMNS>;
 /** Name of a flow column. */
 export type FlowColumn = keyof FlowRow;
 
+/**
+ * Protocol facts by family. A flow carries the facts of one protocol at most, so each family is
+ * null in most flows; the store keeps every family apart from the flow core (field metadata
+ * `heir.sparse`, pipeline/store.ts) and readers still see one `flows` table.
+ */
+const SPARSE_FAMILIES: readonly (readonly [family: string, columns: RegExp])[] = [
+  ['tls', /^tls_/],
+  ['http', /^http_/],
+  ['hl7', /^hl7_/],
+  ['dicom', /^dicom_/],
+  ['mqtt', /^mqtt_/],
+  ['login', /^(login_|vnc_security$|banner$)/],
+  ['smb', /^(smb_|ntlm_)/],
+  ['dns', /^(dns_|dhcp_)/],
+];
+
 /** The Arrow schema of flow batches. */
-export const FLOW_SCHEMA: Schema = arrowSchema('flows', FLOW_SCHEMA_VERSION, FLOW_COLUMNS);
+export const FLOW_SCHEMA: Schema = withSparseFamilies(arrowSchema('flows', FLOW_SCHEMA_VERSION, FLOW_COLUMNS), (name) => SPARSE_FAMILIES.find(([, columns]) => columns.test(name))?.[0]);
 
 /** Columns a flow record must have; the others may be omitted and become null. */
 const REQUIRED = FLOW_COLUMNS.filter((col) => !col.nullable).map((col) => col.name);

@@ -3,10 +3,26 @@
  * with its batch id, so a redelivered batch adds nothing and a crash before the commit loses
  * nothing. Tables are created from the Arrow schemas that arrive (metadata `heir.table`), and
  * grow new columns by migration when a schema version adds some.
+ *
+ * Sparse columns. DuckDB's append and commit cost is per column, nulls included, and most of a
+ * flow's columns are protocol facts that are null unless the flow spoke that protocol. A field
+ * whose Arrow metadata names a family (`heir.sparse`, set in flow-schema.ts for the TLS, HTTP,
+ * HL7, DICOM, MQTT, login, SMB and DNS facts) is therefore stored apart:
+ *   - `_<table>__core` holds the other columns of every row, and `_<table>__<family>` the
+ *     family's columns of only the rows that have a value in it; each row carries a hidden key
+ *     `_row` that the store assigns (the store is its file's single writer, so a counter that
+ *     starts after the largest key at open is safe);
+ *   - a view under the table's own name joins them back (LEFT JOIN … USING (_row)) with exactly
+ *     the table's columns in their order, so every reader, `heir export` and SQL see one table;
+ *   - all parts of a batch are written in the transaction of its batch id;
+ *   - a new column goes to its part (a new family gets a new side table) and the view is made
+ *     again; a table stored whole by an older store is split when opened for writing.
+ * Tables without sparse fields are stored whole under their name.
  */
 import { DuckDBConnection, DuckDBInstance, DuckDBTimestampTZValue, type DuckDBValue } from '@duckdb/node-api';
 import type { Field, RecordBatch } from 'apache-arrow';
-import { appendBatch, duckTypeName } from './arrow-to-duckdb.ts';
+import { appendBatch, duckTypeName, rowsWithValues, type BatchPart } from './arrow-to-duckdb.ts';
+import { SPARSE_METADATA } from './columns.ts';
 import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
 import { DEAD_LETTER_SCHEMA, deadLetterBatch } from './dead-letters.ts';
 import { FLOW_SCHEMA } from './flow-schema.ts';
@@ -23,6 +39,30 @@ interface PendingWrite {
   readonly tables: Tables;
   resolve(fresh: boolean): void;
   reject(error: unknown): void;
+}
+
+/** The part of a table that holds its non-sparse columns (the whole table when it is not split). */
+const CORE = 'core';
+
+/** One stored table: a whole table, the core of a split one, or one of its side tables. */
+interface Part {
+  readonly table: string;
+  /** Its columns, without the row key. */
+  readonly columns: string[];
+}
+
+/** How one table is stored. */
+interface Layout {
+  /** Column name → DuckDB type, in the table's order. */
+  readonly columns: Map<string, string>;
+  /** Column name → the family of the part that holds it (CORE or a sparse family). */
+  readonly family: Map<string, string>;
+  /** Family → part. A whole table has only its CORE part, under the table's own name. */
+  readonly parts: Map<string, Part>;
+  /** Split into parts behind a view, joined by the row key. */
+  readonly split: boolean;
+  /** Row key of the next row written (split tables). */
+  nextKey: number;
 }
 
 /** Options of `openStore`. */
@@ -60,8 +100,8 @@ export class Store implements BatchSink {
   private readonly instance: DuckDBInstance;
   /** The connection, for queries by reading commands and notebooks. */
   readonly connection: DuckDBConnection;
-  // Column name → DuckDB type of every table seen, in table order.
-  private readonly known = new Map<string, Map<string, string>>();
+  // The layout of every table seen.
+  private readonly layouts = new Map<string, Layout>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending: PendingWrite[] = [];
   private scheduled = false;
@@ -111,32 +151,141 @@ export class Store implements BatchSink {
     }
   }
 
-  /** Create a table from Arrow fields, or add the columns a newer schema version brought. */
+  /**
+   * Create a table from Arrow fields (split when some are sparse), or add the columns a newer
+   * schema version brought, each to its part.
+   */
   async ensureTable(table: string, fields: readonly Field[]): Promise<void> {
-    let columns = this.known.get(table);
-    if (!columns) {
-      const existing = await this.all<{ column_name: string; data_type: string }>(
-        `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table.replaceAll("'", "''")}' ORDER BY ordinal_position`,
-      );
-      if (existing.length === 0) {
-        const ddl = fields.map((f) => `${ident(f.name)} ${duckTypeName(f)}${f.nullable ? '' : ' NOT NULL'}`).join(', ');
-        await this.connection.run(`CREATE TABLE IF NOT EXISTS ${ident(table)} (${ddl})`);
-        columns = new Map(fields.map((f) => [f.name, duckTypeName(f)]));
-      } else {
-        columns = new Map(existing.map((r) => [r.column_name, r.data_type.toUpperCase() === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : r.data_type.toUpperCase()]));
-      }
-      this.known.set(table, columns);
-    }
+    const layout = this.layouts.get(table) ?? (await this.loadLayout(table, fields));
+    let grown = false;
     for (const f of fields) {
       const want = duckTypeName(f);
-      const have = columns.get(f.name);
+      const have = layout.columns.get(f.name);
       if (have === undefined) {
-        await this.connection.run(`ALTER TABLE ${ident(table)} ADD COLUMN ${ident(f.name)} ${want}`);
-        columns.set(f.name, want);
+        const family = layout.split ? sparseFamily(f) : CORE;
+        let part = layout.parts.get(family);
+        if (!part) {
+          part = { table: partName(table, family), columns: [] };
+          await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL)`);
+          layout.parts.set(family, part);
+        }
+        await this.connection.run(`ALTER TABLE ${ident(part.table)} ADD COLUMN ${ident(f.name)} ${want}`);
+        part.columns.push(f.name);
+        layout.columns.set(f.name, want);
+        layout.family.set(f.name, family);
+        grown = true;
       } else if (have !== want) {
         throw new HeirError(ErrorCode.SCHEMA_MISMATCH, `table ${table} column ${f.name} is ${have} in ${this.path}, the batch has ${want}`);
       }
     }
+    if (grown && layout.split) await this.createView(table, layout);
+  }
+
+  /** Read how a table is stored, creating it (or splitting a whole one that now has sparse fields). */
+  private async loadLayout(table: string, fields: readonly Field[]): Promise<Layout> {
+    const sparse = fields.some((f) => sparseFamily(f) !== CORE);
+    const kind = (await this.all<{ table_type: string }>(`SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ${literal(table)}`))[0]?.table_type;
+    let layout: Layout;
+    if (kind === undefined) {
+      layout = sparse ? await this.createSplit(table, fields) : await this.createWhole(table, fields);
+    } else if (kind === 'VIEW') {
+      layout = await this.readSplit(table);
+    } else {
+      const columns = await this.columnsOf(table);
+      layout = sparse ? await this.splitWhole(table, columns, fields) : wholeLayout(table, columns);
+    }
+    this.layouts.set(table, layout);
+    return layout;
+  }
+
+  private async createWhole(table: string, fields: readonly Field[]): Promise<Layout> {
+    await this.connection.run(`CREATE TABLE IF NOT EXISTS ${ident(table)} (${fields.map((f) => columnDdl(f)).join(', ')})`);
+    return wholeLayout(table, fields.map((f) => ({ name: f.name, type: duckTypeName(f) })));
+  }
+
+  private async createSplit(table: string, fields: readonly Field[]): Promise<Layout> {
+    const layout = splitLayout(table, fields.map((f) => ({ name: f.name, type: duckTypeName(f), family: sparseFamily(f) })));
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const [family, part] of layout.parts) {
+        const ddl = part.columns.map((name) => columnDdl(fields.find((f) => f.name === name)!, family !== CORE));
+        await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL, ${ddl.join(', ')})`);
+      }
+      await this.createView(table, layout);
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    return layout;
+  }
+
+  /**
+   * Store migration from the whole layout: a table written by an older store, whose schema now
+   * has sparse fields, is split into its parts (row keys from the table's row ids) in one
+   * transaction, and the view takes its name.
+   */
+  private async splitWhole(table: string, columns: readonly StoredColumn[], fields: readonly Field[]): Promise<Layout> {
+    const families = new Map(fields.map((f) => [f.name, sparseFamily(f)]));
+    const layout = splitLayout(table, columns.map((c) => ({ ...c, family: families.get(c.name) ?? CORE })));
+    const byName = new Map(columns.map((c) => [c.name, c]));
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const [family, part] of layout.parts) {
+        const ddl = part.columns.map((name) => `${ident(name)} ${byName.get(name)!.type}${family === CORE && !byName.get(name)!.nullable ? ' NOT NULL' : ''}`);
+        await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL, ${ddl.join(', ')})`);
+        const list = part.columns.map(ident).join(', ');
+        const where = family === CORE ? '' : ` WHERE ${part.columns.map((c) => `${ident(c)} IS NOT NULL`).join(' OR ')}`;
+        await this.connection.run(`INSERT INTO ${ident(part.table)} SELECT rowid, ${list} FROM ${ident(table)}${where}`);
+      }
+      layout.nextKey = Number((await this.all<{ n: number }>(`SELECT coalesce(max(rowid) + 1, 0) AS n FROM ${ident(table)}`))[0].n);
+      await this.connection.run(`DROP TABLE ${ident(table)}`);
+      await this.createView(table, layout);
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    return layout;
+  }
+
+  /** The layout of a split table: the column order from its view, the parts from their tables. */
+  private async readSplit(table: string): Promise<Layout> {
+    const prefix = partName(table, '');
+    const stored = await this.all<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
+      `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'main' AND (table_name = ${literal(table)} OR starts_with(table_name, ${literal(prefix)})) ORDER BY table_name, ordinal_position`,
+    );
+    const layout: Layout = { columns: new Map(), family: new Map(), parts: new Map(), split: true, nextKey: 0 };
+    for (const c of stored) {
+      if (c.table_name === table || c.column_name === '_row') continue;
+      const family = c.table_name.slice(prefix.length);
+      let part = layout.parts.get(family);
+      if (!part) layout.parts.set(family, (part = { table: c.table_name, columns: [] }));
+      part.columns.push(c.column_name);
+      layout.family.set(c.column_name, family);
+    }
+    for (const c of stored) if (c.table_name === table) layout.columns.set(c.column_name, storedColumn(c).type);
+    const [core] = await this.all<{ n: number }>(`SELECT coalesce(max(_row) + 1, 0) AS n FROM ${ident(partName(table, CORE))}`);
+    layout.nextKey = Number(core.n);
+    return layout;
+  }
+
+  /** True when a table is stored split (a view over its parts), also in a read-only store. */
+  private async isSplit(table: string): Promise<boolean> {
+    const rows = await this.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ${literal(partName(table, CORE))}`);
+    return rows[0].n > 0;
+  }
+
+  private async columnsOf(table: string): Promise<StoredColumn[]> {
+    const rows = await this.all<{ column_name: string; data_type: string; is_nullable: string }>(
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ${literal(table)} ORDER BY ordinal_position`,
+    );
+    return rows.map(storedColumn);
+  }
+
+  /** (Re)create the view that joins a split table's parts back, with its columns in order. */
+  private async createView(table: string, layout: Layout): Promise<void> {
+    await this.connection.run(`CREATE OR REPLACE VIEW ${ident(table)} AS ${joinedSql(layout)}`);
   }
 
   /**
@@ -234,29 +383,47 @@ export class Store implements BatchSink {
   }
 
   /**
-   * Append one batch inside the open transaction. The appender fills a table's columns in table
-   * order; a batch whose columns differ (an older schema version, a table that grew columns) goes
-   * through a staging table and an INSERT by column name instead.
+   * Append one batch inside the open transaction, each part to its table: the core gets every
+   * row, a side table only the rows with a value in its family, all under the same row keys.
    */
   private async appendTable(table: string, batch: RecordBatch): Promise<void> {
+    const layout = this.layouts.get(table)!;
     const names = batch.schema.fields.map((f) => f.name);
-    const columns = [...this.known.get(table)!.keys()];
-    const direct = columns.length === names.length && columns.every((n, i) => n === names[i]);
-    const target = direct ? table : `_stage_${table}`;
+    const firstKey = layout.split ? layout.nextKey : undefined;
+    for (const [family, part] of layout.parts) {
+      const columns = names.flatMap((name, i) => (layout.family.get(name) === family ? [i] : []));
+      if (family !== CORE && columns.length === 0) continue;
+      const rows = family === CORE ? undefined : rowsWithValues(batch, columns);
+      if (rows?.length === 0) continue;
+      await this.appendPart(part, batch, { columns, rows, firstKey });
+    }
+    if (layout.split) layout.nextKey += batch.numRows;
+  }
+
+  /**
+   * The appender fills a table's columns in table order; a batch whose columns differ (an older
+   * schema version, a table that grew columns) goes through a staging table and an INSERT by
+   * column name instead.
+   */
+  private async appendPart(part: Part, batch: RecordBatch, rows: BatchPart & { columns: readonly number[] }): Promise<void> {
+    const fields = rows.columns.map((i) => batch.schema.fields[i]);
+    const direct = part.columns.length === fields.length && part.columns.every((n, i) => n === fields[i].name);
+    const keyed = rows.firstKey !== undefined;
+    const target = direct ? part.table : `_stage_${part.table}`;
     if (!direct) {
-      const ddl = batch.schema.fields.map((f) => `${ident(f.name)} ${duckTypeName(f)}`).join(', ');
+      const ddl = [...(keyed ? ['_row BIGINT'] : []), ...fields.map((f) => columnDdl(f, true))].join(', ');
       await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${ident(target)} (${ddl})`);
     }
     const appender = await this.connection.createAppender(target, direct ? null : 'main', direct ? null : 'temp');
     try {
-      appendBatch(appender, batch);
+      appendBatch(appender, batch, rows);
       appender.flushSync();
     } finally {
       appender.closeSync();
     }
     if (!direct) {
-      const list = names.map(ident).join(', ');
-      await this.connection.run(`INSERT INTO ${ident(table)} (${list}) SELECT ${list} FROM ${ident(target)}`);
+      const list = [...(keyed ? ['_row'] : []), ...fields.map((f) => f.name)].map(ident).join(', ');
+      await this.connection.run(`INSERT INTO ${ident(part.table)} (${list}) SELECT ${list} FROM ${ident(target)}`);
       await this.connection.run(`DROP TABLE ${ident(target)}`);
     }
   }
@@ -300,7 +467,10 @@ export class Store implements BatchSink {
     const out: { table: string; file: string; rows: number }[] = [];
     for (const table of names) {
       const file = `${dir}/${table}.parquet`;
-      await this.connection.run(`COPY ${ident(table)} TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd)`);
+      // A split table is exported in the order its rows were written (its view has no order).
+      const layout = this.layouts.get(table) ?? (await this.isSplit(table) ? await this.readSplit(table) : undefined);
+      const rows = layout?.split ? `(${joinedSql(layout)} ORDER BY _row)` : ident(table);
+      await this.connection.run(`COPY ${rows} TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`);
       out.push({ table, file, rows: await this.count(table) });
     }
     return out;
@@ -322,6 +492,65 @@ export class Store implements BatchSink {
 /** Open a store: `const store = await openStore('site.duckdb')`. */
 export function openStore(path: string, options?: StoreOptions): Promise<Store> {
   return Store.open(path, options);
+}
+
+interface StoredColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly nullable: boolean;
+}
+
+/** A column as information_schema describes it (types in the spelling of duckTypeName). */
+function storedColumn(row: { column_name: string; data_type: string; is_nullable: string }): StoredColumn {
+  const type = row.data_type.toUpperCase();
+  return { name: row.column_name, type: type === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : type, nullable: row.is_nullable !== 'NO' };
+}
+
+/** Column DDL of an Arrow field; `nullable` drops NOT NULL (side and staging tables). */
+function columnDdl(field: Field, nullable = false): string {
+  return `${ident(field.name)} ${duckTypeName(field)}${field.nullable || nullable ? '' : ' NOT NULL'}`;
+}
+
+/** The family a field's metadata gives it, or CORE. */
+function sparseFamily(field: Field): string {
+  return field.metadata.get(SPARSE_METADATA) ?? CORE;
+}
+
+/** Name of a split table's part: `_flows__core`, `_flows__tls`, … */
+function partName(table: string, family: string): string {
+  return `_${table}__${family}`;
+}
+
+function wholeLayout(table: string, columns: readonly { name: string; type: string }[]): Layout {
+  const names = columns.map((c) => c.name);
+  return {
+    columns: new Map(columns.map((c) => [c.name, c.type])),
+    family: new Map(names.map((n) => [n, CORE])),
+    parts: new Map([[CORE, { table, columns: names }]]),
+    split: false,
+    nextKey: 0,
+  };
+}
+
+/** The layout of a split table whose columns (in order) carry their family; parts in family order of appearance. */
+function splitLayout(table: string, columns: readonly { name: string; type: string; family: string }[]): Layout {
+  const parts = new Map<string, Part>([[CORE, { table: partName(table, CORE), columns: [] }]]);
+  for (const c of columns) {
+    let part = parts.get(c.family);
+    if (!part) parts.set(c.family, (part = { table: partName(table, c.family), columns: [] }));
+    part.columns.push(c.name);
+  }
+  return { columns: new Map(columns.map((c) => [c.name, c.type])), family: new Map(columns.map((c) => [c.name, c.family])), parts, split: true, nextKey: 0 };
+}
+
+/** The rows of a split table: its core joined with every side table on the row key, the table's columns in order. */
+function joinedSql(layout: Layout): string {
+  const joins = [...layout.parts].filter(([family]) => family !== CORE).map(([, part]) => ` LEFT JOIN ${ident(part.table)} USING (_row)`);
+  return `SELECT ${[...layout.columns.keys()].map(ident).join(', ')} FROM ${ident(layout.parts.get(CORE)!.table)}${joins.join('')}`;
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 function tableName(key: string, batch: RecordBatch): string {

@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arrowSchema, batchFromRows } from '../../pipeline/columns.ts';
-import { flowBatch, type FlowRow } from '../../pipeline/flow-schema.ts';
-import { openStore } from '../../pipeline/store.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { arrowSchema, batchFromRows, DUCK_TYPE, withSparseFamilies, type ColumnSpec } from '../../pipeline/columns.ts';
+import { FLOW_COLUMNS, flowBatch, flowRows, type FlowRow } from '../../pipeline/flow-schema.ts';
+import { openStore, type Store } from '../../pipeline/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-store-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,6 +153,154 @@ test('a read-only location and a locked file give one clear user error each', as
     assert.is((error as { code?: string }).code, 'HEIR_STORE_READ_ONLY');
     assert.match((error as Error).message, /cannot be written/);
   }
+});
+
+// --- Sparse columns: the flows table is stored as a core and side tables behind a view ---
+
+/** Flows where every 4th has TLS facts, every 5th a DNS query (some both), the rest none. */
+function sparseFlows(n: number, from = 0): Partial<FlowRow>[] {
+  return flows(n, from).map((row, k) => {
+    const i = from + k;
+    return {
+      ...row,
+      ...(i % 4 === 0 ? { tls_version: 'TLS1.2', tls_sni: `host${i}.example`, ...(i % 8 === 0 ? { tls_cert_key_bits: 2048 } : {}), tls_cert_expired: i % 8 === 0, tls_cert_not_after: 1_800_000_000_000_000 + i } : {}),
+      ...(i % 5 === 0 ? { dns_query: `q${i}.example` } : {}),
+    };
+  });
+}
+
+/** Every flow column of a table, timestamps as epoch µs, ordered by flow id. */
+async function storedFlows(store: Store, from = 'flows'): Promise<Record<string, unknown>[]> {
+  const list = FLOW_COLUMNS.map((c) => (c.kind === 'ts' ? `epoch_us(${c.name}) AS ${c.name}` : c.name)).join(', ');
+  return store.all(`SELECT ${list} FROM ${from} ORDER BY flow_id`);
+}
+
+const byFlowId = (rows: FlowRow[]) => [...rows].sort((a, b) => (a.flow_id < b.flow_id ? -1 : a.flow_id > b.flow_id ? 1 : 0));
+const countOf = async (store: Store, sql: string) => (await store.all<{ n: number }>(sql))[0].n;
+
+test('sparse facts land in their side table only for flows that have them; the view gives back every row and column in order', async () => {
+  const store = await openStore(join(dir, 'sparse.duckdb'));
+  const batch = flowBatch(sparseFlows(5000));
+  assert.ok(await store.write('s1', { flows: batch }));
+  assert.is(await store.count('_flows__core'), 5000);
+  assert.is(await store.count('_flows__tls'), 1250);
+  assert.is(await store.count('_flows__dns'), 1000);
+  assert.is(await store.count('_flows__http'), sparseFlows(5000).filter((r) => r.http_basic_auth !== null).length);
+  assert.is(await store.count('_flows__mqtt'), 0);
+  // Dense flows leave no row in any side table; each side row is a flow with a value there.
+  assert.is(await countOf(store, "SELECT count(*)::INTEGER AS n FROM _flows__tls t JOIN _flows__core c USING (_row) WHERE NOT starts_with(c.flow_id, 'f') OR CAST(substr(c.flow_id, 2) AS INTEGER) % 4 <> 0"), 0);
+  assert.is(await countOf(store, 'SELECT count(*)::INTEGER AS n FROM _flows__dns WHERE dns_query IS NULL'), 0);
+  // The core has no fact column; the view has exactly the flow columns, in order.
+  const coreColumns = (await store.all<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = '_flows__core' ORDER BY ordinal_position")).map((r) => r.column_name);
+  assert.ok(!coreColumns.some((c) => /^(tls|dns|http)_/.test(c)));
+  assert.equal(coreColumns[0], '_row');
+  const viewColumns = (await store.all<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'flows' ORDER BY ordinal_position")).map((r) => r.column_name);
+  assert.equal(viewColumns, FLOW_COLUMNS.map((c) => c.name));
+  assert.equal(await storedFlows(store), byFlowId(flowRows(batch)));
+  assert.equal(await store.tables(), ['dead_letters', 'flows']);
+  await store.close();
+});
+
+test('a redelivered batch adds nothing to the core or a side table; a failed batch leaves nothing in any', async () => {
+  const path = join(dir, 'sparse-redeliver.duckdb');
+  let store = await openStore(path);
+  const batch = flowBatch(sparseFlows(400));
+  assert.ok(await store.write('r1', { flows: batch }));
+  await store.close();
+  store = await openStore(path);
+  assert.is(await store.write('r1', { flows: batch }), false);
+  const bad = [{ name: 'a', kind: 'f64', nullable: false, doc: '' }] as const;
+  await store.write('t0', { things: batchFromRows(arrowSchema('things', 1, [{ name: 'a', kind: 'utf8', nullable: false, doc: '' }] as const), [{ name: 'a', kind: 'utf8', nullable: false, doc: '' }] as const, [{ a: 'x' }]) });
+  await store.write('r2', { flows: flowBatch(sparseFlows(400, 400)), things: batchFromRows(arrowSchema('things', 2, bad), bad, [{ a: 1 }]) }).then(() => assert.unreachable('should refuse'), () => undefined);
+  assert.equal([await store.count('_flows__core'), await store.count('_flows__tls'), await store.count('_flows__dns')], [400, 100, 80]);
+  // Keys go on after a reopen: a new batch collides with none of the stored rows.
+  assert.ok(await store.write('r3', { flows: flowBatch(sparseFlows(400, 800)) }));
+  assert.is(await countOf(store, 'SELECT count(DISTINCT _row)::INTEGER AS n FROM _flows__core'), 800);
+  assert.equal(await storedFlows(store), byFlowId([...flowRows(batch), ...flowRows(flowBatch(sparseFlows(400, 800)))]));
+  await store.close();
+});
+
+test('a newer schema version adds each column to its part (a new family to a new side table) and the view follows', async () => {
+  const path = join(dir, 'sparse-grow.duckdb');
+  const familyOf = (name: string) => (name.startsWith('x_') ? 'x' : name.startsWith('y_') ? 'y' : undefined);
+  const schema = (version: number, specs: readonly ColumnSpec[]) => withSparseFamilies(arrowSchema('things', version, specs), familyOf);
+  const v1 = [
+    { name: 'id', kind: 'utf8', nullable: false, doc: '' },
+    { name: 'x_a', kind: 'i32', nullable: true, doc: '' },
+  ] as const;
+  const v2 = [...v1, { name: 'n', kind: 'f64', nullable: true, doc: '' }, { name: 'x_b', kind: 'ts', nullable: true, doc: '' }, { name: 'y_c', kind: 'bool', nullable: true, doc: '' }] as const;
+  let store = await openStore(path);
+  await store.write('g1', { things: batchFromRows(schema(1, v1), v1, [{ id: 'a', x_a: 1 }, { id: 'b', x_a: null }]) });
+  await store.close();
+  store = await openStore(path);
+  await store.write('g2', { things: batchFromRows(schema(2, v2), v2, [{ id: 'c', x_a: null, n: 2, x_b: 5, y_c: true }, { id: 'd', n: 3 }]) });
+  await store.write('g3', { things: batchFromRows(schema(1, v1), v1, [{ id: 'e', x_a: 7 }]) });
+  const columns = async (table: string) => (await store.all<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`)).map((r) => r.column_name);
+  assert.equal(await columns('things'), ['id', 'x_a', 'n', 'x_b', 'y_c']);
+  assert.equal(await columns('_things__core'), ['_row', 'id', 'n']);
+  assert.equal(await columns('_things__x'), ['_row', 'x_a', 'x_b']);
+  assert.equal(await columns('_things__y'), ['_row', 'y_c']);
+  assert.equal(await store.all('SELECT id, x_a, n, epoch_us(x_b) AS x_b, y_c FROM things ORDER BY id'), [
+    { id: 'a', x_a: 1, n: null, x_b: null, y_c: null },
+    { id: 'b', x_a: null, n: null, x_b: null, y_c: null },
+    { id: 'c', x_a: null, n: 2, x_b: 5, y_c: true },
+    { id: 'd', x_a: null, n: 3, x_b: null, y_c: null },
+    { id: 'e', x_a: 7, n: null, x_b: null, y_c: null },
+  ]);
+  assert.equal([await store.count('_things__x'), await store.count('_things__y')], [3, 1]);
+  await store.close();
+});
+
+test('a store whose flows table was written whole (the previous layout) is split when opened, rows and order kept', async () => {
+  const path = join(dir, 'old-layout.duckdb');
+  const rows = sparseFlows(3000);
+  {
+    // The previous layout, made with plain SQL: one wide flows table and the batch bookkeeping.
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(`CREATE TABLE flows (${FLOW_COLUMNS.map((c) => `${c.name} ${DUCK_TYPE[c.kind]}${c.nullable ? '' : ' NOT NULL'}`).join(', ')})`);
+    const value = (v: unknown, kind: string) => (v === null || v === undefined ? 'NULL' : kind === 'ts' ? `make_timestamp(${v}::BIGINT)` : typeof v === 'string' ? `'${v}'` : String(v));
+    for (let i = 0; i < rows.length; i += 500) {
+      const values = rows.slice(i, i + 500).map((r) => `(${FLOW_COLUMNS.map((c) => value((r as Record<string, unknown>)[c.name], c.kind)).join(', ')})`);
+      await connection.run(`INSERT INTO flows VALUES ${values.join(', ')}`);
+    }
+    await connection.run("CREATE TABLE _batches (batch_id VARCHAR PRIMARY KEY, tables VARCHAR NOT NULL, row_count BIGINT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO _batches VALUES ('old', 'flows:3000', 3000, now())");
+    connection.closeSync();
+    instance.closeSync();
+  }
+  const expected = byFlowId(flowRows(flowBatch(rows)));
+  let store = await openStore(path, { readOnly: true });
+  assert.equal(await storedFlows(store), expected, 'an old file still reads before it is migrated');
+  await store.close();
+  store = await openStore(path);
+  const kind = await store.all<{ table_type: string }>("SELECT table_type FROM information_schema.tables WHERE table_name = 'flows'");
+  assert.equal(kind, [{ table_type: 'VIEW' }]);
+  assert.equal([await store.count('_flows__core'), await store.count('_flows__tls'), await store.count('_flows__dns')], [3000, 750, 600]);
+  assert.equal(await storedFlows(store), expected);
+  assert.equal((await store.all<{ flow_id: string }>('SELECT flow_id FROM _flows__core ORDER BY _row')).map((r) => r.flow_id), rows.map((r) => r.flow_id), 'written order kept');
+  // The old batch ids still count, and new batches get keys after the migrated rows.
+  assert.is(await store.write('old', { flows: flowBatch(sparseFlows(10, 5000)) }), false);
+  assert.ok(await store.write('new', { flows: flowBatch(sparseFlows(100, 3000)) }));
+  assert.is(await countOf(store, 'SELECT count(DISTINCT _row)::INTEGER AS n FROM _flows__core'), 3100);
+  assert.is(await store.count('flows'), 3100);
+  await store.close();
+});
+
+test('Parquet export of a split table has every flow column, in order, and the rows in written order', async () => {
+  const path = join(dir, 'sparse-export.duckdb');
+  let store = await openStore(path);
+  const rows = sparseFlows(2500);
+  await store.write('x1', { flows: flowBatch(rows.slice(0, 1300)) });
+  await store.write('x2', { flows: flowBatch(rows.slice(1300)) });
+  await store.close();
+  store = await openStore(path, { readOnly: true });
+  const [file] = await store.exportParquet(dir, ['flows']);
+  assert.is(file.rows, 2500);
+  const columns = (await store.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('${file.file}'))`)).map((r) => r.column_name);
+  assert.equal(columns, FLOW_COLUMNS.map((c) => c.name));
+  assert.equal((await store.all<{ flow_id: string }>(`SELECT flow_id FROM read_parquet('${file.file}')`)).map((r) => r.flow_id), rows.map((r) => r.flow_id));
+  assert.equal(await storedFlows(store, `read_parquet('${file.file}')`), byFlowId(flowRows(flowBatch(rows))));
+  await store.close();
 });
 
 test.run();
