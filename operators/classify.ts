@@ -181,7 +181,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const attackIcsBytes = classBytes(tagText.map((t) => t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
   const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
-  const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0) };
+  const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0), leaves: new Int32Array(0), why: [new Int32Array(0), new Int32Array(0), new Int32Array(0)] };
   // The model column is the same for every batch of a size: made once per size seen last.
   let model1: Data<Utf8> | null = null;
   const modelColumn = (rows: number) => (model1 && model1.length === rows ? model1 : (model1 = repeatedUtf8(id, rows)));
@@ -207,7 +207,8 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const x = m.x;
       const explaining = explainTrees > 0 && top > 0;
       // The explanation trees' leaves come from the same pass as the probabilities.
-      const { proba, leaves } = forest.predictProbaWithLeaves(x, rows, scratch.proba.subarray(0, rows * K), explaining ? explainTrees : 0);
+      if (explaining && scratch.leaves.length < rows * explainTrees) scratch.leaves = new Int32Array(rows * explainTrees);
+      const { proba, leaves } = forest.predictProbaWithLeaves(x, rows, scratch.proba.subarray(0, rows * K), explaining ? explainTrees : 0, scratch.leaves);
       const flowIds = batch.getChild('flow_id');
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
@@ -266,7 +267,11 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       // The explanation: per slot, the feature index (-1: none), the row's value and the share.
       const counts = new Float64Array(meta.features.length);
       const touched = new Int32Array(meta.features.length);
-      const why = Array.from({ length: EXPLANATION_SLOTS }, () => ({ feature: new Int32Array(rows).fill(-1), value: new Float64Array(rows), share: new Float64Array(rows) }));
+      // The feature indices are scratch (read into the columns below); values and shares are the columns' own buffers.
+      const why = scratch.why.map((f, k) => {
+        if (f.length < rows) scratch.why[k] = f = new Int32Array(rows);
+        return { feature: f.subarray(0, rows).fill(-1), value: new Float64Array(rows), share: new Float64Array(rows) };
+      });
       // A new generation empties the memo: it lives for this batch only.
       memo.generation = (memo.generation + 1) | 0;
       if (memo.generation === 0) {

@@ -130,13 +130,13 @@ export class FlatForest implements FlatForestArrays {
    * added from the leaves, tree by tree from zero, before the other trees are walked on top; each
    * row's sums are the same doubles added in the same order as predictProba's.
    */
-  predictProbaWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number): { proba: Float64Array; leaves: Int32Array } {
+  predictProbaWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number, leavesOut?: Int32Array): { proba: Float64Array; leaves: Int32Array } {
     this.check(x, rows, out);
     const T = this.roots.length;
     const E = Math.min(trees, T);
     const K = this.classes;
     if (E === 0) return { proba: this.predictProba(x, rows, out), leaves: new Int32Array(0) };
-    const leaves = this.leaves(x, rows, 0, E);
+    const leaves = this.leaves(x, rows, 0, E, leavesOut);
     out.fill(0, 0, rows * K);
     const feature = this.feature;
     const right = this.right;
@@ -238,10 +238,11 @@ export class FlatForest implements FlatForestArrays {
    * The leaf node each row reaches in each of trees [from, to), tree-major: `[(t - from) × rows + r]`
    * (the explanations of the classify operator start from these).
    */
-  leaves(x: Float64Array, rows: number, from: number, to: number): Int32Array {
+  leaves(x: Float64Array, rows: number, from: number, to: number, into?: Int32Array): Int32Array {
     if (x.length < rows * this.features) throw new RangeError(`matrix has ${x.length} values, expected ${rows} × ${this.features}`);
     if (from < 0 || to > this.roots.length || from > to) throw new RangeError(`trees ${from}..${to} outside 0..${this.roots.length}`);
-    const out = new Int32Array((to - from) * rows);
+    // Into the given array when it is large enough (the first (to - from) × rows values).
+    const out = into && into.length >= (to - from) * rows ? into.subarray(0, (to - from) * rows) : new Int32Array((to - from) * rows);
     const wasm = this.wasmFor(rows);
     if (wasm) {
       wasm.leaves(x, rows, from, to, out);
