@@ -125,7 +125,7 @@ export const http: L7Dissector = {
     let basic = false;
     for (let at = 0, n = 0; at >= 0 && at < s.fwd.length && n < 50; n++) {
       if (requestMethod(s.fwd, at) === null) break;
-      const m = readMessage(s.fwd, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : basic ? 0 : WANT_AUTH);
+      const m = readMessage(s.fwd, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : WANT_AUTH);
       if (!m) break;
       if (n === 0) {
         const [method, target] = m.start.split(' ');
@@ -149,10 +149,15 @@ export const http: L7Dissector = {
         out.login_user = colon >= 0 ? decoded.subarray(0, colon).toString('utf8') : decoded.toString('utf8');
         if (colon >= 0) out.login_secret_sha256 = sha256Hex(decoded.subarray(colon + 1));
       }
+      // Later requests add nothing once the first is read and a Basic login is found.
+      if (basic) break;
       at = m.next;
     }
     let failures = 0;
-    for (let at = 0, n = 0; at >= 0 && at < s.bwd.length && n < 50; n++) {
+    // Without a Basic login only the first response's Server header is a fact; with one, every
+    // response is read for 401s.
+    const responses = basic ? 50 : 1;
+    for (let at = 0, n = 0; at >= 0 && at < s.bwd.length && n < responses; n++) {
       if (!hasAsciiNoCase(s.bwd, 'http/', at)) break;
       const m = readMessage(s.bwd, at, n === 0 ? WANT_SERVER : 0);
       if (!m) break;

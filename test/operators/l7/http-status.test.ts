@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { isStatus401 } from '../../../operators/l7/http.ts';
+import { inspectL7 } from '../../../operators/l7/inspect.ts';
 
 const RE = /^HTTP\/\S+\s+401\b/;
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
@@ -38,6 +39,21 @@ test('agrees with the regular expression on any line', () => {
     }),
     { seed: 401, numRuns: 20000 },
   );
+});
+
+test('keep-alive: a Basic login in a later request, and 401s counted over every response', () => {
+  const req = (auth?: string) => `GET /v HTTP/1.1\r\nHost: pump\r\n${auth ? `Authorization: ${auth}\r\n` : ''}\r\n`;
+  const res = (code: number, server?: string) => `HTTP/1.1 ${code} X\r\n${server ? `Server: ${server}\r\n` : ''}Content-Length: 2\r\n\r\nok`;
+  const basic = 'Basic ' + Buffer.from('nurse:pw1').toString('base64');
+  const flow = (fwd: string, bwd: string) => inspectL7({ fwd: enc(fwd), bwd: enc(bwd), proto: 6, srcPort: 40000, dstPort: 80 });
+  const login = flow(req() + req(basic) + req('Basic ' + Buffer.from('other:x').toString('base64')), res(401, 'Dev/1') + res(401) + res(200) + res(401, 'Other'));
+  assert.is(login.http_server, 'Dev/1');
+  assert.is(login.login_user, 'nurse', 'the first Basic login');
+  assert.is(login.login_failures, 3, 'every 401 of the connection');
+  const none = flow(req() + req('Digest x'), res(401, 'Dev/1') + res(401));
+  assert.is(none.http_server, 'Dev/1');
+  assert.is(none.login_failures, undefined);
+  assert.is(none.http_basic_auth, undefined);
 });
 
 test.run();
