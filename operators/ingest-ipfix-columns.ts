@@ -230,13 +230,22 @@ export class ExportColumns {
    * every text column (then the row's text may be written without `reserveText`).
    */
   reserveRow(textBytes = 0): void {
+    this.reserveRows(1, textBytes);
+  }
+
+  /** Make room for `rows` more rows, each with `textBytes` free bytes in every text column. */
+  reserveRows(rows: number, textBytes = 0): void {
     const text = this.text;
     for (let k = 0; k < text.length; k++) {
       const t = text[k];
-      if (t.end + textBytes > t.bytes.length) this.reserveText(k, textBytes);
+      if (t.end + rows * textBytes > t.bytes.length) this.reserveText(k, rows * textBytes);
     }
-    if (this.length < this.capacity) return;
-    const rows = this.capacity * 2;
+    if (this.length + rows > this.capacity) this.grow(this.length + rows);
+  }
+
+  private grow(minRows: number): void {
+    let rows = Math.max(1, this.capacity * 2);
+    while (rows < minRows) rows *= 2;
     this.num = this.num.map((a) => {
       const b = new Float64Array(rows);
       b.set(a);

@@ -80,6 +80,8 @@ const DEFAULT_MAX_PENDING = 64;
 /** Templates per exporter/domain, and exporter/domain pairs, before new ones are refused. */
 const MAX_TEMPLATES = 4096;
 const MAX_DOMAINS = 4096;
+/** Records of a data set reserved in the columns at once, at most. */
+const MAX_RESERVED_ROWS = 1024;
 
 
 /** One field of a template. */
@@ -516,6 +518,8 @@ export class FlowDecoder {
   private readonly fids = new Sha1Batch(64, 128);
   /** Where each of these flows' ids go. */
   private readonly ids = new PendingIds();
+  /** Rows the columns have room for (text included) before `emit` must reserve again. */
+  private rowsReserved = 0;
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
@@ -790,6 +794,20 @@ export class FlowDecoder {
     const fields = lengths.length;
     let o = 0;
     let n = 0;
+    // Room for every record the set can hold, when that is a modest number.
+    const most = Math.floor(body.length / Math.max(1, template.minLength));
+    if (!template.options && most <= MAX_RESERVED_ROWS) {
+      out.reserveRows(most, context.text.rowText);
+      this.rowsReserved = most;
+    }
+    try {
+      return this.recordsReserved(body, template, state, context, out, vals, ops, slots, lengths, offsets, used, fields, o, n);
+    } finally {
+      this.rowsReserved = 0;
+    }
+  }
+
+  private recordsReserved(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns, vals: Float64Array, ops: Uint8Array, slots: Uint8Array, lengths: Uint16Array, offsets: Uint16Array | null, used: Uint16Array, fields: number, o: number, n: number): number {
     while (body.length - o >= template.minLength) {
       vals.fill(NaN);
       if (offsets !== null) {
@@ -875,7 +893,9 @@ export class FlowDecoder {
     }
     const exporter = context.text;
     // Room in every text column for the longest text of a row: no check per column below.
-    out.reserveRow(exporter.rowText);
+    // (A data set reserves room for all its records at once.)
+    if (this.rowsReserved > 0) this.rowsReserved--;
+    else out.reserveRow(exporter.rowText);
     const row = out.length;
     const text = out.text;
 
