@@ -4,7 +4,7 @@
  * JA3 (MD5) and a JA4-style fingerprint of the ClientHello.
  */
 import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
-import { X509Certificate, hash } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const HANDSHAKE = 22;
@@ -414,9 +414,13 @@ interface CertificateFacts {
 
 // A server presents the same certificate on every connection, and parsing one (OpenSSL, plus a
 // signature check for self-signed ones) costs far more than the rest of a flow: facts are cached by
-// the DER bytes (SHA-1 to find the entry, the bytes compared to be sure). Bounded; cleared when full.
+// the DER bytes. An entry is found by the length and the last bytes (the end of the signature,
+// which differs between certificates) and confirmed by comparing all the bytes, so no hash of the
+// whole certificate is computed per flow. Bounded; cleared when full.
 const CERT_CACHE_SIZE = 1024;
-const certCache = new Map<string, { der: Uint8Array; facts: CertificateFacts | null }>();
+const CERT_KEY_TAIL = 24;
+const certCache = new Map<string, { der: Uint8Array; facts: CertificateFacts | null }[]>();
+let certCount = 0;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
@@ -424,12 +428,19 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Facts of one DER certificate (null when it does not parse), from the cache when seen before. */
 function leafFacts(der: Uint8Array): CertificateFacts | null {
-  const key = hash('sha1', der, 'base64');
-  const hit = certCache.get(key);
-  if (hit !== undefined && sameBytes(hit.der, der)) return hit.facts;
+  const key = `${der.length}:${latin1(der, der.length - CERT_KEY_TAIL, der.length)}`;
+  const bucket = certCache.get(key);
+  if (bucket !== undefined) for (const e of bucket) if (sameBytes(e.der, der)) return e.facts;
   const facts = parseLeaf(der);
-  if (certCache.size >= CERT_CACHE_SIZE) certCache.clear();
-  certCache.set(key, { der: der.slice(), facts });
+  if (certCount >= CERT_CACHE_SIZE) {
+    certCache.clear();
+    certCount = 0;
+  }
+  const entry = { der: der.slice(), facts };
+  const list = certCache.get(key);
+  if (list !== undefined) list.push(entry);
+  else certCache.set(key, [entry]);
+  certCount++;
   return facts;
 }
 
