@@ -25,24 +25,30 @@ standard input (tcpdump -w - | heir ingest pcap -).
                     5 and 30 for standard input (a live stream: detections within seconds)
   --threads N       pcap: threads per capture file (each reads the file and assembles every
                     flow; each builds its share of the batches: the same output as one thread).
-                    Default: 2 when two cores are free and the capture files total at least
-                    1 GiB (starting the second thread costs about a second), else 1.
-                    1 forces one thread.
+                    Default: 2 when the capture files total at least 4 GiB and a second core
+                    is idle (load average below cores - 1): the second thread costs about a
+                    second to start and 1.5x the CPU, so it pays only on large files on a
+                    machine with a free core. 1 forces one thread.
 
 Malformed records go to the dead-letter table with the reason and are counted. Per-file errors
 are reported on stderr; the exit code is non-zero only when nothing could be read.`;
 
-/** Capture bytes from which a second thread pays for its start (see benchmarks/README-ingest.md). */
-const AUTO_THREADS_BYTES = 1 << 30;
+/**
+ * Capture bytes from which a second thread pays for its start: about a second of wall and CPU
+ * (the worker loads the TypeScript sources) against at best a third of the parse time saved
+ * (about 60 ms per 100 MB on a quiet machine; see benchmarks/README-ingest.md).
+ */
+const AUTO_THREADS_BYTES = 4 * 2 ** 30;
 
 /**
  * The multi-threaded pcap parser for these inputs, or undefined for one thread: `threads` when
- * given, otherwise 2 when the machine has two cores or more and the regular capture files total
- * at least AUTO_THREADS_BYTES.
+ * given, otherwise 2 when the regular capture files total at least AUTO_THREADS_BYTES and a
+ * second core is idle (one-minute load average below the cores less one; on a busy machine the
+ * second thread only waits for a core and adds CPU).
  */
 async function shardedParser(inputs: readonly string[], threads: number | undefined): Promise<import('../../operators/pcap/sharded.ts').ShardedPcapParser | undefined> {
   const { statSync } = await import('node:fs');
-  const { availableParallelism } = await import('node:os');
+  const { availableParallelism, loadavg } = await import('node:os');
   let count = threads;
   if (count === undefined) {
     let bytes = 0;
@@ -54,7 +60,8 @@ async function shardedParser(inputs: readonly string[], threads: number | undefi
         // Unreadable inputs are reported when their turn comes.
       }
     }
-    count = availableParallelism() >= 2 && bytes >= AUTO_THREADS_BYTES ? 2 : 1;
+    const cores = availableParallelism();
+    count = cores >= 2 && loadavg()[0] < cores - 1 && bytes >= AUTO_THREADS_BYTES ? 2 : 1;
   }
   if (count < 2) return undefined;
   const { ShardedPcapParser } = await import('../../operators/pcap/sharded.ts');
