@@ -157,13 +157,14 @@ const FN_FINISH = 1;
  * leaves(roots, t0, t1, x, d8, r0, r1, dst, n, ord): the same walk, storing each row's leaf node
  * index as an i32 at dst + ((t - t0) × n + row) × 4 instead of adding its value.
  */
-function walkBody(lanes: number, mode: 'sum' | 'leaves'): number[] {
+function walkBody(lanes: number, mode: 'sum' | 'leaves', ordered = true): number[] {
   const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8, ORD = 9;
   const T = 10, ROOT = 11, Q = 12, R = 13, DONE = 14;
   const lane = (l: number) => ({ p: 15 + 2 * l, xb: 16 + 2 * l });
   const localsCount = 15 + 2 * lanes - 10;
   // Position q stands for row ord[q]: its values and its sums are at that row.
-  const rowAt = (q: number[]) => [...get(ORD), ...q, ...i32(4), OP.i32mul, OP.i32add, ...loadI32(0)];
+  // (walkPlain ignores ord: position q is row q, one load less per row and tree on tiny trees.)
+  const rowAt = (q: number[]) => (ordered ? [...get(ORD), ...q, ...i32(4), OP.i32mul, OP.i32add, ...loadI32(0)] : q);
   const rowAddr = (q: number[], base: number, stride: number) => [...rowAt(q), ...get(stride), OP.i32mul, ...get(base), OP.i32add];
   const code: number[] = [...vec([[localsCount, I32]])];
   code.push(...get(T0), ...set(T));
@@ -214,7 +215,7 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves'): number[] {
   return code;
 }
 
-/** The module's bytes: functions leaf, finish, walk and leaves (the last two exported), and an exported memory. */
+/** The module's bytes: functions leaf, finish, walk, leaves and walkPlain (the last three exported), and an exported memory. */
 export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
@@ -225,10 +226,10 @@ export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(3, vec([[0], [1], [2], [2]])),
+    ...section(3, vec([[0], [1], [2], [2], [2]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('memory'), 0x02, 0]])),
-    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves'))])),
+    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('walkPlain'), 0x00, 4], [...name('memory'), 0x02, 0]])),
+    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves')), body(walkBody(lanes, 'sum', false))])),
   ]);
 }
 
@@ -261,6 +262,7 @@ const MAX_BYTES = 2 ** 31;
  */
 export class WasmWalk {
   private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number, ord: number) => void;
+  private readonly walkPlain: WasmWalk['walk'];
   private readonly leavesOf: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, dst: number, n: number, ord: number) => void;
   private readonly memory: WebAssembly.Memory;
   private readonly features: number;
@@ -301,6 +303,7 @@ export class WasmWalk {
     compiled ??= new WebAssembly.Module(walkModuleBytes());
     const instance = new WebAssembly.Instance(compiled, {});
     this.walk = instance.exports.walk as WasmWalk['walk'];
+    this.walkPlain = instance.exports.walkPlain as WasmWalk['walk'];
     this.leavesOf = instance.exports.leaves as WasmWalk['leavesOf'];
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.features = forest.features;
@@ -407,7 +410,7 @@ export class WasmWalk {
     if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
     else f64.fill(0, ow, ow + n * K);
     if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
-      this.walk(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.identityAt);
+      this.walkPlain(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.identityAt);
       return;
     }
     const keys = this.keys;
