@@ -24,9 +24,15 @@ async function parse(job: FileJob): Promise<void> {
   // Each output is held until the next one or the end, so a small capture (one output) costs one message.
   let held: OutputReply | undefined;
   try {
+    // A shard of a file's parse sends each output at once: the main thread may be waiting for it.
+    const shard = job.options.shard !== undefined && job.options.shard.count > 1;
     for await (const out of parsePcap(readChunks(job.path, { reuse: true }), { ...job.options, input: job.path, stats })) {
       if (held) send(held);
       held = { job: job.id, kind: 'output', flows: out.flows ? packBatch(out.flows) : undefined, deadLetters: out.deadLetters, offset: out.offset };
+      if (shard) {
+        send(held);
+        held = undefined;
+      }
     }
     send({ job: job.id, kind: 'done', stats, last: held });
   } catch (error) {

@@ -86,6 +86,8 @@ export class ShardedPcapParser {
     const others = this.pools.map((pool, i) => pool.parseFiles([path], { ...shared, shard: { index: i + 1, count } })[Symbol.asyncIterator]());
     // The first pull sends each worker its job: they start while this thread starts too.
     const next: Promise<IteratorResult<FileResult>>[] = others.map((it) => it.next());
+    /** Outputs of each worker taken so far (each yields the same sequence of outputs as this thread). */
+    const taken = others.map(() => 0);
     /** The next output of worker shard `s` (throws its error; its end must not come first). */
     const take = async (s: number): Promise<ParseOutput> => {
       const r = await next[s];
@@ -93,22 +95,35 @@ export class ShardedPcapParser {
       next[s] = others[s].next();
       if (r.value.end?.error) throw r.value.end.error;
       if (r.value.output === undefined) throw new Error(`pcap shard ${s + 1} of ${path} ended before its outputs`);
+      taken[s]++;
       return r.value.output;
     };
+    /** Worker shard `s`'s output number `k` (the ones before it are placeholders, passed over). */
+    const outputOf = async (s: number, k: number): Promise<ParseOutput> => {
+      while (taken[s] < k) await take(s);
+      return take(s);
+    };
     try {
+      // k: outputs so far (the same sequence in every shard); b: flow batches among them (batch b
+      // is built by shard b % count; outputs of dead letters alone come from this thread).
       let k = 0;
+      let b = 0;
       for await (const out of parsePcap(own, { ...options, shard: { index: 0, count } })) {
-        // Every shard yields the same sequence of outputs; output k's flow batch is built by one.
-        const theirs = await Promise.all(others.map((_, s) => take(s)));
-        if ((out as ShardOutput).elsewhere) {
-          const built = theirs.find((o) => !(o as ShardOutput).elsewhere && o.flows !== undefined);
-          if (built === undefined) throw new Error(`pcap shards of ${path} disagree at output ${k}`);
+        // This thread yields its own outputs without waiting for the workers, and waits only for
+        // the batches they build.
+        const elsewhere = (out as ShardOutput).elsewhere === true;
+        const batch = elsewhere || out.flows !== undefined ? b++ : -1;
+        if (elsewhere) {
+          const s = (batch % count) - 1;
+          const built = s >= 0 ? await outputOf(s, k) : undefined;
+          if (built === undefined || built.flows === undefined) throw new Error(`pcap shards of ${path} disagree at output ${k}`);
           yield { flows: built.flows, deadLetters: built.deadLetters, offset: out.offset };
         } else yield out;
         k++;
       }
-      // Each worker's end follows its last output.
+      // Each worker's remaining placeholders, then its end.
       for (let s = 0; s < others.length; s++) {
+        while (taken[s] < k) await take(s);
         const r = await next[s];
         if (r.done || r.value.end === undefined) throw new Error(`pcap shard ${s + 1} of ${path} has more outputs than this thread`);
         if (r.value.end.error) throw r.value.end.error;

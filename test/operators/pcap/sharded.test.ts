@@ -95,6 +95,9 @@ for (let i = 0; i < 8000; i++) {
 }
 const many = join(dir, 'many.pcap');
 writeFileSync(many, rawIpPcap(synthetic));
+// 1,500 malformed packets in a row: an output of dead letters alone before the flow batches.
+const bursty = join(dir, 'bursty.pcap');
+writeFileSync(bursty, rawIpPcap([...synthetic.slice(0, 3000), ...Array.from({ length: 1500 }, (_, i) => ({ ts: T0 + 2_100_000 + i, data: new Uint8Array([0x45, 0, 0, 60, 1, 2]) })), ...synthetic.slice(3000).map((f) => ({ ...f, ts: f.ts + 2000 }))]));
 const gz = join(dir, 'many.pcap.gz');
 writeFileSync(gz, gzipSync(readFileSync(many)));
 const empty = join(dir, 'empty.pcap');
@@ -117,7 +120,7 @@ test('two threads give what one thread gives, output by output', async () => {
   const parser = await ShardedPcapParser.start(2);
   try {
     assert.is(parser.threads, 2);
-    for (const [path, batchSize] of [[merged, 2000], [merged, 97], [many, 50], [gz, 50], [empty, 10], [join(dir, 'missing.pcap'), 10], [many, 333]] as const) {
+    for (const [path, batchSize] of [[merged, 2000], [merged, 97], [many, 50], [bursty, 40], [gz, 50], [empty, 10], [join(dir, 'missing.pcap'), 10], [many, 333]] as const) {
       const want = await single(path, batchSize);
       const got = await sharded(parser, path, batchSize);
       if (path === merged) {
@@ -125,6 +128,7 @@ test('two threads give what one thread gives, output by output', async () => {
         assert.ok(want.outputs.length >= 2 || batchSize === 2000, 'several batches');
       }
       if (path === many) assert.ok(want.outputs.some((o) => o.dead.length > 0) && want.outputs.length > 20, 'dead letters and many batches');
+      if (path === bursty) assert.ok(want.outputs.some((o) => o.rows.length === 0 && o.dead.length >= 1000), 'an output of dead letters alone');
       if (path === empty) assert.ok(want.error !== null, 'an empty file is an error');
       assert.equal(got, want, `${path}, batches of ${batchSize}`);
     }
