@@ -216,10 +216,64 @@ function fillStrings(vector: Vector, data: Data, rows: ChunkRows): void {
     inline++;
   }
   if (inline > 0) bindings.copy_data_to_vector(vector, 0, inlineStructs.buffer, 0, length * STRING_T);
+  if (long === 1) {
+    const row = pick ? pick[start + longRows[0]] : start + longRows[0];
+    bindings.vector_assign_string_element_len(vector, longRows[0], bytes.subarray(offsets[row], offsets[row + 1]));
+  } else if (long > 1) {
+    fillHeapStrings(vector, data, rows, long);
+  }
+}
+
+// The chunk's long strings, concatenated (grows as needed).
+let heapBytes = new Uint8Array(64 * 1024);
+
+/**
+ * The chunk's other strings (longer than 12 bytes, or not ASCII) go through one API call: their
+ * concatenation is assigned to the first of their rows, which copies it into the vector's string
+ * heap (and checks its UTF-8); then the chunk's string_t array is written again with every such
+ * row pointing into that copy at its own offset (the first 4 bytes as the prefix; strings of up to
+ * 12 bytes inlined). The heap lives as long as the vector; the appender copies the strings out.
+ */
+function fillHeapStrings(vector: Vector, data: Data, rows: ChunkRows, long: number): void {
+  const { start, length, pick } = rows;
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  let total = 0;
   for (let j = 0; j < long; j++) {
     const row = pick ? pick[start + longRows[j]] : start + longRows[j];
-    bindings.vector_assign_string_element_len(vector, longRows[j], bytes.subarray(offsets[row], offsets[row + 1]));
+    total += offsets[row + 1] - offsets[row];
   }
+  if (heapBytes.length < total) heapBytes = new Uint8Array(Math.max(total, 2 * heapBytes.length));
+  for (let j = 0, at = 0; j < long; j++) {
+    const row = pick ? pick[start + longRows[j]] : start + longRows[j];
+    heapBytes.set(bytes.subarray(offsets[row], offsets[row + 1]), at);
+    at += offsets[row + 1] - offsets[row];
+  }
+  bindings.vector_assign_string_element_len(vector, longRows[0], heapBytes.subarray(0, total));
+  // The heap copy's address: the u64 after the length and prefix of that row's string_t.
+  const assigned = bindings.vector_get_data(vector, (longRows[0] + 1) * STRING_T);
+  const first = new DataView(assigned.buffer, assigned.byteOffset + longRows[0] * STRING_T, STRING_T);
+  const low = first.getUint32(8, true);
+  const high = first.getUint32(12, true);
+  const view = new DataView(inlineStructs.buffer);
+  for (let j = 0, at = 0; j < long; j++) {
+    const row = pick ? pick[start + longRows[j]] : start + longRows[j];
+    const from = offsets[row];
+    const size = offsets[row + 1] - from;
+    const o = longRows[j] * STRING_T;
+    inlineStructs.fill(0, o, o + STRING_T);
+    view.setUint32(o, size, true);
+    if (size <= INLINE) {
+      inlineStructs.set(bytes.subarray(from, from + size), o + 4);
+    } else {
+      inlineStructs.set(bytes.subarray(from, from + 4), o + 4);
+      const address = low + at;
+      view.setUint32(o + 8, address >>> 0, true);
+      view.setUint32(o + 12, high + (address >= 2 ** 32 ? 1 : 0), true);
+    }
+    at += size;
+  }
+  bindings.copy_data_to_vector(vector, 0, inlineStructs.buffer, 0, length * STRING_T);
 }
 
 /** The part of a batch to append (by default every column and every row, in order). */
