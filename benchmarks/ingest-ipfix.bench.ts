@@ -41,6 +41,7 @@ import { ExportColumns } from '../operators/ingest-ipfix-columns.ts';
 import { COMMUNITY_ID_INPUT_MAX, addressBytes, communityIdInput } from '../pipeline/flow-id.ts';
 import { Sha1Batch } from '../pipeline/sha1.ts';
 import { FLOW_COLUMNS } from '../pipeline/flow-schema.ts';
+import { messageOf } from '../pipeline/errors.ts';
 import { openStore } from '../pipeline/store.ts';
 
 const REPLAYS = Number(process.env.HEIR_BENCH_REPLAYS ?? 100);
@@ -315,10 +316,11 @@ try {
     await waitFor(child, () => log, /listening on/, 'heir collect');
     await replay(port, warmup, PACE_MS);
     if (child.exitCode !== null) throw new Error(`heir collect exited during the warm-up (${child.exitCode}): ${log.slice(-500)}`);
-    const cpu0 = (await settledCpu(child.pid!)).cpu;
+    const died = (error: unknown) => new Error(`heir collect --${mode} stopped during the run (${messageOf(error)}): ${log.slice(-500)}`);
+    const cpu0 = (await settledCpu(child.pid!).catch((error) => Promise.reject(died(error)))).cpu;
     const t0 = performance.now();
     await replay(port, datagrams, PACE_MS);
-    const settled = await settledCpu(child.pid!);
+    const settled = await settledCpu(child.pid!).catch((error) => Promise.reject(died(error)));
     const [code] = await exited;
     if (code !== 0) throw new Error(`heir collect failed (${code}): ${log.slice(-300)}`);
     let received = Number(/(\d+) flows/.exec(log)?.[1] ?? NaN) - warmupRecords;
@@ -373,8 +375,11 @@ try {
     const decoderRatio = perCpu(records, median(decodeOnly.cpu)) / nfRate;
     const dbRatio = median(rates(runs.db)) / nfRate;
     const jsonRatio = median(rates(runs.json)) / nfRate;
-    const identityShare = median(identity.cpu) / median(decodeOnly.cpu);
-    const identityRate = perCpu(records, median(identity.cpu));
+    const identityShare = median(identityBatch.cpu) / median(decodeOnly.cpu);
+    const identityRate = perCpu(records, median(identityBatch.cpu));
+    const cryptoRate = perCpu(records, median(identity.cpu));
+    const decoderUs = (median(decodeOnly.cpu) * 1000) / records;
+    const nfUs = 1e6 / nfRate;
     const storeShare = 1 - median(decodeArrow.cpu) / median(decodeStore.cpu);
     const met = (r: number) => (r >= 1 ? 'met' : 'not met');
     const doc = [
@@ -388,9 +393,11 @@ try {
       ...lines,
       '```',
       '',
-      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1): the two node:crypto calls alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here (${fmt(identityRate)} records/CPU-s${identityRate < nfRate ? ", below nfcapd's whole rate: with flow identity the decoder cannot reach nfcapd's rate per CPU second" : ''}). In \`--db\`, the DuckDB writes (the appender filling and compressing rows of the ${FLOW_COLUMNS.length}-column flows table, most columns null for export records) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
+      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). The decoder spends ${decoderUs.toFixed(2)} µs of CPU per record, nfcapd ${nfUs.toFixed(2)} µs. HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1, three SHA-1 blocks per IPv4 record): hashed as the decoder does it (one batch per datagram, eight messages at a time in WebAssembly SIMD) they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here (${fmt(identityRate)} records/CPU-s; as node:crypto one-shot calls ${fmt(cryptoRate)}${identityRate < nfRate ? "; either way below nfcapd's whole rate: with flow identity the decoder cannot reach nfcapd's rate per CPU second" : ''}). In \`--db\`, the DuckDB writes (the appender filling and compressing rows of the ${FLOW_COLUMNS.length}-column flows table, most columns null for export records) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
       '',
-      'Before this round (same machine, loaded, 2026-11-28, 100 replays, nfcapd timed over one 162,200-record replay in 10 ms ticks): decoder alone 221,507 records/CPU-s (0.12× nfcapd), `heir collect --json` 49,152 (0.027×), `heir collect --db` 4,930 (0.0027×; an object per record, a 77-column Arrow batch built from row objects per datagram and one DuckDB transaction per datagram). This round: templates compiled into field plans, records written into struct-of-arrays columns, the Arrow batch and JSON lines built from the columns, the two SHA-1 calls without allocation, records gathered across datagrams into one store batch per export second and sequence bucket.',
+      'Previous round (quiet pass, load 0.6, 2026-11-29, the same workload): decoder alone 370–414k records/CPU-s (0.10–0.11× nfcapd, about 2.5 µs per record), `heir collect --json` 145–147k, `heir collect --db` 25–27k. This round: the two SHA-1 of each record are no longer node:crypto calls returning strings: the decoder writes each record\'s Community ID input and flow id key into two message buffers and hashes them once per datagram (pipeline/sha1.ts: messages of up to 4 blocks eight at a time in a WebAssembly SIMD module assembled by pipeline/sha1-simd.ts, the rest in unrolled JavaScript rounds; tested against node:crypto), then writes the base64 and hex text straight into the Arrow column bytes; address text, digits (two at a time) and constant text are written into the column bytes without strings; fields are read by byte math instead of DataView; a data set reserves room for all its records at once. `--json`: `duration_s` written without String(), hex/base64/address text copied without escape checks, one shared JSON buffer and emptied columns reused across batches (the collector allocated a megabyte and regrew its columns for every batch), one idle timer instead of two timer calls per datagram. Every id and every JSON byte is unchanged (checked byte for byte on this export, and by fast-check tests against communityId()/flowId()).',
+      '',
+      'Before that (same machine, loaded, 2026-11-28, 100 replays, nfcapd timed over one 162,200-record replay in 10 ms ticks): decoder alone 221,507 records/CPU-s (0.12× nfcapd), `heir collect --json` 49,152 (0.027×), `heir collect --db` 4,930 (0.0027×; an object per record, a 77-column Arrow batch built from row objects per datagram and one DuckDB transaction per datagram). This round: templates compiled into field plans, records written into struct-of-arrays columns, the Arrow batch and JSON lines built from the columns, the two SHA-1 calls without allocation, records gathered across datagrams into one store batch per export second and sequence bucket.',
       '',
       "Where `--db` time goes (measured beside this benchmark, 81,100 decoded flows in batches of 16,384): the store appending them to the 92-column flows table took 2.3–3.4 s CPU; the same rows appended to a table of only the 21 columns export records fill took 0.7 s. The all-null columns cost most of it: DuckDB stores constant-NULL columns from SQL (`INSERT … SELECT NULL`) at about 0.07 µs per cell, but null-flagged flat vectors through the appender at about 0.4 µs. DuckDB's C API can append a subset of columns (`duckdb_appender_add_column`, the others take their default), but @duckdb/node-bindings 1.5.6 does not expose it. The lever for this ratio is in the store (pipeline/store.ts, pipeline/arrow-to-duckdb.ts), not in the collector.",
       '',
