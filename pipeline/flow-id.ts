@@ -150,9 +150,12 @@ export function communityIdInput(out: Uint8Array, at: number, src: ArrayLike<num
 const BASE64 = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
 const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-/** Byte `i` (0..19) of digest `k` in a digest word array (pipeline/sha1.ts layout). */
-function digestByte(digests: Int32Array, o: number, i: number): number {
-  return (digests[o + (i >> 2)] >>> (24 - 8 * (i & 3))) & 0xff;
+/** Write the four base64 characters of 24 bits at `out[at]`. */
+function base64Quad(out: Uint8Array, at: number, v: number): void {
+  out[at] = BASE64[v >>> 18];
+  out[at + 1] = BASE64[(v >>> 12) & 63];
+  out[at + 2] = BASE64[(v >>> 6) & 63];
+  out[at + 3] = BASE64[v & 63];
 }
 
 /**
@@ -161,21 +164,23 @@ function digestByte(digests: Int32Array, o: number, i: number): number {
  */
 export function writeCommunityIdText(digests: Int32Array, k: number, out: Uint8Array, at: number): number {
   const o = k * 5;
-  out[at++] = 49; // 1
-  out[at++] = 58; // :
-  for (let i = 0; i < 18; i += 3) {
-    const v = (digestByte(digests, o, i) << 16) | (digestByte(digests, o, i + 1) << 8) | digestByte(digests, o, i + 2);
-    out[at++] = BASE64[v >>> 18];
-    out[at++] = BASE64[(v >>> 12) & 63];
-    out[at++] = BASE64[(v >>> 6) & 63];
-    out[at++] = BASE64[v & 63];
-  }
-  const v = (digestByte(digests, o, 18) << 16) | (digestByte(digests, o, 19) << 8);
-  out[at++] = BASE64[v >>> 18];
-  out[at++] = BASE64[(v >>> 12) & 63];
-  out[at++] = BASE64[(v >>> 6) & 63];
-  out[at++] = 61; // =
-  return at;
+  const w0 = digests[o];
+  const w1 = digests[o + 1];
+  const w2 = digests[o + 2];
+  const w3 = digests[o + 3];
+  const w4 = digests[o + 4];
+  out[at] = 49; // 1
+  out[at + 1] = 58; // :
+  // The 20 digest bytes in groups of three (24 bits each), the last group two bytes and '='.
+  base64Quad(out, at + 2, w0 >>> 8);
+  base64Quad(out, at + 6, ((w0 & 0xff) << 16) | (w1 >>> 16));
+  base64Quad(out, at + 10, ((w1 & 0xffff) << 8) | (w2 >>> 24));
+  base64Quad(out, at + 14, w2 & 0xffffff);
+  base64Quad(out, at + 18, w3 >>> 8);
+  base64Quad(out, at + 22, ((w3 & 0xff) << 16) | (w4 >>> 16));
+  base64Quad(out, at + 26, (w4 & 0xffff) << 8);
+  out[at + 29] = 61; // =
+  return at + 30;
 }
 
 /**
