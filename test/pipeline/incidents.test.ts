@@ -95,6 +95,19 @@ test('detections v2 (the classify operator\'s table) show their typed explanatio
     const list = await incidents(store, 60);
     await store.close();
     assert.equal(list.map((i) => i.drivers), ['syn_flag_number=1.0 (0.625), rst_count=0.5 (0.25)', 'Header_Length=null (0.5)']);
+    // heir detections --json prints them.
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await command.run(['--db', db, '--json']);
+    } finally {
+      process.stdout.write = original;
+    }
+    assert.is(code, 0);
+    const lines = written.join('').trim().split('\n').map((l) => JSON.parse(l) as { drivers: string | null });
+    assert.equal(lines.map((l) => l.drivers), ['syn_flag_number=1.0 (0.625), rst_count=0.5 (0.25)', 'Header_Length=null (0.5)']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
