@@ -47,19 +47,24 @@ const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 
  */
 const buffers = { pool: [] as Uint8Array[][], slab: new Uint8Array(0), slabUsed: 0 };
 
+/** Flow objects handed over and read, reused for new flows by every assembler of this thread (less garbage per flow). */
+const spareFlows: Flow[] = [];
+const MAX_SPARE_FLOWS = 4096;
+
 /** One flow (or the current segment of a long-lived one). */
 export class Flow {
-  readonly key: string;
+  // Identity: set when the flow starts (a flow object is reused for a later flow once handed over).
+  key = '';
   /** True when the initiator is the lower (address, port) endpoint of the key. */
-  readonly initLow: boolean;
-  readonly ipVersion: number;
-  readonly proto: number;
+  initLow = false;
+  ipVersion = 0;
+  proto = 0;
   /** Address bytes (plain arrays: cheaper per flow than typed arrays with their own buffers). */
-  readonly srcAddr: readonly number[];
-  readonly dstAddr: readonly number[];
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly linkType: number;
+  srcAddr: readonly number[] = [];
+  dstAddr: readonly number[] = [];
+  srcPort = 0;
+  dstPort = 0;
+  linkType = 0;
   tsStart = 0;
   tsEnd = 0;
   fwdPackets = 0;
@@ -118,30 +123,44 @@ export class Flow {
   next: Flow | null = null;
 
   constructor(key: string, initLow: boolean, p: DecodedPacket, initiatorIsSender: boolean, linkType: number) {
+    this.start(key, initLow, p, initiatorIsSender, linkType);
+  }
+
+  /** Make this object the new flow of packet `p` (all state as a new object's; address arrays reused when of the same length). */
+  start(key: string, initLow: boolean, p: DecodedPacket, initiatorIsSender: boolean, linkType: number): this {
     this.key = key;
     this.initLow = initLow;
     this.ipVersion = p.ipVersion;
     this.proto = p.proto;
     this.linkType = linkType;
     const n = p.addrLen;
-    const s: number[] = new Array(n);
-    const d: number[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      s[i] = p.data[p.srcOff + i];
-      d[i] = p.data[p.dstOff + i];
-    }
     const icmp = p.proto === 1 || p.proto === 58;
-    if (initiatorIsSender || icmp) {
-      this.srcAddr = s;
-      this.dstAddr = d;
-      this.srcPort = p.srcPort;
-      this.dstPort = p.dstPort;
-    } else {
-      this.srcAddr = d;
-      this.dstAddr = s;
-      this.srcPort = p.dstPort;
-      this.dstPort = p.srcPort;
+    const senderFirst = initiatorIsSender || icmp;
+    const src = (this.srcAddr.length === n ? this.srcAddr : new Array<number>(n)) as number[];
+    const dst = (this.dstAddr.length === n ? this.dstAddr : new Array<number>(n)) as number[];
+    const from = senderFirst ? p.srcOff : p.dstOff;
+    const to = senderFirst ? p.dstOff : p.srcOff;
+    for (let i = 0; i < n; i++) {
+      src[i] = p.data[from + i];
+      dst[i] = p.data[to + i];
     }
+    this.srcAddr = src;
+    this.dstAddr = dst;
+    this.srcPort = senderFirst ? p.srcPort : p.dstPort;
+    this.dstPort = senderFirst ? p.dstPort : p.srcPort;
+    this.tsStart = this.tsEnd = 0;
+    this.resetSegment();
+    this.srcMac = this.dstMac = this.vlan = -1;
+    this.finFwd = this.finBwd = false;
+    this.closeReason = null;
+    this.fwdBuf = this.bwdBuf = null;
+    this.fwdLen = this.bwdLen = 0;
+    this.fwdSeq = this.bwdSeq = -1;
+    this.fwdWant = this.bwdWant = -1;
+    this.v4 = false;
+    this.hkA = this.hkB = this.hkP = this.hkH = 0;
+    this.prev = this.next = null;
+    return this;
   }
 
   /** Total packets of the current segment. */
@@ -352,7 +371,8 @@ export class FlowAssembler {
     if (flow === undefined) {
       // A SYN-ACK as first packet means we missed the SYN: its receiver is the initiator.
       const senderInitiates = !(p.proto === 6 && (flags & 0x12) === 0x12);
-      flow = new Flow(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType);
+      const spare = spareFlows.pop();
+      flow = spare !== undefined ? spare.start(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType) : new Flow(key, senderInitiates === lowIsSrc, p, senderInitiates, linkType);
       flow.tsStart = ts;
       flow.tsEnd = ts;
       if (this.table.size + this.v4.size >= this.maxFlows && this.open.head !== null) this.finish(this.open.head, 'idle');
@@ -598,6 +618,7 @@ export class FlowAssembler {
     this.release(f.fwdBuf);
     this.release(f.bwdBuf);
     f.fwdBuf = f.bwdBuf = null;
+    if (spareFlows.length < MAX_SPARE_FLOWS) spareFlows.push(f);
   }
 
   /** End flows idle (or lingering after close) at capture time `now` (µs). */
