@@ -19,6 +19,9 @@
  * Each template is compiled once into a field plan (an operation and a value slot per field, and
  * fixed offsets when no field has a variable length); records are decoded by walking the plan and
  * written straight into struct-of-arrays columns (ingest-ipfix-columns.ts), no object per record.
+ * Flow identity (Community ID v1 and the flow id of flow schema v1, both SHA-1) is hashed per
+ * datagram in two batches (pipeline/sha1.ts) and its text written into the column bytes: no
+ * string per record.
  *
  * Records of unidirectional exporters become flows with zero backward counts: the two directions
  * of a connection stay two records (pairing them would need a flow cache and guesswork about
@@ -435,7 +438,7 @@ function put(t: TextColumn, src: Uint8Array): void {
 }
 
 const utf8 = new TextEncoder();
-/** Bytes hashed for one flow id (site, sensor, key, start time). */
+/** Site and sensor text accepted, in bytes (twice this bounds a flow id's hash input). */
 const ID_INPUT_MAX = 8192;
 /**
  * Where the ids of the flows decoded since the last identity pass go: per flow, its Community ID
