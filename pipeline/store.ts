@@ -451,7 +451,9 @@ export class Store implements BatchSink {
   async count(table: string): Promise<number> {
     const exists = await this.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = '${table.replaceAll("'", "''")}'`);
     if (exists[0].n === 0) return 0;
-    const rows = await this.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${ident(table)}`);
+    // A split table has as many rows as its core (the view joins nothing else in).
+    const stored = (await this.isSplit(table)) ? partName(table, CORE) : table;
+    const rows = await this.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${ident(stored)}`);
     return Number(rows[0].n);
   }
 
