@@ -67,6 +67,8 @@ function joinedEnd(j: Joined, h: number): number {
   return j.starts[r] + h - j.offsets[r];
 }
 
+const scratch: Joined = { buf: new Uint8Array(0), starts: [], offsets: [] };
+
 /**
  * Bytes of a server direction opening with a ServerHello that the TLS facts read, once the kept
  * bytes (`n` of `buf`) tell; -1 while they cannot tell yet. The facts read the ServerHello message
@@ -76,9 +78,14 @@ function joinedEnd(j: Joined, h: number): number {
  */
 export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
   // The leading handshake records: where each one's payload starts, in the buffer and in the
-  // handshake stream the facts read (records joined).
-  const starts: number[] = [];
-  const offsets: number[] = [];
+  // handshake stream the facts read (records joined). Scratch reused between calls (one per
+  // server packet until the answer is known).
+  const hs = scratch;
+  const starts = hs.starts;
+  const offsets = hs.offsets;
+  starts.length = 0;
+  offsets.length = 0;
+  hs.buf = buf;
   let available = 0;
   let o = 0;
   let ended = false;
@@ -94,7 +101,6 @@ export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
     if (o + 5 + len > n) break;
     o += 5 + len;
   }
-  const hs: Joined = { buf, starts, offsets };
   // Not known yet: wait for more bytes, unless the handshake run has already ended.
   const unknown = ended ? n : -1;
   if (available < 4 || joinedByte(hs, 0) !== 2) return unknown;
