@@ -40,12 +40,14 @@ export function opensServerHello(buf: Uint8Array, n: number): boolean {
 /** Handshake records joined without copying: where each record's payload starts in the buffer and in the joined stream. */
 interface Joined {
   buf: Uint8Array;
-  starts: number[];
-  offsets: number[];
+  starts: Int32Array;
+  offsets: Int32Array;
+  /** Records held in starts/offsets. */
+  count: number;
 }
 
 function recordOf(j: Joined, h: number): number {
-  let r = j.offsets.length - 1;
+  let r = j.count - 1;
   while (r > 0 && j.offsets[r] > h) r--;
   return r;
 }
@@ -67,7 +69,8 @@ function joinedEnd(j: Joined, h: number): number {
   return j.starts[r] + h - j.offsets[r];
 }
 
-const scratch: Joined = { buf: new Uint8Array(0), starts: [], offsets: [] };
+/** Reused by every call (one per server packet until the answer is known): no garbage per call. */
+const scratch: Joined = { buf: new Uint8Array(0), starts: new Int32Array(64), offsets: new Int32Array(64), count: 0 };
 
 /**
  * Bytes of a server direction opening with a ServerHello that the TLS facts read, once the kept
@@ -78,14 +81,10 @@ const scratch: Joined = { buf: new Uint8Array(0), starts: [], offsets: [] };
  */
 export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
   // The leading handshake records: where each one's payload starts, in the buffer and in the
-  // handshake stream the facts read (records joined). Scratch reused between calls (one per
-  // server packet until the answer is known).
+  // handshake stream the facts read (records joined).
   const hs = scratch;
-  const starts = hs.starts;
-  const offsets = hs.offsets;
-  starts.length = 0;
-  offsets.length = 0;
   hs.buf = buf;
+  hs.count = 0;
   let available = 0;
   let o = 0;
   let ended = false;
@@ -95,8 +94,17 @@ export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
       break;
     }
     const len = (buf[o + 3] << 8) | buf[o + 4];
-    starts.push(o + 5);
-    offsets.push(available);
+    if (hs.count === hs.starts.length) {
+      const starts = new Int32Array(hs.count * 2);
+      const offsets = new Int32Array(hs.count * 2);
+      starts.set(hs.starts);
+      offsets.set(hs.offsets);
+      hs.starts = starts;
+      hs.offsets = offsets;
+    }
+    hs.starts[hs.count] = o + 5;
+    hs.offsets[hs.count] = available;
+    hs.count++;
     available += Math.min(len, n - o - 5);
     if (o + 5 + len > n) break;
     o += 5 + len;
