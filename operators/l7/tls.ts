@@ -88,31 +88,44 @@ export function parseClientHello(hs: Uint8Array): ClientHello | null {
 /** The dissector's ClientHello, refilled for every flow (its arrays are emptied, not replaced). */
 const scratchHello = emptyHello();
 
-/** parseClientHello into `hello` (its lists emptied first). */
+/** The lists of `hello` cut to the lengths written (lists are overwritten in place, not emptied: emptying a JS array drops its storage). */
+function cutLists(hello: ClientHello, nc: number, ne: number, ng: number, np: number, ns: number, nv: number, na: number): ClientHello {
+  hello.ciphers.length = nc;
+  hello.extensions.length = ne;
+  hello.groups.length = ng;
+  hello.pointFormats.length = np;
+  hello.sigAlgs.length = ns;
+  hello.supportedVersions.length = nv;
+  hello.alpn.length = na;
+  return hello;
+}
+
+/** parseClientHello into `hello` (its lists overwritten). */
 function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello | null {
   if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== CLIENT_HELLO) return null;
   const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
   let o = 4;
   hello.version = u16(hs, o);
-  hello.ciphers.length = 0;
-  hello.extensions.length = 0;
-  hello.groups.length = 0;
-  hello.pointFormats.length = 0;
-  hello.sigAlgs.length = 0;
-  hello.supportedVersions.length = 0;
+  const { ciphers, extensions, groups, pointFormats, sigAlgs, supportedVersions, alpn } = hello;
+  let nc = 0;
+  let ne = 0;
+  let ng = 0;
+  let np = 0;
+  let ns = 0;
+  let nv = 0;
+  let na = 0;
   hello.sni = null;
-  hello.alpn.length = 0;
   o += 2 + 32;
   o += 1 + hs[o]; // session id
   if (o + 2 > end) return null;
   const cipherLen = u16(hs, o);
   o += 2;
   if (o + cipherLen > end) return null;
-  for (let i = 0; i + 1 < cipherLen; i += 2) hello.ciphers.push(u16(hs, o + i));
+  for (let i = 0; i + 1 < cipherLen; i += 2) ciphers[nc++] = u16(hs, o + i);
   o += cipherLen;
   if (o + 1 > end) return null;
   o += 1 + hs[o]; // compression methods
-  if (o + 2 > end) return hello;
+  if (o + 2 > end) return cutLists(hello, nc, ne, ng, np, ns, nv, na);
   const extEnd = Math.min(end, o + 2 + u16(hs, o));
   o += 2;
   while (o + 4 <= extEnd) {
@@ -120,30 +133,30 @@ function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello |
     const len = u16(hs, o + 2);
     const d = o + 4;
     const dEnd = Math.min(extEnd, d + len);
-    hello.extensions.push(type);
+    extensions[ne++] = type;
     if (type === EXT_SNI && d + 5 <= dEnd && hs[d + 2] === 0) {
       const n = u16(hs, d + 3);
       if (d + 5 + n <= dEnd) hello.sni = latin1(hs, d + 5, d + 5 + n);
     } else if (type === EXT_GROUPS && d + 2 <= dEnd) {
-      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) hello.groups.push(u16(hs, i));
+      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) groups[ng++] = u16(hs, i);
     } else if (type === EXT_POINT_FORMATS && d + 1 <= dEnd) {
-      for (let i = d + 1; i < Math.min(dEnd, d + 1 + hs[d]); i++) hello.pointFormats.push(hs[i]);
+      for (let i = d + 1; i < Math.min(dEnd, d + 1 + hs[d]); i++) pointFormats[np++] = hs[i];
     } else if (type === EXT_SIG_ALGS && d + 2 <= dEnd) {
-      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) hello.sigAlgs.push(u16(hs, i));
+      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) sigAlgs[ns++] = u16(hs, i);
     } else if (type === EXT_SUPPORTED_VERSIONS && d + 1 <= dEnd) {
-      for (let i = d + 1; i + 1 < Math.min(dEnd, d + 1 + hs[d]); i += 2) hello.supportedVersions.push(u16(hs, i));
+      for (let i = d + 1; i + 1 < Math.min(dEnd, d + 1 + hs[d]); i += 2) supportedVersions[nv++] = u16(hs, i);
     } else if (type === EXT_ALPN && d + 2 <= dEnd) {
       const listEnd = Math.min(dEnd, d + 2 + u16(hs, d));
       for (let i = d + 2; i < listEnd; ) {
         const n = hs[i];
         if (i + 1 + n > listEnd) break;
-        hello.alpn.push(latin1(hs, i + 1, i + 1 + n));
+        alpn[na++] = latin1(hs, i + 1, i + 1 + n);
         i += 1 + n;
       }
     }
     o = d + len;
   }
-  return hello;
+  return cutLists(hello, nc, ne, ng, np, ns, nv, na);
 }
 
 /** What a ServerHello chose. */
