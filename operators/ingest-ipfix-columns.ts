@@ -209,8 +209,9 @@ const JSON_CHUNK = 1 << 20;
 let jsonBuffer = new Uint8Array(JSON_CHUNK);
 
 /**
- * Struct-of-arrays flow records. Write a row by filling `num[k][length]` and appending to each
- * text column, then call `endRow()`.
+ * Struct-of-arrays flow records. Write a row by `reserveRow` (or `reserveRows` for many), filling
+ * `num[k][length]`, writing each text column's bytes at its `end` (or `putNull`), then `endRow()`.
+ * The columns listed in PLAIN_TEXT must only get bytes JSON needs no escape for.
  */
 export class ExportColumns {
   /** Rows complete so far. */
@@ -271,28 +272,6 @@ export class ExportColumns {
       t.bytes = bytes;
     }
     return t;
-  }
-
-  /** Append bytes to the current row of a text column. */
-  putBytes(index: number, src: Uint8Array): void {
-    const t = this.reserveText(index, src.length);
-    t.end = copy(t.bytes, t.end, src, 0, src.length);
-  }
-
-  /** Append an ASCII string to the current row of a text column (UTF-8 for anything else). */
-  putString(index: number, s: string): void {
-    const t = this.reserveText(index, s.length * 3);
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) {
-        ascii = false;
-        break;
-      }
-      t.bytes[t.end + i] = c;
-    }
-    if (ascii) t.end += s.length;
-    else t.end += encoder.encodeInto(s, t.bytes.subarray(t.end)).written;
   }
 
   /** Mark the current row of a text column null (nothing may have been appended to it). */
