@@ -1,8 +1,8 @@
 /**
  * Moves Arrow record batches into DuckDB through data chunks (DuckDB's Arrow extension cannot be
  * loaded offline). Fixed-width columns are copied as whole buffers, validity as whole bitmaps,
- * short strings as one block of DuckDB string_t values; only long strings go value by value.
- * Never one INSERT per row. A part of a batch (some of its columns, some of its rows, behind a
+ * short strings as one block of DuckDB string_t values, long strings with one copy into the
+ * vector's string heap per chunk. Never one INSERT per row. A part of a batch (some of its columns, some of its rows, behind a
  * row key) is appended the same way: the store keeps sparse columns apart in side tables.
  */
 import {
@@ -174,10 +174,10 @@ const longRows = new Int32Array(CHUNK_ROWS);
 /**
  * Strings go in DuckDB's own layout where the C API allows it: ASCII strings of up to 12 bytes
  * (addresses, protocol names, short labels: most of a flow's strings) are written inline into the
- * vector's string_t array with one copy for the whole chunk; longer or non-ASCII ones go value by
- * value through the API, which copies them into the vector's heap and checks their UTF-8. Arrow's
- * UTF-8 bytes are used as they are (no decode to JavaScript strings and back); nulls are only a
- * validity bit.
+ * vector's string_t array with one copy for the whole chunk; longer or non-ASCII ones go through
+ * the API, which copies them into the vector's heap and checks their UTF-8 (all of a chunk's at
+ * once where there are several: fillHeapStrings). Arrow's UTF-8 bytes are used as they are (no
+ * decode to JavaScript strings and back); nulls are only a validity bit.
  */
 function fillStrings(vector: Vector, data: Data, rows: ChunkRows): void {
   const { start, length, pick } = rows;
