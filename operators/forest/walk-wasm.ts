@@ -157,7 +157,8 @@ const FN_FINISH = 1;
  * leaves(roots, t0, t1, x, d8, r0, r1, dst, n, ord): the same walk, storing each row's leaf node
  * index as an i32 at dst + ((t - t0) × n + row) × 4 instead of adding its value.
  */
-function walkBody(lanes: number, mode: 'sum' | 'leaves', ordered = true): number[] {
+function walkBody(lanes: number, mode: 'sum' | 'leaves' | 'both', ordered = true): number[] {
+  if (mode === 'both' && ordered) throw new RangeError('walk: leaves and sums together only in the rows\' own order');
   const ROOTS = 0, T0 = 1, T1 = 2, X = 3, D8 = 4, R0 = 5, R1 = 6, OUT = 7, K8 = 8, ORD = 9;
   const T = 10, ROOT = 11, Q = 12, R = 13, DONE = 14;
   const lane = (l: number) => ({ p: 15 + 2 * l, xb: 16 + 2 * l });
@@ -187,14 +188,16 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves', ordered = true): number
     code.push(...step(p, xb, R));
   }
   code.push(...get(DONE), OP.brIf, 1, OP.br, 0, OP.end, OP.end);
+  // 'leaves': at OUT, K8 rows per tree; 'both': at ORD (unused without an order), R1 rows per tree.
+  const [LEAF_AT, LEAF_ROWS] = mode === 'both' ? [ORD, R1] : [OUT, K8];
   const storeLeaf = (node: number[], q: number[]) => [
-    ...get(T), ...get(T0), OP.i32sub, ...get(K8), OP.i32mul, ...rowAt(q), OP.i32add, ...i32(4), OP.i32mul, ...get(OUT), OP.i32add,
+    ...get(T), ...get(T0), OP.i32sub, ...get(LEAF_ROWS), OP.i32mul, ...rowAt(q), OP.i32add, ...i32(4), OP.i32mul, ...get(LEAF_AT), OP.i32add,
     ...node, ...i32(4), OP.i32shrU,
     OP.i32store, 2, 0,
   ];
   // Each lane's leaf: a pure leaf's vote inline, a distribution through leaf().
-  if (mode === 'leaves') for (let l = 0; l < lanes; l++) code.push(...storeLeaf(get(lane(l).p), [...get(Q), ...i32(l), OP.i32add]));
-  else for (let l = 0; l < lanes; l++) {
+  if (mode !== 'sum') for (let l = 0; l < lanes; l++) code.push(...storeLeaf(get(lane(l).p), [...get(Q), ...i32(l), OP.i32add]));
+  if (mode !== 'leaves') for (let l = 0; l < lanes; l++) {
     const { p } = lane(l);
     code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, K8), ...set(R));
     code.push(...get(p), ...loadI32(0), ...tee(DONE), ...i32(0), OP.i32geS, OP.if, VOID);
@@ -206,7 +209,10 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves', ordered = true): number
   code.push(OP.block, VOID, OP.loop, VOID);
   code.push(...get(Q), ...get(R1), OP.i32geS, OP.brIf, 1);
   if (mode === 'leaves') code.push(...storeLeaf([...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH], get(Q)));
-  else code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
+  else if (mode === 'both') {
+    code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...set(R));
+    code.push(...storeLeaf(get(R), get(Q)), ...get(R), ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
+  } else code.push(...get(ROOT), ...rowAddr(get(Q), X, D8), OP.call, FN_FINISH, ...rowAddr(get(Q), OUT, K8), ...get(K8), OP.call, FN_LEAF);
   code.push(...get(Q), ...i32(1), OP.i32add, ...set(Q));
   code.push(OP.br, 0, OP.end, OP.end);
   code.push(...get(T), ...i32(1), OP.i32add, ...set(T));
@@ -215,7 +221,11 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves', ordered = true): number
   return code;
 }
 
-/** The module's bytes: functions leaf, finish, walk, leaves and walkPlain (the last three exported), and an exported memory. */
+/**
+ * The module's bytes: functions leaf, finish, walk, leaves, walkPlain and walkLeaves (the last four
+ * exported), and an exported memory. walkLeaves(roots, t0, t1, x, d8, 0, n, out, k8, dst) is walkPlain
+ * that also stores each row's leaf node index at dst + ((t - t0) × n + row) × 4.
+ */
 export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
@@ -226,10 +236,10 @@ export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(3, vec([[0], [1], [2], [2], [2]])),
+    ...section(3, vec([[0], [1], [2], [2], [2], [2]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('walkPlain'), 0x00, 4], [...name('memory'), 0x02, 0]])),
-    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves')), body(walkBody(lanes, 'sum', false))])),
+    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('walkPlain'), 0x00, 4], [...name('walkLeaves'), 0x00, 5], [...name('memory'), 0x02, 0]])),
+    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves')), body(walkBody(lanes, 'sum', false)), body(walkBody(lanes, 'both', false))])),
   ]);
 }
 
@@ -263,6 +273,7 @@ const MAX_BYTES = 2 ** 31;
 export class WasmWalk {
   private readonly walk: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, out: number, k8: number, ord: number) => void;
   private readonly walkPlain: WasmWalk['walk'];
+  private readonly walkLeaves: WasmWalk['walk'];
   private readonly leavesOf: (roots: number, t0: number, t1: number, x: number, d8: number, r0: number, r1: number, dst: number, n: number, ord: number) => void;
   private readonly memory: WebAssembly.Memory;
   private readonly features: number;
@@ -304,6 +315,7 @@ export class WasmWalk {
     const instance = new WebAssembly.Instance(compiled, {});
     this.walk = instance.exports.walk as WasmWalk['walk'];
     this.walkPlain = instance.exports.walkPlain as WasmWalk['walk'];
+    this.walkLeaves = instance.exports.walkLeaves as WasmWalk['walk'];
     this.leavesOf = instance.exports.leaves as WasmWalk['leavesOf'];
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.features = forest.features;
@@ -400,15 +412,49 @@ export class WasmWalk {
    * module's memory, row by row as they came.
    */
   private block(x: Float64Array, r0: number, n: number, from: number, to: number, out: Float64Array | null): void {
+    const K = this.classes;
+    const f64 = new Float64Array(this.memory.buffer);
+    const ow = this.outAt >> 3;
+    f64.set(x.subarray(r0 * this.features, (r0 + n) * this.features), this.xAt >> 3);
+    if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
+    else f64.fill(0, ow, ow + n * K);
+    this.walkBlock(n, from, to);
+  }
+
+  /**
+   * The sums of all trees (from zero) and the leaves of the first `trees` trees, as
+   * FlatForest.predictProbaWithLeaves gives them, unscaled: each block of rows is copied in once,
+   * its first trees walked for their leaves and sums together (in the rows' own order), the other
+   * trees added on top, tree by tree as `accumulate` does, so every sum is the same doubles in
+   * the same order. Leaves go to dst[t × rows + r].
+   */
+  accumulateWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number, dst: Int32Array): void {
     const d = this.features;
     const K = this.classes;
     const f64 = new Float64Array(this.memory.buffer);
     const i32 = new Int32Array(this.memory.buffer);
     const ow = this.outAt >> 3;
     const lw = this.leavesAt >> 2;
-    f64.set(x.subarray(r0 * d, (r0 + n) * d), this.xAt >> 3);
-    if (out) f64.set(out.subarray(r0 * K, (r0 + n) * K), ow);
-    else f64.fill(0, ow, ow + n * K);
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      f64.set(x.subarray(r0 * d, (r0 + n) * d), this.xAt >> 3);
+      f64.fill(0, ow, ow + n * K);
+      for (let t0 = 0; t0 < trees; t0 += LEAF_TREES) {
+        const t1 = Math.min(trees, t0 + LEAF_TREES);
+        this.walkLeaves(this.rootsAt, t0, t1, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.leavesAt);
+        for (let t = t0; t < t1; t++) dst.set(i32.subarray(lw + (t - t0) * n, lw + (t - t0 + 1) * n), t * rows + r0);
+      }
+      if (trees < this.trees) this.walkBlock(n, trees, this.trees);
+      out.set(f64.subarray(ow, ow + n * K), r0 * K);
+    }
+  }
+
+  /** Trees [from, to) over the n rows in the module's memory, ordered first when that pays. */
+  private walkBlock(n: number, from: number, to: number): void {
+    const d = this.features;
+    const K = this.classes;
+    const i32 = new Int32Array(this.memory.buffer);
+    const lw = this.leavesAt >> 2;
     if (!this.sortRows || to - from < SORT_MIN_TREES || n < SORT_MIN_ROWS) {
       this.walkPlain(this.rootsAt, from, to, this.xAt, d * 8, 0, n, this.outAt, K * 8, this.identityAt);
       return;

@@ -169,10 +169,14 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       sameBits(plain.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array, rows in order`);
       assert.is(reused[rows * s.classes.length], 3.5, 'values past the rows are left alone');
       // The classify operator's single pass: the same doubles, and the leaves of the first trees.
-      for (const forest of [wasm, sorted, plain, js]) {
-        const both = forest.predictProbaWithLeaves(x, rows, reused, 8);
-        sameBits(both.proba.subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, with leaves`);
-        assert.equal(both.leaves, js.leaves(x, rows, 0, 8));
+      // More explanation trees than the module walks for leaves at once (16), and all the trees.
+      for (const trees of [8, 20, js.trees]) {
+        const expected = js.leaves(x, rows, 0, trees);
+        for (const forest of [wasm, sorted, plain, js]) {
+          const both = forest.predictProbaWithLeaves(x, rows, reused, trees);
+          sameBits(both.proba.subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, with the leaves of ${trees} trees`);
+          assert.equal(both.leaves, expected);
+        }
       }
     }
     // The leaves each row reaches (what explanations start from) are the plain walk's, and each
