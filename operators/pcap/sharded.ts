@@ -84,15 +84,22 @@ export class ShardedPcapParser {
     const count = this.threads;
     const { stats: _stats, signal: _signal, input: _input, ...shared } = options;
     const others = this.pools.map((pool, i) => pool.parseFiles([path], { ...shared, shard: { index: i + 1, count } })[Symbol.asyncIterator]());
+    // A pull is awaited later (after this thread's own work); a worker that dies meanwhile must not
+    // count as an unhandled rejection before then.
+    const pull = (s: number): Promise<IteratorResult<FileResult>> => {
+      const p = others[s].next();
+      p.catch(() => undefined);
+      return p;
+    };
     // The first pull sends each worker its job: they start while this thread starts too.
-    const next: Promise<IteratorResult<FileResult>>[] = others.map((it) => it.next());
+    const next: Promise<IteratorResult<FileResult>>[] = others.map((_, s) => pull(s));
     /** Outputs of each worker taken so far (each yields the same sequence of outputs as this thread). */
     const taken = others.map(() => 0);
     /** The next output of worker shard `s` (throws its error; its end must not come first). */
     const take = async (s: number): Promise<ParseOutput> => {
       const r = await next[s];
       if (r.done) throw new Error(`pcap shard ${s + 1} of ${path} ended early`);
-      next[s] = others[s].next();
+      next[s] = pull(s);
       if (r.value.end?.error) throw r.value.end.error;
       if (r.value.output === undefined) throw new Error(`pcap shard ${s + 1} of ${path} ended before its outputs`);
       taken[s]++;
