@@ -19,7 +19,7 @@
  *     again; a table stored whole by an older store is split when opened for writing.
  * Tables without sparse fields are stored whole under their name.
  */
-import { DuckDBConnection, DuckDBInstance, DuckDBTimestampTZValue, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBValue } from '@duckdb/node-api';
 import type { Field, RecordBatch } from 'apache-arrow';
 import { appendBatch, duckTypeName, rowsWithValues, type BatchPart } from './arrow-to-duckdb.ts';
 import { SPARSE_METADATA } from './columns.ts';
@@ -337,22 +337,29 @@ export class Store implements BatchSink {
       const fresh: boolean[] = [];
       const rows: { id: string; tables: string; rows: number }[] = [];
       let deadLetters = 0;
-      for (const w of group) {
-        if (stored.has(w.batchId)) {
-          fresh.push(false);
-          continue;
+      // One appender per stored table for the whole group, flushed once before the commit.
+      const appenders = new Map<string, DuckDBAppender>();
+      try {
+        for (const w of group) {
+          if (stored.has(w.batchId)) {
+            fresh.push(false);
+            continue;
+          }
+          stored.add(w.batchId);
+          const entries = Object.entries(w.tables).filter(([, batch]) => batch.numRows > 0);
+          let count = 0;
+          for (const [name, batch] of entries) {
+            const table = tableName(name, batch);
+            if (table === 'dead_letters') deadLetters += batch.numRows;
+            await this.appendTable(table, batch, appenders);
+            count += batch.numRows;
+          }
+          rows.push({ id: w.batchId, tables: entries.map(([name, b]) => `${tableName(name, b)}:${b.numRows}`).join(','), rows: count });
+          fresh.push(true);
         }
-        stored.add(w.batchId);
-        const entries = Object.entries(w.tables).filter(([, batch]) => batch.numRows > 0);
-        let count = 0;
-        for (const [name, batch] of entries) {
-          const table = tableName(name, batch);
-          if (table === 'dead_letters') deadLetters += batch.numRows;
-          await this.appendTable(table, batch);
-          count += batch.numRows;
-        }
-        rows.push({ id: w.batchId, tables: entries.map(([name, b]) => `${tableName(name, b)}:${b.numRows}`).join(','), rows: count });
-        fresh.push(true);
+        for (const appender of appenders.values()) appender.flushSync();
+      } finally {
+        for (const appender of appenders.values()) appender.closeSync();
       }
       if (rows.length > 0) {
         const appender = await this.connection.createAppender('_batches');
@@ -386,7 +393,7 @@ export class Store implements BatchSink {
    * Append one batch inside the open transaction, each part to its table: the core gets every
    * row, a side table only the rows with a value in its family, all under the same row keys.
    */
-  private async appendTable(table: string, batch: RecordBatch): Promise<void> {
+  private async appendTable(table: string, batch: RecordBatch, appenders?: Map<string, DuckDBAppender>): Promise<void> {
     const layout = this.layouts.get(table)!;
     const names = batch.schema.fields.map((f) => f.name);
     const firstKey = layout.split ? layout.nextKey : undefined;
@@ -395,7 +402,7 @@ export class Store implements BatchSink {
       if (family !== CORE && columns.length === 0) continue;
       const rows = family === CORE ? undefined : rowsWithValues(batch, columns);
       if (rows?.length === 0) continue;
-      await this.appendPart(part, batch, { columns, rows, firstKey });
+      await this.appendPart(part, batch, { columns, rows, firstKey }, appenders);
     }
     if (layout.split) layout.nextKey += batch.numRows;
   }
@@ -403,11 +410,18 @@ export class Store implements BatchSink {
   /**
    * The appender fills a table's columns in table order; a batch whose columns differ (an older
    * schema version, a table that grew columns) goes through a staging table and an INSERT by
-   * column name instead.
+   * column name instead. With `appenders`, a direct append goes to the table's open appender,
+   * which the caller flushes; without, it is flushed here.
    */
-  private async appendPart(part: Part, batch: RecordBatch, rows: BatchPart & { columns: readonly number[] }): Promise<void> {
+  private async appendPart(part: Part, batch: RecordBatch, rows: BatchPart & { columns: readonly number[] }, appenders?: Map<string, DuckDBAppender>): Promise<void> {
     const fields = rows.columns.map((i) => batch.schema.fields[i]);
     const direct = part.columns.length === fields.length && part.columns.every((n, i) => n === fields[i].name);
+    if (direct && appenders) {
+      let appender = appenders.get(part.table);
+      if (!appender) appenders.set(part.table, (appender = await this.connection.createAppender(part.table)));
+      appendBatch(appender, batch, rows);
+      return;
+    }
     const keyed = rows.firstKey !== undefined;
     const target = direct ? part.table : `_stage_${part.table}`;
     if (!direct) {
