@@ -93,7 +93,8 @@ function fnv64Into(bytes: Uint8Array, start: number, end: number, hi: number, lo
     lo ^= bytes[i];
     // Multiply the 64-bit state by the FNV prime 2^40 + 0x1b3 in 32-bit halves.
     const l = Math.imul(lo, 0x1b3);
-    const carry = Math.floor(((lo >>> 0) * 0x1b3) / 4294967296);
+    // The product's bits above 32: it is below 2^41, so scaling by 2^-32 is exact and | 0 floors it.
+    const carry = ((lo >>> 0) * 0x1b3 * 2.3283064365386963e-10) | 0;
     hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) | 0;
     lo = l;
   }
