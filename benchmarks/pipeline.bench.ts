@@ -30,7 +30,7 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(args[i + 1]);
 };
 const FLOWS = arg('flows', 200_000);
-const IN_FLIGHT = arg('in-flight', 16);
+const IN_FLIGHT = arg('in-flight', 32);
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 1);
 /** NATS's default max_payload: the raw part sends each frame as one message, as the pipeline does. */
 const MAX_PAYLOAD = 1024 * 1024;

@@ -152,7 +152,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       kind,
       url: natsUrl,
       stream: bus.stream ?? 'HEIR',
-      maxInFlight: bus.max_in_flight ?? 16,
+      maxInFlight: bus.max_in_flight ?? 32,
       maxDeliver: bus.max_deliver ?? 5,
       ackWaitMs: bus.ack_wait_ms ?? 30_000,
     },
