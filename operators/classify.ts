@@ -474,11 +474,27 @@ function classUtf8(cls: Int32Array, texts: ClassBytes, rows: number): Data<Utf8>
   }
   const nullCount = rows - valid;
   const bytes = new Uint8Array(total);
-  for (let r = 0; r < rows; r++) {
-    // Labels and taxonomy ids are short: a byte loop beats set() on a subarray.
-    let at = offsets[r];
-    const end = offsets[r + 1];
-    for (let j = at < end ? start[cls[r]] : 0; at < end; j++) bytes[at++] = flat[j];
+  // Run by run of rows of one class (floods and scans come in runs): its text once by a byte loop
+  // (texts are short: that beats set() on a subarray), then the run's copies from the bytes
+  // already written, doubling with copyWithin when the run is long.
+  for (let r = 0; r < rows; ) {
+    const c = cls[r];
+    let r1 = r + 1;
+    while (r1 < rows && cls[r1] === c) r1++;
+    const at = offsets[r];
+    const end = offsets[r1];
+    r = r1;
+    if (at === end) continue;
+    const n = bytes1[c + 1];
+    for (let i = 0, j = start[c]; i < n; i++) bytes[at + i] = flat[j + i];
+    let filled = n;
+    if (end - at <= 256) for (let i = at + n; i < end; i++) bytes[i] = bytes[i - n];
+    else
+      while (at + filled < end) {
+        const m = Math.min(filled, end - at - filled);
+        bytes.copyWithin(at + filled, at, at + m);
+        filled += m;
+      }
   }
   return makeData({ type: new Utf8(), length: rows, nullCount, nullBitmap: nullCount > 0 ? validity : undefined, valueOffsets: offsets, data: bytes });
 }
