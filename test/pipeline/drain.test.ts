@@ -13,7 +13,9 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 test('SIGTERM drains the in-process pipeline: what was published is stored, the rerun adds the rest once', async () => {
   const db = join(dir, 'site.duckdb');
   const config = join(dir, 'site.toml');
-  writeFileSync(config, `site = "drain"\nstore = "${db}"\n[batch]\nmax_rows = 500\n[[sources]]\nformat = "synthetic"\ncount = 60000\n`);
+  // The source must outrun what the in-process bus holds at once (64 waiting + 32 in flight + 32
+  // being published = 128 batches of 500 flows), or it would finish before the first row is stored.
+  writeFileSync(config, `site = "drain"\nstore = "${db}"\n[batch]\nmax_rows = 500\n[[sources]]\nformat = "synthetic"\ncount = 120000\n`);
   const child = heirChild(['run', '--config', config, '--stats', '0.1']);
   let err = '';
   await new Promise<void>((resolve) => {
@@ -31,14 +33,14 @@ test('SIGTERM drains the in-process pipeline: what was published is stored, the 
   assert.match(err, /SIGTERM: draining/);
   const last = JSON.parse(err.trim().split('\n').pop()!.replace(/^heir run: /, ''));
   assert.is(last.rowsStored, last.rowsPublished, 'everything published before the signal was stored');
-  assert.ok(last.rowsPublished < 60000, 'the signal stopped the source early');
+  assert.ok(last.rowsPublished < 120000, 'the signal stopped the source early');
 
   const rerun = await heir(['run', '--config', config], { timeoutMs: 300_000 });
   assert.is(rerun.code, 0, rerun.stderr);
   const store = await openStore(db, { readOnly: true });
   const [row] = await store.all<{ n: number; d: number }>('SELECT count(*)::INTEGER AS n, count(DISTINCT flow_id)::INTEGER AS d FROM flows');
   await store.close();
-  assert.equal(row, { n: 60000, d: 60000 });
+  assert.equal(row, { n: 120000, d: 120000 });
 });
 
 test.run();
