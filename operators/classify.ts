@@ -9,6 +9,7 @@ import { Bool, DataType, Float64, makeData, Precision, RecordBatch, Struct, Time
 import { ErrorCode, HeirError, UserError } from '../pipeline/errors.ts';
 import type { Operator, OperatorContext, Tables } from '../pipeline/types.ts';
 import { DETECTION_COLUMNS, DETECTIONS_SCHEMA, EXPLANATION_SLOTS } from './detections-schema.ts';
+import type { LeafPaths } from './forest/flat-forest.ts';
 import { loadModel, modelId, type Model } from './forest/model-file.ts';
 import { threatOf, type ThreatTags } from './threat-map.ts';
 
@@ -181,11 +182,18 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const owaspIotBytes = classBytes(tagText.map((t) => t.owaspIot));
   const attackIcsBytes = classBytes(tagText.map((t) => t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
-  const paths = explainTrees > 0 ? forest.leafPaths(explainTrees) : null;
+  const paths = explainTrees > 0 ? interleavedPaths(forest.leafPaths(explainTrees)) : null;
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0), leaves: new Int32Array(0), why: [new Int32Array(0), new Int32Array(0), new Int32Array(0)] };
   // The model column is the same for every batch of a size: made once per size seen last.
   let model1: Data<Utf8> | null = null;
   const modelColumn = (rows: number) => (model1 && model1.length === rows ? model1 : (model1 = repeatedUtf8(id, rows)));
+  // So are the detection ids' offsets (16 bytes each) and a column that is null for every class.
+  let idOffsets: Int32Array<ArrayBuffer> = new Int32Array(1);
+  let allNull: Data<Utf8> | null = null;
+  const classColumn = (cls: Int32Array, texts: ClassBytes, rows: number) => {
+    if (!texts.allNull) return classUtf8(cls, texts, rows);
+    return allNull && allNull.length === rows ? allNull : (allNull = nullUtf8(rows));
+  };
   return {
     descriptor: {
       name: 'classify',
@@ -273,6 +281,8 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         if (f.length < rows) scratch.why[k] = f = new Int32Array(rows);
         return { feature: f.subarray(0, rows).fill(-1), value: new Float64Array(rows), share: new Float64Array(rows) };
       });
+      // Slots where some explained row's value is NaN (their value columns need a bitmap of their own).
+      const valueNaN = [false, false, false];
       // A new generation empties the memo: it lives for this batch only.
       memo.generation = (memo.generation + 1) | 0;
       if (memo.generation === 0) {
@@ -283,23 +293,27 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const explanation: Record<string, Data> = {};
       for (let k = 0; k < EXPLANATION_SLOTS; k++) {
         const w = why[k];
-        explanation[`top${k + 1}_feature`] = classUtf8(w.feature, featureBytes, rows);
-        explanation[`top${k + 1}_value`] = float64Valid(w.value, w.feature, rows, true);
-        explanation[`top${k + 1}_share`] = float64Valid(w.share, w.feature, rows, false);
+        // Feature names are never null: a slot's share is valid exactly where its feature column
+        // is, and so is its value unless a row lacked the feature (NaN), so they share its bitmap.
+        const feature = classUtf8(w.feature, featureBytes, rows);
+        const bitmap = feature.nullCount > 0 ? feature.nullBitmap : undefined;
+        explanation[`top${k + 1}_feature`] = feature;
+        explanation[`top${k + 1}_value`] = valueNaN[k] ? float64Valid(w.value, w.feature, rows, true) : makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.value });
+        explanation[`top${k + 1}_share`] = makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.share });
       }
       const children: Record<(typeof DETECTION_COLUMNS)[number]['name'], Data> = {
-        detection_id: fixedWidthUtf8(idBytesOut, 16, rows),
+        detection_id: makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: idOffsets.length === rows + 1 ? idOffsets : (idOffsets = fixedOffsets(16, rows)), data: idBytesOut }),
         flow_id: flowColumn,
         site_id: siteColumn,
         device: deviceColumn,
         ts: timestampData(tsCol, rows),
         model: modelColumn(rows),
-        label: classUtf8(best, labelBytes, rows),
+        label: classColumn(best, labelBytes, rows),
         confidence: makeData({ type: new Float64(), length: rows, data: confidence }),
-        threat: classUtf8(best, threatBytes, rows),
-        owasp: classUtf8(best, owaspBytes, rows),
-        owasp_iot: classUtf8(best, owaspIotBytes, rows),
-        attack_ics: classUtf8(best, attackIcsBytes, rows),
+        threat: classColumn(best, threatBytes, rows),
+        owasp: classColumn(best, owaspBytes, rows),
+        owasp_iot: classColumn(best, owaspIotBytes, rows),
+        attack_ics: classColumn(best, attackIcsBytes, rows),
         top1_feature: explanation.top1_feature,
         top1_value: explanation.top1_value,
         top1_share: explanation.top1_share,
@@ -343,7 +357,9 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
           if (f < 0) break;
           const w = why[k];
           w.feature[r] = f;
-          w.value[r] = x[base + f];
+          const v = x[base + f];
+          if (v !== v) valueNaN[k] = true;
+          w.value[r] = v;
           w.share[r] = memo.shares[o + k] / 1000;
         }
       }
@@ -353,35 +369,66 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       function rank(r: number, label: number, o: number): void {
         let total = 0;
         let seen = 0;
-        const { start, depth, vote, features: pathFeatures, counts: pathCounts } = paths!;
+        const { head, pairs } = paths!;
         for (let t = 0; t < explainTrees; t++) {
-          const leaf = leaves[t * rows + r];
-          if (vote[leaf] !== label) continue;
+          const h = leaves[t * rows + r] << 2;
+          if (head[h] !== label) continue;
           // The path's splits, summed per feature once at load; the features met are listed once.
-          for (let i = start[leaf]; i < start[leaf + 1]; i++) {
-            const f = pathFeatures[i];
+          for (let i = head[h + 2], end = head[h + 3]; i < end; i += 2) {
+            const f = pairs[i];
             if (counts[f] === 0) touched[seen++] = f;
-            counts[f] += pathCounts[i];
+            counts[f] += pairs[i + 1];
           }
-          total += depth[leaf];
+          total += head[h + 1];
         }
         // A few passes of selection, no sorting.
         for (let k = 0; k < top; k++) {
           let bestF = -1;
+          let bestC = 0;
           for (let i = 0; i < seen; i++) {
             const f = touched[i];
             const c = counts[f];
-            if (c > 0 && (bestF < 0 || c > counts[bestF] || (c === counts[bestF] && f < bestF))) bestF = f;
+            if (c > bestC || (c === bestC && c > 0 && f < bestF)) {
+              bestF = f;
+              bestC = c;
+            }
           }
           memo.features[o + k] = bestF;
           if (bestF < 0) break;
-          memo.shares[o + k] = Math.round((1000 * counts[bestF]) / total);
+          memo.shares[o + k] = Math.round((1000 * bestC) / total);
           counts[bestF] = 0;
         }
         for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
       }
     },
   };
+}
+
+/**
+ * The explanation trees' leaf paths laid out for lookups by leaf: `head[4 · node …]` holds the
+ * leaf's vote (-1 for a split node), its depth and the range of `pairs` (feature, splits on the
+ * path) it owns, so a leaf's facts share a cache line and each feature sits next to its count.
+ */
+interface InterleavedPaths {
+  readonly head: Int32Array;
+  readonly pairs: Int32Array;
+}
+
+function interleavedPaths(paths: LeafPaths): InterleavedPaths {
+  const nodes = paths.depth.length;
+  const head = new Int32Array(nodes * 4);
+  const pairs = new Int32Array(paths.features.length * 2);
+  for (let n = 0; n < nodes; n++) {
+    head[4 * n] = paths.vote[n];
+    head[4 * n + 1] = paths.depth[n];
+    head[4 * n + 2] = 2 * paths.start[n];
+    head[4 * n + 3] = 2 * paths.start[n + 1];
+  }
+  for (let i = 0; i < paths.features.length; i++) {
+    pairs[2 * i] = paths.features[i];
+    pairs[2 * i + 1] = paths.counts[i];
+  }
+  return { head, pairs };
 }
 
 /**
@@ -412,11 +459,16 @@ function explanationMemo(trees: number, top: number): ExplanationMemo {
   };
 }
 
-/** A Utf8 column of fixed-width values laid end to end in `bytes`. */
-function fixedWidthUtf8(bytes: Uint8Array, width: number, rows: number): Data<Utf8> {
+/** The offsets of a Utf8 column of fixed-width values laid end to end. */
+function fixedOffsets(width: number, rows: number): Int32Array<ArrayBuffer> {
   const offsets = new Int32Array(rows + 1);
   for (let i = 1; i <= rows; i++) offsets[i] = i * width;
-  return makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: bytes });
+  return offsets;
+}
+
+/** A Utf8 column of nulls only. */
+function nullUtf8(rows: number): Data<Utf8> {
+  return makeData({ type: new Utf8(), length: rows, nullCount: rows, nullBitmap: new Uint8Array((rows + 7) >> 3), valueOffsets: new Int32Array(rows + 1), data: new Uint8Array(0) });
 }
 
 /**
@@ -430,6 +482,8 @@ interface ClassBytes {
   readonly length: Int32Array;
   readonly bytes1: Int32Array;
   readonly valid1: Uint8Array;
+  /** No class has a text: the column is null in every row. */
+  readonly allNull: boolean;
 }
 
 function classBytes(texts: readonly (string | null)[]): ClassBytes {
@@ -448,7 +502,7 @@ function classBytes(texts: readonly (string | null)[]): ClassBytes {
   });
   const flat = new Uint8Array(total);
   encoded.forEach((b, c) => b && flat.set(b, start[c]));
-  return { flat, start, length, bytes1, valid1 };
+  return { flat, start, length, bytes1, valid1, allNull: encoded.every((b) => b === null) };
 }
 
 /** A Utf8 column whose row r holds the text of class `cls[r]` (null where that class has none, or cls[r] < 0). */
