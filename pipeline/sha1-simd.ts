@@ -14,6 +14,8 @@
  * dependent operations runs while the other's waits (about 1.7× one set alone).
  */
 
+import { I32, V128, moduleBytes, sleb, uleb } from './wasm-bytes.ts';
+
 // Opcodes (WebAssembly core spec 2.0: control 5.4.1, variables 5.4.4, numeric 5.4.7, vector 5.4.8).
 const BLOCK_VOID = 0x40;
 const OP_LOOP = 0x03;
@@ -36,35 +38,6 @@ const V128_BITSELECT = 0x52;
 const I32X4_SHL = 0xab;
 const I32X4_SHR_U = 0xad;
 const I32X4_ADD = 0xae;
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    const done = (n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
-  }
-}
-
-/** A section: id, byte length, bytes. */
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
 
 /** Sets of four lanes hashed side by side: their rounds interleave, so one set's dependency chain runs while the other's waits. */
 export const SETS = 2;
@@ -246,18 +219,6 @@ function body(): number[] {
   return [2, 1 + SETS, I32, 11 * SETS, V128, ...code];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const fn = body();
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 4, I32, I32, I32, I32, 0]), // type: (i32 i32 i32 i32) -> ()
-    ...section(3, [1, 0]), // function 0 has type 0
-    ...section(5, [1, 0, 1]), // memory: min 1 page
-    ...section(7, [2, 3, ...[0x72, 0x75, 0x6e], 0, 0, 6, ...[0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79], 2, 0]), // export "run", "memory"
-    ...section(10, [1, ...uleb(fn.length), ...fn]),
-  ]);
-}
-
 /** The four-lane SHA-1: `run` over `memory`; null where WebAssembly SIMD is not available. */
 export interface Sha1x4 {
   readonly run: (input: number, groups: number, blocks: number, output: number) => void;
@@ -265,7 +226,7 @@ export interface Sha1x4 {
 }
 
 export function compileSha1x4(): Sha1x4 | null {
-  const bytes = moduleBytes();
+  const bytes = moduleBytes([{ params: 4, results: 0, body: body(), export: 'run' }]);
   if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
   const exports = instance.exports as { run: Sha1x4['run']; memory: WebAssembly.Memory };

@@ -144,10 +144,10 @@ export class Store implements BatchSink {
     const rows = await this.all<{ v: number | null }>('SELECT max(version) AS v FROM _heir_migrations');
     const current = rows[0]?.v ?? 0;
     for (let v = current; v < MIGRATIONS.length; v++) {
-      await this.connection.run('BEGIN TRANSACTION');
-      await this.connection.run(MIGRATIONS[v]);
-      await this.connection.run(`INSERT INTO _heir_migrations (version) VALUES (${v + 1})`);
-      await this.connection.run('COMMIT');
+      await this.inTransaction(async () => {
+        await this.connection.run(MIGRATIONS[v]);
+        await this.connection.run(`INSERT INTO _heir_migrations (version) VALUES (${v + 1})`);
+      });
     }
   }
 
@@ -203,20 +203,27 @@ export class Store implements BatchSink {
     return wholeLayout(table, fields.map((f) => ({ name: f.name, type: duckTypeName(f) })));
   }
 
-  private async createSplit(table: string, fields: readonly Field[]): Promise<Layout> {
-    const layout = splitLayout(table, fields.map((f) => ({ name: f.name, type: duckTypeName(f), family: sparseFamily(f) })));
+  /** Run `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  private async inTransaction(work: () => Promise<void>): Promise<void> {
     await this.connection.run('BEGIN TRANSACTION');
     try {
-      for (const [family, part] of layout.parts) {
-        const ddl = part.columns.map((name) => columnDdl(fields.find((f) => f.name === name)!, family !== CORE));
-        await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL, ${ddl.join(', ')})`);
-      }
-      await this.createView(table, layout);
+      await work();
       await this.connection.run('COMMIT');
     } catch (error) {
       await this.connection.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  private async createSplit(table: string, fields: readonly Field[]): Promise<Layout> {
+    const layout = splitLayout(table, fields.map((f) => ({ name: f.name, type: duckTypeName(f), family: sparseFamily(f) })));
+    await this.inTransaction(async () => {
+      for (const [family, part] of layout.parts) {
+        const ddl = part.columns.map((name) => columnDdl(fields.find((f) => f.name === name)!, family !== CORE));
+        await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL, ${ddl.join(', ')})`);
+      }
+      await this.createView(table, layout);
+    });
     return layout;
   }
 
@@ -229,8 +236,7 @@ export class Store implements BatchSink {
     const families = new Map(fields.map((f) => [f.name, sparseFamily(f)]));
     const layout = splitLayout(table, columns.map((c) => ({ ...c, family: families.get(c.name) ?? CORE })));
     const byName = new Map(columns.map((c) => [c.name, c]));
-    await this.connection.run('BEGIN TRANSACTION');
-    try {
+    await this.inTransaction(async () => {
       for (const [family, part] of layout.parts) {
         const ddl = part.columns.map((name) => `${ident(name)} ${byName.get(name)!.type}${family === CORE && !byName.get(name)!.nullable ? ' NOT NULL' : ''}`);
         await this.connection.run(`CREATE TABLE ${ident(part.table)} (_row BIGINT NOT NULL, ${ddl.join(', ')})`);
@@ -241,11 +247,7 @@ export class Store implements BatchSink {
       layout.nextKey = Number((await this.all<{ n: number }>(`SELECT coalesce(max(rowid) + 1, 0) AS n FROM ${ident(table)}`))[0].n);
       await this.connection.run(`DROP TABLE ${ident(table)}`);
       await this.createView(table, layout);
-      await this.connection.run('COMMIT');
-    } catch (error) {
-      await this.connection.run('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
     return layout;
   }
 

@@ -18,6 +18,7 @@
  */
 
 import { warn } from '../../pipeline/warn.ts';
+import { I32, moduleBytes, sleb, uleb, vec } from '../../pipeline/wasm-bytes.ts';
 import type { FlatForestArrays } from './flat-forest.ts';
 
 /** Independent rows walked at once. */
@@ -32,44 +33,6 @@ const OP = {
   f64le: 0x65, i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, i32shrU: 0x76, f64add: 0xa0,
 } as const;
 const VOID = 0x40;
-const I32 = 0x7f;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  const bytes = [...new TextEncoder().encode(s)];
-  return [...uleb(bytes.length), ...bytes];
-}
 
 /** Instruction helpers: each returns the bytes of one instruction. */
 const get = (l: number) => [OP.get, ...uleb(l)];
@@ -227,19 +190,13 @@ function walkBody(lanes: number, mode: 'sum' | 'leaves' | 'both', ordered = true
  * that also stores each row's leaf node index at dst + ((t - t0) × n + row) × 4.
  */
 export function walkModuleBytes(lanes = LANES): Uint8Array<ArrayBuffer> {
-  const types = vec([
-    [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])], // leaf
-    [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // finish
-    [0x60, ...vec(Array.from({ length: 10 }, () => [I32])), ...vec([])], // walk, leaves
-  ]);
-  const body = (code: number[]) => [...uleb(code.length), ...code];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types),
-    ...section(3, vec([[0], [1], [2], [2], [2], [2]])),
-    ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...name('walk'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('walkPlain'), 0x00, 4], [...name('walkLeaves'), 0x00, 5], [...name('memory'), 0x02, 0]])),
-    ...section(10, vec([body(leafBody()), body(finishBody()), body(walkBody(lanes, 'sum')), body(walkBody(lanes, 'leaves')), body(walkBody(lanes, 'sum', false)), body(walkBody(lanes, 'both', false))])),
+  return moduleBytes([
+    { params: 3, results: 0, body: leafBody() },
+    { params: 2, results: 1, body: finishBody() },
+    { params: 10, results: 0, body: walkBody(lanes, 'sum'), export: 'walk' },
+    { params: 10, results: 0, body: walkBody(lanes, 'leaves'), export: 'leaves' },
+    { params: 10, results: 0, body: walkBody(lanes, 'sum', false), export: 'walkPlain' },
+    { params: 10, results: 0, body: walkBody(lanes, 'both', false), export: 'walkLeaves' },
   ]);
 }
 
