@@ -12,34 +12,7 @@ import * as assert from 'uvu/assert';
 import { communityId, flowId } from '../../pipeline/flow-id.ts';
 import { FlowDecoder, IE } from '../../operators/ingest-ipfix.ts';
 import { ExportColumns, writeDigits, writeSeconds } from '../../operators/ingest-ipfix-columns.ts';
-
-const u16 = (v: number) => Buffer.from([(v >>> 8) & 0xff, v & 0xff]);
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-};
-const u64 = (v: number) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(v));
-  return b;
-};
-
-type Field = readonly [ie: number, length: number];
-
-function template(id: number, fields: readonly Field[]): Buffer {
-  return Buffer.concat([u16(id), u16(fields.length), ...fields.flatMap(([ie, length]) => [u16(ie), u16(length)])]);
-}
-
-function set(id: number, ...records: Buffer[]): Buffer {
-  const body = Buffer.concat(records);
-  return Buffer.concat([u16(id), u16(body.length + 4), body]);
-}
-
-function ipfix(domain: number, sequence: number, ...sets: Buffer[]): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(body.length + 16), u32(1709287200), u32(sequence), u32(domain), body]);
-}
+import { type Field, ipfix, set, templateRecord, u16, u32, u64 } from '../helpers/ipfix-datagrams.ts';
 
 const COMMON: readonly Field[] = [
   [IE.sourceTransportPort, 2],
@@ -100,7 +73,7 @@ test('decoded Community IDs and flow ids equal communityId() and flowId() of eac
         const sequences = new Map<string, number>();
         for (const [exporter, records] of datagrams) {
           const sequence = sequences.get(exporter) ?? 0;
-          const sets = [set(2, template(256, V4), template(257, V6), template(258, NONE)), ...records.map((r) => set(r.kind, encode(r)))];
+          const sets = [set(2, templateRecord(256, V4), templateRecord(257, V6), templateRecord(258, NONE)), ...records.map((r) => set(r.kind, encode(r)))];
           const result = decoder.decodeInto(ipfix(1, sequence, ...sets), exporter, columns);
           assert.equal(result.deadLetters, []);
           sequences.set(exporter, sequence + records.length);

@@ -25,6 +25,7 @@ import { ExportColumns } from '../../operators/ingest-ipfix-columns.ts';
 import { addressText } from '../../pipeline/flow-id.ts';
 import { freePort, requireTool } from '../helpers/loopback.ts';
 import { FUZZ_RUNS } from '../helpers/ingest.ts';
+import { type Field, ip4, ipfix, set, templateRecord, u16, u32, u64, u8 } from '../helpers/ipfix-datagrams.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-ipfix-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,43 +33,6 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const PCAPS = new URL('../../../shared/datasets/pcaps/medical-devices/babymonitor/wifi/', import.meta.url).pathname;
 
 // ---- datagram builders ---------------------------------------------------------------------
-
-const u8 = (v: number) => Buffer.from([v]);
-const u16 = (v: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
-  return b;
-};
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-};
-const u64 = (v: number) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(v));
-  return b;
-};
-const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-
-type Field = readonly [ie: number, length: number, pen?: number];
-
-function templateRecord(id: number, fields: readonly Field[], scopeCount?: number): Buffer {
-  const parts = [u16(id), u16(fields.length)];
-  if (scopeCount !== undefined) parts.push(u16(scopeCount));
-  for (const [ie, length, pen] of fields) parts.push(u16(pen ? ie | 0x8000 : ie), u16(length), ...(pen ? [u32(pen)] : []));
-  return Buffer.concat(parts);
-}
-
-function set(id: number, ...records: Buffer[]): Buffer {
-  const body = Buffer.concat(records);
-  return Buffer.concat([u16(id), u16(body.length + 4), body]);
-}
-
-function ipfix(domain: number, sequence: number, ...sets: Buffer[]): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(body.length + 16), u32(1709287200), u32(sequence), u32(domain), body]);
-}
 
 function varField(bytes: Buffer): Buffer {
   return bytes.length < 255 ? Buffer.concat([u8(bytes.length), bytes]) : Buffer.concat([u8(255), u16(bytes.length), bytes]);
