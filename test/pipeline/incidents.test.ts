@@ -36,6 +36,21 @@ function rows() {
   return out;
 }
 
+/** `heir detections --db DB --json`, run in this process: its exit code must be 0; the objects it printed. */
+async function detectionsJson(db: string): Promise<Record<string, unknown>[]> {
+  const written: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await command.run(['--db', db, '--json']);
+  } finally {
+    process.stdout.write = original;
+  }
+  assert.is(code, 0);
+  return written.join('').trim().split('\n').map((l) => JSON.parse(l));
+}
+
 test('detections of one ongoing attack fold into one incident; a long quiet gap starts another', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'heir-incidents-'));
   try {
@@ -62,17 +77,7 @@ test('detections of one ongoing attack fold into one incident; a long quiet gap 
     assert.is(joined.find((i) => i.label === 'TCP_IP-DoS-SYN')!.count, 520);
 
     // The CLI prints one JSON object per incident with the documented keys.
-    const written: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await command.run(['--db', db, '--json']);
-    } finally {
-      process.stdout.write = original;
-    }
-    assert.is(code, 0);
-    const lines = written.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = await detectionsJson(db);
     assert.is(lines.length, 3);
     for (const key of ['label', 'threat', 'confidence', 'device', 'first_seen', 'last_seen', 'taxonomy', 'count']) assert.ok(key in lines[0], key);
   } finally {
@@ -96,17 +101,7 @@ test('detections v2 (the classify operator\'s table) show their typed explanatio
     await store.close();
     assert.equal(list.map((i) => i.drivers), ['syn_flag_number=1.0 (0.625), rst_count=0.5 (0.25)', 'Header_Length=null (0.5)']);
     // heir detections --json prints them.
-    const written: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await command.run(['--db', db, '--json']);
-    } finally {
-      process.stdout.write = original;
-    }
-    assert.is(code, 0);
-    const lines = written.join('').trim().split('\n').map((l) => JSON.parse(l) as { drivers: string | null });
+    const lines = (await detectionsJson(db)) as { drivers: string | null }[];
     assert.equal(lines.map((l) => l.drivers), ['syn_flag_number=1.0 (0.625), rst_count=0.5 (0.25)', 'Header_Length=null (0.5)']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
