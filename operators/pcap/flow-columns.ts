@@ -1,26 +1,33 @@
 /**
  * Flow rows accumulated straight into Arrow-shaped column storage: numbers in typed arrays, one
- * validity byte per row, text in string arrays encoded once per column when the batch is cut. No
- * row object, no per-value array growth, and a null costs nothing (a validity byte left at 0).
- * Every nullable column the flow writer does not set by name takes its value from the L7 facts
- * of the same name, so a column added to the flow schema for a new dissector is filled without
- * touching this file.
+ * validity byte per row, text as UTF-8 bytes written as rows are set (addresses and ids with no
+ * string on the way). No row object, no per-value array growth, and a null costs nothing (a
+ * validity byte left at 0). Every nullable column the flow writer does not set by name takes its
+ * value from the L7 facts of the same name, so a column added to the flow schema for a new
+ * dissector is filled without touching this file.
  */
 import { Data, RecordBatch, Struct, type DataType } from 'apache-arrow';
 import type { ColumnKind } from '../../pipeline/columns.ts';
+import { writeAddressText } from '../../pipeline/flow-id.ts';
 import { FLOW_COLUMNS, FLOW_SCHEMA, type FlowArrow, type FlowColumn } from '../../pipeline/flow-schema.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
+import { FlowIdentities } from './flow-identity.ts';
 import { writeFlowRecord } from './flow-record.ts';
 
 const FIRST_CAPACITY = 64;
+const FIRST_TEXT_BYTES = 4096;
+/** Strings at most this long are written character by character (longer ones natively). */
+const SHORT_TEXT = 48;
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /**
  * Storage of one column. Arrays are allocated when the column is first set (most fact columns of
  * most batches never are) and grow by doubling; a cut batch keeps them and the next starts afresh
- * at the size the column reached.
+ * at the size the column reached. Text rows are set in row order: each row's bytes follow the
+ * previous row's.
  */
 export class ColumnStore {
   readonly name: string;
@@ -30,11 +37,18 @@ export class ColumnStore {
   num = EMPTY_F64;
   /** i32 values, and bool as 0/1. */
   int = EMPTY_I32;
-  str: (string | null)[] = [];
+  /** utf8: the rows' bytes (kept from batch to batch; a batch gets a copy of its part). */
+  text: Buffer = Buffer.alloc(0);
+  /** utf8: bytes used. */
+  textEnd = 0;
+  /** utf8: where each set row's bytes end. */
+  ends = EMPTY_I32;
   /** 1 where the row holds a value; rows at or past its length are null. */
   valid = EMPTY_U8;
   /** Rows to allocate for at the first value. */
   private start = FIRST_CAPACITY;
+  /** utf8: the last row set (rows are set in order). */
+  private lastText = -1;
 
   /** The Arrow type (the flow schema's own object: batches share it). */
   private readonly type: DataType;
@@ -61,6 +75,10 @@ export class ColumnStore {
       const int = new Int32Array(capacity);
       int.set(this.int);
       this.int = int;
+    } else if (this.ends.length < capacity) {
+      const ends = new Int32Array(capacity);
+      ends.set(this.ends);
+      this.ends = ends;
     }
   }
 
@@ -69,8 +87,9 @@ export class ColumnStore {
     if (this.valid.length > 0) this.start = this.valid.length;
     this.num = EMPTY_F64;
     this.int = EMPTY_I32;
-    this.str = [];
     this.valid = EMPTY_U8;
+    this.textEnd = 0;
+    this.lastText = -1;
   }
 
   /** f64 or ts value of row `i`. */
@@ -87,12 +106,67 @@ export class ColumnStore {
     this.valid[i] = 1;
   }
 
+  /**
+   * Make row `i` a text of at most `n` bytes; returns where in `text` to write it. Close it with
+   * `endText(i, end)` before another row of this column is set.
+   */
+  beginText(i: number, n: number): number {
+    if (i <= this.lastText) throw new Error(`column ${this.name}: row ${i} set after row ${this.lastText}`);
+    if (i >= this.valid.length) this.ensure(i);
+    const at = this.textEnd;
+    if (at + n > this.text.length) {
+      const text = Buffer.allocUnsafeSlow(Math.max(FIRST_TEXT_BYTES, 2 * this.text.length, at + n));
+      this.text.copy(text, 0, 0, at);
+      this.text = text;
+    }
+    return at;
+  }
+
+  /** Row `i`, begun by `beginText`, ends at byte `end`. */
+  endText(i: number, end: number): void {
+    this.ends[i] = end;
+    this.textEnd = end;
+    this.valid[i] = 1;
+    this.lastText = i;
+  }
+
   /** Text of row `i`; null leaves it null. */
   setStr(i: number, v: string | null): void {
     if (v === null) return;
-    if (i >= this.valid.length) this.ensure(i);
-    this.str[i] = v;
-    this.valid[i] = 1;
+    const n = v.length;
+    let at = this.beginText(i, 3 * n);
+    const text = this.text;
+    if (n <= SHORT_TEXT) {
+      const start = at;
+      for (let k = 0; k < n; k++) {
+        const c = v.charCodeAt(k);
+        if (c >= 0x80) {
+          at = start + text.write(v, start, 'utf8');
+          break;
+        }
+        text[at++] = c;
+      }
+    } else at += text.write(v, at, 'utf8');
+    this.endText(i, at);
+  }
+
+  /** Dotted IPv4 or RFC 5952 IPv6 text of the `length` (4 or 16) address bytes `a`. */
+  setAddress(i: number, a: ArrayLike<number>, length: number): void {
+    const at = this.beginText(i, 45);
+    this.endText(i, writeAddressText(this.text, at, a, 0, length));
+  }
+
+  /** `aa:bb:cc:dd:ee:ff` of a 48-bit MAC number. */
+  setMac(i: number, mac: number): void {
+    let at = this.beginText(i, 17);
+    const text = this.text;
+    for (let k = 5; k >= 0; k--) {
+      const b = Math.floor(mac / 2 ** (8 * k)) & 0xff;
+      if (k < 5) text[at++] = 58;
+      text[at++] = HEX[b >> 4];
+      text[at++] = HEX[b & 15];
+    }
+    this.endText(i, at);
   }
 
   /** Boolean of row `i`. */
@@ -123,16 +197,21 @@ export class ColumnStore {
   /** Arrow data of the first `length` rows. */
   data(length: number): Data {
     const type = this.type;
+    if (this.valid.length === 0) return this.nulls(length);
     if (this.valid.length < length) this.ensure(length - 1);
     const valid = this.valid;
-    let nullCount = 0;
-    for (let i = 0; i < length; i++) nullCount += 1 - valid[i];
-    if (nullCount > 0 && !this.nullable) throw new Error(`column ${this.name} must not hold null (row ${valid.indexOf(0)})`);
-    let nullBitmap: Uint8Array | undefined;
-    if (nullCount > 0) {
-      nullBitmap = new Uint8Array((length + 7) >> 3).fill(0xff);
-      for (let i = 0; i < length; i++) if (valid[i] === 0) nullBitmap[i >> 3] &= ~(1 << (i & 7));
+    // The validity bitmap and the null count in one pass, eight rows a byte.
+    const bitmap = new Uint8Array((length + 7) >> 3);
+    let set = 0;
+    for (let i = 0, byte = 0; i < length; byte++) {
+      let bits = 0;
+      for (let b = 0; b < 8 && i < length; b++, i++) bits |= valid[i] << b;
+      bitmap[byte] = bits;
+      set += POPCOUNT[bits];
     }
+    const nullCount = length - set;
+    if (nullCount > 0 && !this.nullable) throw new Error(`column ${this.name} must not hold null (row ${valid.indexOf(0)})`);
+    const nullBitmap = nullCount > 0 ? bitmap : undefined;
     switch (this.kind) {
       case 'f64':
         return columnData(type, length, nullCount, nullBitmap, this.num.subarray(0, length));
@@ -155,11 +234,46 @@ export class ColumnStore {
         for (let i = 0; i < length; i++) if (valid[i] !== 0 && this.int[i] !== 0) bits[i >> 3] |= 1 << (i & 7);
         return columnData(type, length, nullCount, nullBitmap, bits);
       }
+      case 'utf8': {
+        const offsets = new Int32Array(length + 1);
+        const ends = this.ends;
+        let end = 0;
+        for (let i = 0; i < length; i++) {
+          if (valid[i] !== 0) end = ends[i];
+          offsets[i + 1] = end;
+        }
+        const bytes = new Uint8Array(end);
+        bytes.set(this.text.subarray(0, end));
+        return columnData(type, length, nullCount, nullBitmap, bytes, offsets);
+      }
+    }
+  }
+
+  /** A column no row of the batch set. */
+  private nulls(length: number): Data {
+    if (!this.nullable && length > 0) throw new Error(`column ${this.name} must not hold null (row 0)`);
+    const bitmap = length > 0 ? new Uint8Array((length + 7) >> 3) : undefined;
+    switch (this.kind) {
+      case 'f64':
+        return columnData(this.type, length, length, bitmap, new Float64Array(length));
+      case 'i32':
+        return columnData(this.type, length, length, bitmap, new Int32Array(length));
+      case 'ts':
+        return columnData(this.type, length, length, bitmap, new BigInt64Array(length));
+      case 'bool':
+        return columnData(this.type, length, length, bitmap, new Uint8Array((length + 7) >> 3));
       case 'utf8':
-        return utf8Data(type, this.str, valid, length, nullCount, nullBitmap);
+        return columnData(this.type, length, length, bitmap, new Uint8Array(0), new Int32Array(length + 1));
     }
   }
 }
+
+/** Set bits of each byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
+  let n = 0;
+  for (let x = v; x > 0; x >>= 1) n += x & 1;
+  return n;
+});
 
 /**
  * Arrow data of one column from buffers already of the column type's array kind: what `makeData`
@@ -167,30 +281,6 @@ export class ColumnStore {
  */
 export function columnData(type: DataType, length: number, nullCount: number, nullBitmap: Uint8Array | undefined, values: ArrayBufferView, valueOffsets?: Int32Array): Data {
   return new Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap ?? new Uint8Array(0)] as never);
-}
-
-/**
- * A Utf8 column: the column's strings are joined and encoded in one call; when the bytes are as
- * many as the characters (ASCII, nearly always) the offsets are the string lengths, otherwise
- * each value's UTF-8 length is measured.
- */
-function utf8Data(type: DataType, str: (string | null)[], valid: Uint8Array, length: number, nullCount: number, nullBitmap: Uint8Array | undefined): Data {
-  const offsets = new Int32Array(length + 1);
-  if (nullCount === length) return columnData(type, length, nullCount, nullBitmap, new Uint8Array(0), offsets);
-  let joined = '';
-  for (let i = 0; i < length; i++) if (valid[i] !== 0) joined += str[i] as string;
-  const bytes = Buffer.from(joined, 'utf8');
-  const ascii = bytes.length === joined.length;
-  let total = 0;
-  for (let i = 0; i < length; i++) {
-    if (valid[i] !== 0) {
-      const s = str[i] as string;
-      total += ascii ? s.length : Buffer.byteLength(s, 'utf8');
-    }
-    offsets[i + 1] = total;
-  }
-  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  return columnData(type, length, nullCount, nullBitmap, data, offsets);
 }
 
 /** Accumulates complete flow rows and cuts flow-schema record batches. */
@@ -202,6 +292,8 @@ export class FlowColumns {
 
   /** Columns by name, for the flow writer. */
   readonly col: { readonly [K in FlowColumn]: ColumnStore };
+  /** The Community IDs and flow ids of the held rows, hashed when the batch is cut. */
+  readonly ids = new FlowIdentities();
   private readonly all: ColumnStore[];
   private n = 0;
 
@@ -241,6 +333,7 @@ export class FlowColumns {
   /** The held rows as one batch; the builder starts afresh. */
   build(): RecordBatch<FlowArrow> {
     const length = this.n;
+    this.ids.finish(this.col.community_id.text, this.col.flow_id.text);
     const children = this.all.map((c) => c.data(length));
     const struct = new Data(new Struct(FLOW_SCHEMA.fields), 0, length, 0, [undefined, undefined, new Uint8Array(0)], children);
     // The typed arrays now belong to the batch: the next one gets fresh storage.

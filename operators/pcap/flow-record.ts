@@ -2,22 +2,11 @@
  * Turns an assembled flow into a flow-schema row of the column builder: textual addresses,
  * Community ID, HEIR flow id, statistics, and the L7 facts of its first payload bytes.
  */
-import { addressText, communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
+import { COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH } from '../../pipeline/flow-id.ts';
 import { FLOW_COLUMNS } from '../../pipeline/flow-schema.ts';
 import { inspectL7 } from '../l7/inspect.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
 import type { FlowColumns } from './flow-columns.ts';
-
-/** `aa:bb:cc:dd:ee:ff` of a 48-bit MAC number; null when absent. */
-export function macText(mac: number): string | null {
-  if (mac < 0) return null;
-  let s = '';
-  for (let i = 5; i >= 0; i--) {
-    const b = Math.floor(mac / 2 ** (8 * i)) & 0xff;
-    s += (i < 5 ? ':' : '') + b.toString(16).padStart(2, '0');
-  }
-  return s;
-}
 
 /** Columns this writer fills from the flow itself; every other column is an L7 fact column. */
 const FLOW_OWN = new Set([
@@ -43,10 +32,13 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
   const i = b.row();
   const tcp = f.proto === 6;
   const hasPorts = tcp || f.proto === 17 || f.proto === 1 || f.proto === 58 || f.proto === 132;
-  const cid = communityIdBytes(f.srcAddr, f.dstAddr, f.proto, f.srcPort, f.dstPort);
   const packets = f.packets;
-  c.flow_id.setStr(i, flowId(site, sensor, cid, f.tsStart));
-  c.community_id.setStr(i, cid);
+  // The ids' text is written when the batch is cut (both hashed for all its flows at once).
+  const fidAt = c.flow_id.beginText(i, FLOW_ID_TEXT_LENGTH);
+  c.flow_id.endText(i, fidAt + FLOW_ID_TEXT_LENGTH);
+  const cidAt = c.community_id.beginText(i, COMMUNITY_ID_TEXT_LENGTH);
+  c.community_id.endText(i, cidAt + COMMUNITY_ID_TEXT_LENGTH);
+  b.ids.add(f.srcAddr, f.dstAddr, f.srcAddr.length, f.proto, f.srcPort, f.dstPort, f.tsStart, site, sensor, cidAt, fidAt);
   c.site_id.setStr(i, site);
   c.sensor_id.setStr(i, sensor);
   c.source.setStr(i, 'pcap');
@@ -55,15 +47,15 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
   c.duration_s.setNum(i, (f.tsEnd - f.tsStart) / 1e6);
   c.end_reason.setStr(i, reason);
   c.ip_version.setInt(i, f.ipVersion);
-  c.src_addr.setStr(i, addressText(f.srcAddr));
-  c.dst_addr.setStr(i, addressText(f.dstAddr));
+  c.src_addr.setAddress(i, f.srcAddr, f.srcAddr.length);
+  c.dst_addr.setAddress(i, f.dstAddr, f.dstAddr.length);
   if (hasPorts) {
     c.src_port.setInt(i, f.srcPort);
     c.dst_port.setInt(i, f.dstPort);
   }
   c.ip_proto.setInt(i, f.proto);
-  if (f.srcMac >= 0) c.src_mac.setStr(i, macText(f.srcMac));
-  if (f.dstMac >= 0) c.dst_mac.setStr(i, macText(f.dstMac));
+  if (f.srcMac >= 0) c.src_mac.setMac(i, f.srcMac);
+  if (f.dstMac >= 0) c.dst_mac.setMac(i, f.dstMac);
   if (f.vlan >= 0) c.vlan_id.setInt(i, f.vlan);
   c.fwd_packets.setNum(i, f.fwdPackets);
   c.bwd_packets.setNum(i, f.bwdPackets);

@@ -1,0 +1,79 @@
+/**
+ * Text columns of the flow batch builder: values written as UTF-8 bytes row by row (ASCII,
+ * non-ASCII, long and short strings, nulls between them, addresses and MACs written from their
+ * bytes) read back from the built Arrow batch as the same strings, batch after batch; a column no
+ * row set is all null; a non-nullable column left null is refused.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { addressText } from '../../../pipeline/flow-id.ts';
+import { FlowColumns } from '../../../operators/pcap/flow-columns.ts';
+import { FLOW_COLUMNS } from '../../../pipeline/flow-schema.ts';
+
+/** The required columns set to something, so a batch can be built. */
+function required(b: FlowColumns, i: number): void {
+  for (const spec of FLOW_COLUMNS) {
+    if (spec.nullable || spec.name === 'flow_id') continue;
+    b.col[spec.name].setAny(i, spec.kind === 'utf8' ? 'x' : 1);
+  }
+  b.col.flow_id.setStr(i, 'id');
+}
+
+function macText(mac: number): string {
+  return Array.from({ length: 6 }, (_, k) => (Math.floor(mac / 2 ** (8 * (5 - k))) & 0xff).toString(16).padStart(2, '0')).join(':');
+}
+
+test('text, addresses and MACs read back as written, batch after batch', () => {
+  const b = new FlowColumns();
+  const text = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ maxLength: 300, unit: 'grapheme' }), fc.string({ maxLength: 60, unit: 'binary' }), fc.constant(null));
+  const address = fc.oneof(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.array(fc.constantFrom(0, 0, 0, 1, 255, 0x20), { minLength: 16, maxLength: 16 }));
+  const row = fc.record({ sni: text, host: text, addr: fc.option(address), mac: fc.option(fc.integer({ min: 0, max: 2 ** 48 - 1 })) });
+  fc.assert(
+    fc.property(fc.array(row, { maxLength: 300 }), (rows) => {
+      rows.forEach((r, i) => {
+        const j = b.row();
+        assert.is(j, i);
+        required(b, i);
+        b.col.tls_sni.setStr(i, r.sni);
+        b.col.http_host.setAny(i, r.host);
+        if (r.addr !== null) b.col.src_addr.setAddress(i, r.addr, r.addr.length);
+        if (r.mac !== null) b.col.src_mac.setMac(i, r.mac);
+        b.commit();
+      });
+      const batch = b.build();
+      assert.is(batch.numRows, rows.length);
+      const sni = batch.getChild('tls_sni');
+      const host = batch.getChild('http_host');
+      const addr = batch.getChild('src_addr');
+      const mac = batch.getChild('src_mac');
+      const never = batch.getChild('dicom_called_ae');
+      rows.forEach((r, i) => {
+        assert.is(sni?.get(i), r.sni);
+        assert.is(host?.get(i), r.host);
+        assert.is(addr?.get(i), r.addr === null ? null : addressText(r.addr));
+        assert.is(mac?.get(i), r.mac === null ? null : macText(r.mac));
+        assert.is(never?.get(i), null);
+      });
+      assert.is(never?.nullCount, rows.length);
+    }),
+    { seed: 4242, numRuns: 80 },
+  );
+});
+
+test('rows of a text column are set in order', () => {
+  const b = new FlowColumns();
+  b.col.tls_sni.setStr(3, 'a');
+  assert.throws(() => b.col.tls_sni.setStr(2, 'b'), /row 2 set after row 3/);
+});
+
+test('a required column left null is refused', () => {
+  const b = new FlowColumns();
+  required(b, 0);
+  b.commit();
+  b.row();
+  b.commit();
+  assert.throws(() => b.build(), /must not hold null/);
+});
+
+test.run();
