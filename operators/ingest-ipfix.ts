@@ -27,8 +27,8 @@
  * of a connection stay two records (pairing them would need a flow cache and guesswork about
  * timeouts; a downstream operator can join them by Community ID).
  */
-import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput, writeAddressText, writeCommunityIdText, writeFlowIdHex } from '../pipeline/flow-id.ts';
-import { Sha1Batch } from '../pipeline/sha1.ts';
+import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput, writeAddressText } from '../pipeline/flow-id.ts';
+import { IdentityBatch } from '../pipeline/identity-batch.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { ExportColumns, NUM, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
@@ -117,7 +117,11 @@ interface Template extends TemplateSpec {
   readonly offsets: Uint16Array | null;
   /** Indices of the fields with an operation (the others are only skipped over). */
   readonly used: Uint16Array;
+  /** Fixed-length templates: reads every used field of the record at `o` into its slot. */
+  readonly read: RecordReader | null;
 }
+
+type RecordReader = (vals: Float64Array, b: Uint8Array, o: number) => void;
 
 /** Per exporter + observation domain. */
 interface DomainState {
@@ -324,7 +328,67 @@ function compile(spec: TemplateSpec): Template {
     slots[f] = slot;
     used.push(f);
   });
-  return { ...spec, ops, slots, lengths, offsets, used: Uint16Array.from(used) };
+  const usedFields = Uint16Array.from(used);
+  return { ...spec, ops, slots, lengths, offsets, used: usedFields, read: offsets === null ? null : compileReader(ops, slots, lengths, offsets, usedFields) };
+}
+
+/** Source text of `readUnsigned(b, at, length)` for the fixed lengths it unrolls. */
+function unsignedSource(at: string, length: number): string {
+  const byte = (i: number) => `b[${at} + ${i}]`;
+  const word = (i: number) => `(((${byte(i)} << 24) | (${byte(i + 1)} << 16) | (${byte(i + 2)} << 8) | ${byte(i + 3)}) >>> 0)`;
+  switch (length) {
+    case 1:
+      return byte(0);
+    case 2:
+      return `((${byte(0)} << 8) | ${byte(1)})`;
+    case 4:
+      return word(0);
+    case 8:
+      return `(${word(0)} * 4294967296 + ${word(4)})`;
+    default:
+      return `readUnsigned(b, ${at}, ${length})`;
+  }
+}
+
+/**
+ * A fixed-length template's record reader: straight-line code (generated once per template, as
+ * the SHA-1 rounds are) that reads each used field at its constant offset into its slot, the
+ * same values `readField` gives, without a dispatch per field.
+ */
+function compileReader(ops: Uint8Array, slots: Uint8Array, lengths: Uint16Array, offsets: Uint16Array, used: Uint16Array): RecordReader {
+  const lines: string[] = [];
+  for (const f of used) {
+    const at = `o + ${offsets[f]}`;
+    const slot = slots[f];
+    const u = unsignedSource(at, lengths[f]);
+    switch (ops[f]) {
+      case OP_UNSIGNED:
+        lines.push(`v[${slot}] = ${u};`);
+        break;
+      case OP_SECONDS:
+        lines.push(`v[${slot}] = ${u} * 1e6;`);
+        break;
+      case OP_MILLIS:
+        lines.push(`v[${slot}] = ${u} * 1000;`);
+        break;
+      case OP_NTP:
+        lines.push(`v[${slot}] = ntpMicros(b, ${at});`);
+        break;
+      case OP_IPV4:
+      case OP_IPV6:
+        lines.push(`v[${slot}] = ${at};`, `v[${slot + 1}] = ${lengths[f]};`);
+        break;
+      case OP_MAC:
+        lines.push(`v[${slot}] = ${at};`);
+        break;
+      case OP_VLAN:
+        lines.push(`v[${slot}] = ${u} & 0x0fff;`);
+        break;
+      default:
+        break;
+    }
+  }
+  return new Function('readUnsigned', 'ntpMicros', `return (v, b, o) => {\n${lines.join('\n')}\n};`)(readUnsigned, ntpMicros) as RecordReader;
 }
 
 /** True when a template announcement repeats a known template field for field. */
@@ -441,36 +505,6 @@ const utf8 = new TextEncoder();
 /** Site and sensor text accepted, in bytes (twice this bounds a flow id's hash input). */
 const ID_INPUT_MAX = 8192;
 /**
- * Where the ids of the flows decoded since the last identity pass go: per flow, its Community ID
- * input in the batch (-1 = none), the byte offsets of its Community ID and flow id text in their
- * columns, and of the Community ID text inside its flow id key.
- */
-class PendingIds {
-  count = 0;
-  cid = new Int32Array(64);
-  cidColumnAt = new Int32Array(64);
-  cidKeyAt = new Int32Array(64);
-  fidColumnAt = new Int32Array(64);
-
-  /** Index of the next flow (room made for it). */
-  reserveFlow(): number {
-    const j = this.count++;
-    if (j === this.cid.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.cid = grow(this.cid);
-      this.cidColumnAt = grow(this.cidColumnAt);
-      this.cidKeyAt = grow(this.cidKeyAt);
-      this.fidColumnAt = grow(this.fidColumnAt);
-    }
-    return j;
-  }
-}
-
-/**
  * Version, domain and sequence number of an export datagram's header, or null when the datagram
  * is too short or of another version (the collector groups datagrams into batches by these).
  */
@@ -515,12 +549,14 @@ export class FlowDecoder {
   private readonly vals = new Float64Array(SLOTS);
   private readonly exporters = new Map<string, ExporterText>();
   private readonly siteText: Uint8Array;
-  /** Community ID hash inputs of the flows of the datagram being decoded. */
-  private readonly cids = new Sha1Batch(64, COMMUNITY_ID_INPUT_MAX);
-  /** Flow id hash inputs of the same flows, one per flow. */
-  private readonly fids = new Sha1Batch(64, 128);
-  /** Where each of these flows' ids go. */
-  private readonly ids = new PendingIds();
+  /**
+   * Community ID inputs and flow id messages of the flows of the datagram being decoded, hashed
+   * once per datagram; their id text goes to the columns from these offsets on (-1: none yet).
+   * Only ids are written into those two columns, so a datagram's ids lie there one after another.
+   */
+  private readonly ids = new IdentityBatch();
+  private cidColumnAt = -1;
+  private fidColumnAt = -1;
   /** Rows the columns have room for (text included) before `emit` must reserve again. */
   private rowsReserved = 0;
 
@@ -587,27 +623,15 @@ export class FlowDecoder {
    */
   private finishIdentity(out: ExportColumns): void {
     const ids = this.ids;
-    const n = ids.count;
-    if (n === 0) return;
-    const cids = this.cids;
-    const fids = this.fids;
-    cids.hash();
-    const cidColumn = out.text[TEXT.community_id].bytes;
-    const key = fids.bytes;
-    for (let j = 0; j < n; j++) {
-      const c = ids.cid[j];
-      if (c < 0) continue;
-      const at = ids.cidColumnAt[j];
-      writeCommunityIdText(cids.digests, c, cidColumn, at);
-      const keyAt = ids.cidKeyAt[j];
-      for (let i = 0; i < COMMUNITY_ID_TEXT_LENGTH; i++) key[keyAt + i] = cidColumn[at + i];
-    }
-    fids.hash();
-    const fidColumn = out.text[TEXT.flow_id].bytes;
-    for (let j = 0; j < n; j++) writeFlowIdHex(fids.digests, j, fidColumn, ids.fidColumnAt[j]);
-    cids.clear();
-    fids.clear();
-    ids.count = 0;
+    if (ids.flowIds === 0) return;
+    ids.run();
+    const memory = ids.bytes;
+    const nc = ids.communityIds;
+    if (nc > 0) out.text[TEXT.community_id].bytes.set(memory.subarray(ids.communityIdText, ids.communityIdText + nc * COMMUNITY_ID_TEXT_LENGTH), this.cidColumnAt);
+    out.text[TEXT.flow_id].bytes.set(memory.subarray(ids.flowIdText, ids.flowIdText + ids.flowIds * FLOW_ID_TEXT_LENGTH), this.fidColumnAt);
+    ids.clear();
+    this.cidColumnAt = -1;
+    this.fidColumnAt = -1;
   }
 
   /** Dead-letter every data set still waiting for a template (call at shutdown). */
@@ -793,7 +817,7 @@ export class FlowDecoder {
   /** Decode the records of a data set with its template; returns how many. */
   private records(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns): number {
     const vals = this.vals;
-    const { ops, slots, lengths, offsets, used } = template;
+    const { ops, slots, lengths, offsets } = template;
     const fields = lengths.length;
     let o = 0;
     let n = 0;
@@ -804,23 +828,24 @@ export class FlowDecoder {
       this.rowsReserved = most;
     }
     try {
-      return this.recordsReserved(body, template, state, context, out, vals, ops, slots, lengths, offsets, used, fields, o, n);
+      return this.recordsReserved(body, template, state, context, out, vals, ops, slots, lengths, offsets, fields, o, n);
     } finally {
       this.rowsReserved = 0;
     }
   }
 
-  private recordsReserved(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns, vals: Float64Array, ops: Uint8Array, slots: Uint8Array, lengths: Uint16Array, offsets: Uint16Array | null, used: Uint16Array, fields: number, o: number, n: number): number {
+  private recordsReserved(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns, vals: Float64Array, ops: Uint8Array, slots: Uint8Array, lengths: Uint16Array, offsets: Uint16Array | null, fields: number, o: number, n: number): number {
+    const read = template.read;
+    // A fixed-length template sets the same slots in every record (its fields' lengths were
+    // checked when it was compiled), so the others stay NaN from one fill per set.
+    if (offsets !== null) vals.fill(NaN);
     while (body.length - o >= template.minLength) {
-      vals.fill(NaN);
       if (offsets !== null) {
         // Fixed-length record: minLength is its length, so every field is in the set.
-        for (let u = 0; u < used.length; u++) {
-          const f = used[u];
-          readField(vals, body, ops[f], slots[f], o + offsets[f], lengths[f]);
-        }
+        read!(vals, body, o);
         o += template.minLength;
       } else {
+        vals.fill(NaN);
         for (let f = 0; f < fields; f++) {
           let length = lengths[f];
           if (length === VARIABLE) {
@@ -923,36 +948,33 @@ export class FlowDecoder {
     // address and port: both directions of a connection share a Community ID, so the initiator
     // side keeps their ids apart.
     const ids = this.ids;
-    const j = ids.reserveFlow();
-    const fids = this.fids;
-    const prefix = exporter.idPrefix;
-    let k = fids.reserve(prefix.length + 3 * context.stateKey.length + 160);
-    const id = fids.bytes;
-    for (let i = 0; i < prefix.length; i++) id[k++] = prefix[i];
+    let cid = -1;
     if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
-      const cids = this.cids;
-      const c = cids.reserve(COMMUNITY_ID_INPUT_MAX);
-      ids.cid[j] = cids.push(communityIdInput(cids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
+      const c = ids.reserve(COMMUNITY_ID_INPUT_MAX);
+      cid = ids.pushCommunityId(c, communityIdInput(ids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
       const t = text[TEXT.community_id];
-      ids.cidColumnAt[j] = t.end;
+      if (this.cidColumnAt < 0) this.cidColumnAt = t.end;
       t.end += COMMUNITY_ID_TEXT_LENGTH;
-      ids.cidKeyAt[j] = k;
+    } else out.putNull(TEXT.community_id);
+    const prefix = exporter.idPrefix;
+    const start = ids.reserve(prefix.length + 3 * context.stateKey.length + 160);
+    const id = ids.bytes;
+    let k = start;
+    for (let i = 0; i < prefix.length; i++) id[k++] = prefix[i];
+    if (cid >= 0) {
+      ids.holeAt(cid, k);
       k += COMMUNITY_ID_TEXT_LENGTH;
       id[k++] = 124; // |
       const srcText = text[TEXT.src_addr].bytes;
       for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
       id[k++] = 124;
       if (sport === sport) k = writeInteger(id, k, sport);
-    } else {
-      out.putNull(TEXT.community_id);
-      ids.cid[j] = -1;
-      k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
-    }
+    } else k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
     id[k++] = 0;
     k = writeInteger(id, k, startUs);
-    fids.push(k);
+    ids.pushFlowId(start, k);
     const t = text[TEXT.flow_id];
-    ids.fidColumnAt[j] = t.end;
+    if (this.fidColumnAt < 0) this.fidColumnAt = t.end;
     t.end += FLOW_ID_TEXT_LENGTH;
     this.stats.flows++;
 

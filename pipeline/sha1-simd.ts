@@ -39,26 +39,21 @@ const I32X4_SHL = 0xab;
 const I32X4_SHR_U = 0xad;
 const I32X4_ADD = 0xae;
 
+/** SHA-1 initial state and round constants (FIPS 180-4, 5.3.1 and 4.2.1). */
+const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+const K = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6];
+
 /** Sets of four lanes hashed side by side: their rounds interleave, so one set's dependency chain runs while the other's waits. */
 export const SETS = 2;
 
-/** The function body of `run` (groups must be a multiple of SETS). */
-function body(): number[] {
-  // Locals: params 0 input, 1 groups, 2 blocks, 3 output; i32 4 block counter, 5.. the input
-  // pointer of each set; then per set v128 a..e, h0..h4, t. The message schedule stays in
-  // memory: its ring of 16 words is the block itself, overwritten as it goes (few enough vector
-  // locals to stay in registers).
-  const INPUT = 0;
-  const GROUPS = 1;
-  const BLOCKS = 2;
-  const OUTPUT = 3;
-  const LEFT = 4;
-  const P = 5; // P + s: input pointer of set s
-  const V = P + SETS; // first v128 local
-  const A = (set: number) => V + set * 11; // a..e at A .. A + 4
-  const H = (set: number) => V + set * 11 + 5; // h0..h4
-  const T = (set: number) => V + set * 11 + 10;
-  const code: number[] = [];
+
+/**
+ * The 80 rounds of one block for each set of four lanes, interleaved set by set, appended to
+ * `code`. `pointer(s)` pushes the address of set s's 16 schedule words (16 bytes each, the lanes
+ * side by side), which the schedule overwrites as a ring; `vars[s]` are the locals a..e of set s
+ * (renamed in place as the rounds go), `temp(s)` a spare v128 local of set s.
+ */
+function emitRounds(code: number[], sets: readonly number[], pointer: (s: number) => void, vars: number[][], temp: (s: number) => number): void {
   const get = (l: number) => code.push(OP_LOCAL_GET, ...uleb(l));
   const set = (l: number) => code.push(OP_LOCAL_SET, ...uleb(l));
   const simd = (op: number) => code.push(SIMD, ...uleb(op));
@@ -79,41 +74,13 @@ function body(): number[] {
   };
   /** Push schedule word j of set s's block. */
   const loadW = (s: number, j: number) => {
-    get(P + s);
+    pointer(s);
     simd(V128_LOAD);
     code.push(4, ...uleb(j * 16)); // align 2^4, offset
   };
-  const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-  const K = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6];
-  const sets = Array.from({ length: SETS }, (_, s) => s);
-
-  code.push(OP_LOOP, BLOCK_VOID); // per SETS groups
-  for (const s of sets) {
-    IV.forEach((v, i) => {
-      splat(v);
-      set(H(s) + i);
-    });
-    // Set s reads group (input + s × blocks × 256).
-    get(INPUT);
-    get(BLOCKS);
-    i32(256 * s);
-    code.push(0x6c); // i32.mul
-    code.push(OP_I32_ADD);
-    set(P + s);
-  }
-  get(BLOCKS);
-  set(LEFT);
-  code.push(OP_LOOP, BLOCK_VOID); // per block
-  for (const s of sets) {
-    for (let i = 0; i < 5; i++) {
-      get(H(s) + i);
-      set(A(s) + i);
-    }
-  }
-  const vars = sets.map((s) => [0, 1, 2, 3, 4].map((i) => A(s) + i)); // a b c d e of each set
   for (let i = 0; i < 80; i++) {
     for (const s of sets) {
-      const t = T(s);
+      const t = temp(s);
       if (i >= 16) {
         // w[i & 15] = rotl1(w[i-3] ^ w[i-8] ^ w[i-14] ^ w[i-16]), kept in t for this round
         loadW(s, (i - 3) & 15);
@@ -127,7 +94,7 @@ function body(): number[] {
         rotl(t, 1);
         set(t);
         if (i < 77) {
-          get(P + s);
+          pointer(s);
           get(t);
           simd(V128_STORE);
           code.push(4, ...uleb((i & 15) * 16));
@@ -177,6 +144,60 @@ function body(): number[] {
       vars[s] = [e, a, b, c, d];
     }
   }
+}
+
+/** The function body of `run` (groups must be a multiple of SETS). */
+function body(): number[] {
+  // Locals: params 0 input, 1 groups, 2 blocks, 3 output; i32 4 block counter, 5.. the input
+  // pointer of each set; then per set v128 a..e, h0..h4, t. The message schedule stays in
+  // memory: its ring of 16 words is the block itself, overwritten as it goes (few enough vector
+  // locals to stay in registers).
+  const INPUT = 0;
+  const GROUPS = 1;
+  const BLOCKS = 2;
+  const OUTPUT = 3;
+  const LEFT = 4;
+  const P = 5; // P + s: input pointer of set s
+  const V = P + SETS; // first v128 local
+  const A = (set: number) => V + set * 11; // a..e at A .. A + 4
+  const H = (set: number) => V + set * 11 + 5; // h0..h4
+  const T = (set: number) => V + set * 11 + 10;
+  const code: number[] = [];
+  const get = (l: number) => code.push(OP_LOCAL_GET, ...uleb(l));
+  const set = (l: number) => code.push(OP_LOCAL_SET, ...uleb(l));
+  const simd = (op: number) => code.push(SIMD, ...uleb(op));
+  const i32 = (v: number) => code.push(OP_I32_CONST, ...sleb(v | 0));
+  const splat = (v: number) => {
+    simd(V128_CONST);
+    for (let lane = 0; lane < 4; lane++) code.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+  };
+  const sets = Array.from({ length: SETS }, (_, s) => s);
+
+  code.push(OP_LOOP, BLOCK_VOID); // per SETS groups
+  for (const s of sets) {
+    IV.forEach((v, i) => {
+      splat(v);
+      set(H(s) + i);
+    });
+    // Set s reads group (input + s × blocks × 256).
+    get(INPUT);
+    get(BLOCKS);
+    i32(256 * s);
+    code.push(0x6c); // i32.mul
+    code.push(OP_I32_ADD);
+    set(P + s);
+  }
+  get(BLOCKS);
+  set(LEFT);
+  code.push(OP_LOOP, BLOCK_VOID); // per block
+  for (const s of sets) {
+    for (let i = 0; i < 5; i++) {
+      get(H(s) + i);
+      set(A(s) + i);
+    }
+  }
+  const vars = sets.map((s) => [0, 1, 2, 3, 4].map((i) => A(s) + i)); // a b c d e of each set
+  emitRounds(code, sets, (s) => get(P + s), vars, T);
   for (const s of sets) {
     vars[s].forEach((v, i) => {
       get(H(s) + i);
@@ -231,4 +252,290 @@ export function compileSha1x4(): Sha1x4 | null {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
   const exports = instance.exports as { run: Sha1x4['run']; memory: WebAssembly.Memory };
   return { run: exports.run, memory: exports.memory };
+}
+
+// ---- flow identity: messages hashed from their bytes, digests written as text ---------------
+
+// More opcodes (core spec 2.0: memory 5.4.6, bulk memory 5.4.6 0xFC, vector 5.4.8).
+const OP_I32_LOAD = 0x28;
+const OP_I32_LOAD8_U = 0x2d;
+const OP_I32_STORE = 0x36;
+const OP_I32_STORE8 = 0x3a;
+const OP_I32_GT_U = 0x4b;
+const OP_I32_MUL = 0x6c;
+const OP_I32_AND = 0x71;
+const OP_I32_OR = 0x72;
+const OP_I32_SHL = 0x74;
+const OP_I32_SHR_U = 0x76;
+const BULK = 0xfc;
+const MEMORY_COPY = 10;
+const MEMORY_FILL = 11;
+const I8X16_SHUFFLE = 0x0d;
+const I32X4_SPLAT = 0x11;
+const I32X4_REPLACE_LANE = 0x1c;
+const I32X4_GT_S = 0x3b;
+
+/**
+ * Fixed places in the identity module's memory: the base64 and hex alphabets (written by the
+ * caller), a zero message the spare lanes of a last group hash, the schedule rings of the sets;
+ * the caller's messages, tables and outputs start at IDS_FREE.
+ */
+export const IDS_BASE64 = 0;
+export const IDS_HEX = 64;
+export const IDS_EMPTY = 128;
+const IDS_RING = 256;
+export const IDS_FREE = IDS_RING + 256 * SETS;
+/** Messages per group of the identity module's hashing (its count must be a multiple). */
+export const IDS_GROUP = 4 * SETS;
+
+/** Instruction writer for the identity module's functions (one function at a time). */
+class Code {
+  readonly bytes: number[] = [];
+  op(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  get(l: number): this {
+    return this.op(OP_LOCAL_GET, ...uleb(l));
+  }
+  set(l: number): this {
+    return this.op(OP_LOCAL_SET, ...uleb(l));
+  }
+  tee(l: number): this {
+    return this.op(OP_LOCAL_TEE, ...uleb(l));
+  }
+  i32(v: number): this {
+    return this.op(OP_I32_CONST, ...sleb(v | 0));
+  }
+  simd(op: number): this {
+    return this.op(SIMD, ...uleb(op));
+  }
+  /** i32.load / i32.load8_u / i32.store / i32.store8 / v128.load / v128.store with a constant offset. */
+  load(offset = 0): this {
+    return this.op(OP_I32_LOAD, 2, ...uleb(offset));
+  }
+  load8(offset = 0): this {
+    return this.op(OP_I32_LOAD8_U, 0, ...uleb(offset));
+  }
+  store(offset = 0): this {
+    return this.op(OP_I32_STORE, 2, ...uleb(offset));
+  }
+  store8(offset = 0): this {
+    return this.op(OP_I32_STORE8, 0, ...uleb(offset));
+  }
+  vload(offset = 0): this {
+    return this.simd(V128_LOAD).op(0, ...uleb(offset));
+  }
+  vstore(offset = 0): this {
+    return this.simd(V128_STORE).op(4, ...uleb(offset));
+  }
+  /** `for (local = 0; local < limit-local; local++) body` (limit > 0 is the caller's promise). */
+  countUp(local: number, limit: number, body: () => void): this {
+    this.i32(0).set(local);
+    this.op(OP_LOOP, BLOCK_VOID);
+    body();
+    this.get(local).i32(1).op(OP_I32_ADD).tee(local).get(limit).op(0x49 /* i32.lt_u */, OP_BR_IF, 0, OP_END);
+    return this;
+  }
+}
+
+/**
+ * `hash(table, count, out)`: SHA-1 of `count` messages (a multiple of IDS_GROUP), message k at
+ * address table[2k] with length table[2k + 1] bytes, each in a slot of whole 64-byte blocks with
+ * room for its padding (written here). Digests go to `out`, 80 bytes per four messages: word w of
+ * lane l at 16w + 4l. Lanes of one set may differ in block count: each lane keeps the state of
+ * its own last block.
+ */
+function hashBody(): number[] {
+  const TABLE = 0;
+  const COUNT = 1;
+  const OUT = 2;
+  // i32 locals
+  const K_ = 3; // message index
+  const START = 4;
+  const LENGTH = 5;
+  const END = 6;
+  const SLOT_END = 7;
+  const B = 8; // block index
+  const MAXB = 9;
+  const NBLOCKS = 10;
+  const S = 11; // S + 4s + l: address of lane l of set s
+  const I32_LOCALS = S + 4 * SETS - 3;
+  // v128 locals
+  const V = S + 4 * SETS;
+  const A = (s: number) => V + s * 12; // a..e
+  const H = (s: number) => V + s * 12 + 5; // h0..h4
+  const T = (s: number) => V + s * 12 + 10;
+  const NB = (s: number) => V + s * 12 + 11; // block count of each lane
+  const X = V + 12 * SETS; // 8 gather temporaries
+  const V128_LOCALS = 12 * SETS + 8;
+  const c = new Code();
+  const sets = Array.from({ length: SETS }, (_, s) => s);
+
+  // Padding: 0x80 after the message, zeros, the bit length (big-endian) in the last 8 bytes.
+  c.countUp(K_, COUNT, () => {
+    c.get(TABLE).get(K_).i32(3).op(OP_I32_SHL).op(OP_I32_ADD).tee(END).load(0).set(START);
+    c.get(END).load(4).set(LENGTH);
+    c.get(START).get(LENGTH).op(OP_I32_ADD).tee(END).i32(0x80).store8();
+    // blocks = ((length + 8) >> 6) + 1; the slot ends at start + 64 × blocks
+    c.get(LENGTH).i32(8).op(OP_I32_ADD).i32(6).op(OP_I32_SHR_U).i32(1).op(OP_I32_ADD).i32(6).op(OP_I32_SHL).get(START).op(OP_I32_ADD).set(SLOT_END);
+    // zeros from end + 1 up to the last 4 bytes (the length's high word is 0: messages are short)
+    c.get(END).i32(1).op(OP_I32_ADD).i32(0).get(SLOT_END).get(END).op(OP_I32_SUB).i32(5).op(OP_I32_SUB).op(BULK, MEMORY_FILL, 0);
+    // the bit length's low word, big-endian, in the slot's last 4 bytes
+    for (let j = 0; j < 4; j++) c.get(SLOT_END).i32(4 - j).op(OP_I32_SUB).get(LENGTH).i32(3).op(OP_I32_SHL).i32(24 - 8 * j).op(OP_I32_SHR_U).store8();
+  });
+
+  // Groups of 4 × SETS messages.
+  c.i32(0).set(K_);
+  c.op(OP_LOOP, BLOCK_VOID);
+  c.i32(0).set(MAXB);
+  for (const s of sets) {
+    IV.forEach((v, i) => {
+      c.simd(V128_CONST);
+      for (let lane = 0; lane < 4; lane++) c.op(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+      c.set(H(s) + i);
+    });
+    c.i32(0).simd(I32X4_SPLAT).set(NB(s));
+    for (let l = 0; l < 4; l++) {
+      // entry = table + 8 × (k + 4s + l)
+      c.get(TABLE).get(K_).i32(4 * s + l).op(OP_I32_ADD).i32(3).op(OP_I32_SHL).op(OP_I32_ADD).tee(END).load(0).set(S + 4 * s + l);
+      c.get(END).load(4).i32(8).op(OP_I32_ADD).i32(6).op(OP_I32_SHR_U).i32(1).op(OP_I32_ADD).set(NBLOCKS);
+      c.get(NB(s)).get(NBLOCKS).simd(I32X4_REPLACE_LANE).op(l).set(NB(s));
+      // maxb = max(maxb, nblocks)
+      c.get(NBLOCKS).get(MAXB).get(NBLOCKS).get(MAXB).op(OP_I32_GT_U, 0x1b /* select */).set(MAXB);
+    }
+  }
+  c.countUp(B, MAXB, () => {
+    // Gather block B of every lane: 16 big-endian words × 4 lanes into the set's ring, transposed
+    // (four words of four lanes at a time: two rounds of shuffles, the first also byte-swapping).
+    for (const s of sets) {
+      for (let q = 0; q < 4; q++) {
+        for (let l = 0; l < 4; l++) c.get(S + 4 * s + l).get(B).i32(6).op(OP_I32_SHL).op(OP_I32_ADD).vload(16 * q).set(X + l);
+        const swapPair = (w: number) => [3, 2, 1, 0, 19, 18, 17, 16, 7, 6, 5, 4, 23, 22, 21, 20].map((i) => i + 8 * w);
+        // X4 = [a.w0 b.w0 a.w1 b.w1], X5 = [a.w2 b.w2 a.w3 b.w3]; X6, X7 the same of c, d
+        c.get(X + 0).get(X + 1).simd(I8X16_SHUFFLE).op(...swapPair(0)).set(X + 4);
+        c.get(X + 0).get(X + 1).simd(I8X16_SHUFFLE).op(...swapPair(1)).set(X + 5);
+        c.get(X + 2).get(X + 3).simd(I8X16_SHUFFLE).op(...swapPair(0)).set(X + 6);
+        c.get(X + 2).get(X + 3).simd(I8X16_SHUFFLE).op(...swapPair(1)).set(X + 7);
+        const low = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+        const high = low.map((i) => i + 8);
+        const ring = IDS_RING + 256 * s + 64 * q;
+        c.i32(ring).get(X + 4).get(X + 6).simd(I8X16_SHUFFLE).op(...low).vstore(0);
+        c.i32(ring).get(X + 4).get(X + 6).simd(I8X16_SHUFFLE).op(...high).vstore(16);
+        c.i32(ring).get(X + 5).get(X + 7).simd(I8X16_SHUFFLE).op(...low).vstore(32);
+        c.i32(ring).get(X + 5).get(X + 7).simd(I8X16_SHUFFLE).op(...high).vstore(48);
+      }
+      for (let i = 0; i < 5; i++) c.get(H(s) + i).set(A(s) + i);
+    }
+    const vars = sets.map((s) => [0, 1, 2, 3, 4].map((i) => A(s) + i));
+    emitRounds(c.bytes, sets, (s) => c.i32(IDS_RING + 256 * s), vars, T);
+    // Lanes still inside their message take the new state; finished lanes keep theirs.
+    for (const s of sets) {
+      c.get(NB(s)).get(B).simd(I32X4_SPLAT).simd(I32X4_GT_S).set(T(s));
+      vars[s].forEach((v, i) => c.get(H(s) + i).get(v).simd(I32X4_ADD).get(H(s) + i).get(T(s)).simd(V128_BITSELECT).set(H(s) + i));
+    }
+  });
+  for (const s of sets) for (let i = 0; i < 5; i++) c.get(OUT).get(H(s) + i).vstore(80 * s + 16 * i);
+  c.get(OUT).i32(80 * SETS).op(OP_I32_ADD).set(OUT);
+  c.get(K_).i32(IDS_GROUP).op(OP_I32_ADD).tee(K_).get(COUNT).op(0x49 /* i32.lt_u */, OP_BR_IF, 0, OP_END);
+  c.op(OP_END);
+  return [2, I32_LOCALS, I32, V128_LOCALS, V128, ...c.bytes];
+}
+
+/** Digest word `w` of message `index-local` in the layout `hash` writes at `digests-local`. */
+function digestWord(c: Code, digests: number, index: number, w: number): void {
+  // digests + 80 × (index >> 2) + 4 × (index & 3), then 16 w
+  c.get(digests).get(index).i32(2).op(OP_I32_SHR_U).i32(80).op(OP_I32_MUL).op(OP_I32_ADD).get(index).i32(3).op(OP_I32_AND).i32(2).op(OP_I32_SHL).op(OP_I32_ADD).load(16 * w);
+}
+
+/**
+ * `communityIds(digests, count, out, keys)`: the Community ID text (`1:` and the base64 of the
+ * 20 digest bytes, 30 bytes) of each of `count` digests at out + 30k, and a copy of it at the
+ * address keys[k] (where the flow id message holds it).
+ */
+function communityIdsBody(): number[] {
+  const DIGESTS = 0;
+  const COUNT = 1;
+  const OUT = 2;
+  const KEYS = 3;
+  const I = 4;
+  const W = 5; // W .. W + 4: the digest words
+  const c = new Code();
+  /** The four base64 characters of the 24-bit value on the stack at OUT + at. */
+  const quad = (value: () => void, at: number) => {
+    for (let j = 0; j < 4; j++) {
+      c.get(OUT);
+      value();
+      c.i32(18 - 6 * j).op(OP_I32_SHR_U).i32(63).op(OP_I32_AND).load8(IDS_BASE64).store8(at + j);
+    }
+  };
+  const w = (i: number) => c.get(W + i);
+  c.countUp(I, COUNT, () => {
+    for (let i = 0; i < 5; i++) {
+      digestWord(c, DIGESTS, I, i);
+      c.set(W + i);
+    }
+    c.get(OUT).i32(49).store8(0); // 1
+    c.get(OUT).i32(58).store8(1); // :
+    const shr = (i: number, n: number) => () => w(i).i32(n).op(OP_I32_SHR_U);
+    const mix = (hi: number, hiMask: number, hiShift: number, lo: number, loShift: number) => () => {
+      w(hi).i32(hiMask).op(OP_I32_AND).i32(hiShift).op(OP_I32_SHL);
+      w(lo).i32(loShift).op(OP_I32_SHR_U).op(OP_I32_OR);
+    };
+    quad(shr(0, 8), 2);
+    quad(mix(0, 0xff, 16, 1, 16), 6);
+    quad(mix(1, 0xffff, 8, 2, 24), 10);
+    quad(() => w(2).i32(0xffffff).op(OP_I32_AND), 14);
+    quad(shr(3, 8), 18);
+    quad(mix(3, 0xff, 16, 4, 16), 22);
+    quad(() => w(4).i32(0xffff).op(OP_I32_AND).i32(8).op(OP_I32_SHL), 26);
+    c.get(OUT).i32(61).store8(29); // =
+    // the copy inside the flow id message
+    c.get(KEYS).get(I).i32(2).op(OP_I32_SHL).op(OP_I32_ADD).load(0).get(OUT).i32(30).op(BULK, MEMORY_COPY, 0, 0);
+    c.get(OUT).i32(30).op(OP_I32_ADD).set(OUT);
+  });
+  c.op(OP_END);
+  return [1, 6, I32, ...c.bytes];
+}
+
+/** `flowIds(digests, count, out)`: the flow id text (the first 8 digest bytes as 16 hex digits) of each digest at out + 16k. */
+function flowIdsBody(): number[] {
+  const DIGESTS = 0;
+  const COUNT = 1;
+  const OUT = 2;
+  const I = 3;
+  const WORD = 4;
+  const c = new Code();
+  c.countUp(I, COUNT, () => {
+    for (let w = 0; w < 2; w++) {
+      digestWord(c, DIGESTS, I, w);
+      c.set(WORD);
+      for (let j = 0; j < 8; j++) c.get(OUT).get(WORD).i32(28 - 4 * j).op(OP_I32_SHR_U).i32(15).op(OP_I32_AND).load8(IDS_HEX).store8(8 * w + j);
+    }
+    c.get(OUT).i32(16).op(OP_I32_ADD).set(OUT);
+  });
+  c.op(OP_END);
+  return [1, 2, I32, ...c.bytes];
+}
+
+/** The identity module: `hash`, `communityIds` and `flowIds` over one memory; null without WebAssembly SIMD. */
+export interface Sha1Ids {
+  readonly hash: (table: number, count: number, out: number) => void;
+  readonly communityIds: (digests: number, count: number, out: number, keys: number) => void;
+  readonly flowIds: (digests: number, count: number, out: number) => void;
+  readonly memory: WebAssembly.Memory;
+}
+
+export function compileSha1Ids(): Sha1Ids | null {
+  const bytes = moduleBytes([
+    { params: 3, results: 0, body: hashBody(), export: 'hash' },
+    { params: 4, results: 0, body: communityIdsBody(), export: 'communityIds' },
+    { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
+  ]);
+  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Sha1Ids;
+  const alphabet = new Uint8Array(exports.memory.buffer, 0, IDS_FREE);
+  alphabet.set(new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), IDS_BASE64);
+  alphabet.set(new TextEncoder().encode('0123456789abcdef'), IDS_HEX);
+  return exports;
 }
