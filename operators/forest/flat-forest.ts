@@ -2,8 +2,8 @@
  * A trained forest as flat typed arrays: all trees' nodes concatenated in pre-order. Node i splits
  * on `feature[i]` at `threshold[i]`: a value ≤ threshold goes to i + 1, any other value (NaN too) to
  * `right[i]`. Leaves have feature -1 (pure: `right` is the class) or -2 (mixed: `right` is an offset
- * into `proba`). Prediction runs in WebAssembly (walk-wasm.ts: the same nodes, 16 bytes each, rows
- * in lockstep groups, tree by tree over blocks of rows); a plain JavaScript walk serves single rows
+ * into `proba`). Prediction runs in WebAssembly (walk-wasm.ts: the same nodes laid out for the
+ * module, rows in lockstep groups, tree by tree over blocks of rows); a plain JavaScript walk serves single rows
  * and is the reference the tests hold the WebAssembly walk to, bit for bit.
  */
 import type { TreeArrays } from './tree-train.ts';
@@ -51,8 +51,10 @@ export class FlatForest implements FlatForestArrays {
 
   /** Whether the WebAssembly walk orders each block's rows first (default: by tree size). */
   private readonly sortRows: boolean | undefined;
+  /** Whether the WebAssembly walk lays leaves apart from split nodes (default: by tree size). */
+  private readonly apart: boolean | undefined;
 
-  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean } = {}) {
+  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean; apart?: boolean } = {}) {
     this.classes = arrays.classes;
     this.features = arrays.features;
     this.roots = arrays.roots;
@@ -63,6 +65,7 @@ export class FlatForest implements FlatForestArrays {
     validate(this);
     this.walk = options.walk ?? 'wasm';
     this.sortRows = options.sortRows;
+    this.apart = options.apart;
   }
 
   /** Join trees (in order) into one forest. */
@@ -207,7 +210,7 @@ export class FlatForest implements FlatForestArrays {
    */
   private wasmFor(rows: number): WasmWalk | null {
     if (this.walk !== 'wasm' || rows < LANES) return null;
-    if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows);
+    if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows, this.apart);
     return this.wasm;
   }
 

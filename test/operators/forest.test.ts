@@ -144,9 +144,12 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     const m = await trainForest(s.train.x, s.train.rows, s.d, s.train.y, s.classes.length, { trees: 25, seed: 3 });
     const js = new FlatForest(m.forest, { walk: 'js' });
     const wasm = new FlatForest(m.forest, { walk: 'wasm' });
-    // Rows ordered by their first leaves before the walk (what large forests do) and not.
-    const sorted = new FlatForest(m.forest, { walk: 'wasm', sortRows: true });
-    const plain = new FlatForest(m.forest, { walk: 'wasm', sortRows: false });
+    // Rows ordered by their first leaves before the walk (what large forests do) and not, and
+    // both node layouts (leaves apart, for small trees; pre-order, for large ones).
+    const sorted = new FlatForest(m.forest, { walk: 'wasm', sortRows: true, apart: false });
+    const plain = new FlatForest(m.forest, { walk: 'wasm', sortRows: false, apart: false });
+    const sortedApart = new FlatForest(m.forest, { walk: 'wasm', sortRows: true, apart: true });
+    const plainApart = new FlatForest(m.forest, { walk: 'wasm', sortRows: false, apart: true });
     let mixed = 0;
     for (let i = 0; i < m.forest.nodes; i++) if (m.forest.feature[i] === -2) mixed++;
     if (target === 'class') assert.ok(mixed > 0, 'the 19-class forest has mixed leaves');
@@ -158,21 +161,26 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       sameBits(wasm.predictProba(x, rows), reference, `${target}, ${rows} rows`);
       sameBits(sorted.predictProba(x, rows), reference, `${target}, ${rows} rows, rows ordered`);
       sameBits(plain.predictProba(x, rows), reference, `${target}, ${rows} rows, rows in order`);
+      sameBits(sortedApart.predictProba(x, rows), reference, `${target}, ${rows} rows, rows ordered, leaves apart`);
+      sameBits(plainApart.predictProba(x, rows), reference, `${target}, ${rows} rows, rows in order, leaves apart`);
       // predict reads the sums in the module's memory, rows ordered or not: the plain walk's classes.
       const classes = js.predict(x, rows);
       assert.equal(wasm.predict(x, rows), classes);
       assert.equal(sorted.predict(x, rows), classes);
       assert.equal(plain.predict(x, rows), classes);
+      assert.equal(sortedApart.predict(x, rows), classes);
+      assert.equal(plainApart.predict(x, rows), classes);
       // predictProba writes over the array it is given (the classify operator reuses one).
       const reused = new Float64Array(rows * s.classes.length + 5).fill(3.5);
       sameBits(sorted.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array`);
       sameBits(plain.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array, rows in order`);
+      sameBits(plainApart.predictProba(x, rows, reused).subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, over a used array, leaves apart`);
       assert.is(reused[rows * s.classes.length], 3.5, 'values past the rows are left alone');
       // The classify operator's single pass: the same doubles, and the leaves of the first trees.
       // More explanation trees than the module walks for leaves at once (16), and all the trees.
       for (const trees of [8, 20, js.trees]) {
         const expected = js.leaves(x, rows, 0, trees);
-        for (const forest of [wasm, sorted, plain, js]) {
+        for (const forest of [wasm, sorted, plain, sortedApart, plainApart, js]) {
           const both = forest.predictProbaWithLeaves(x, rows, reused, trees);
           sameBits(both.proba.subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, with the leaves of ${trees} trees`);
           assert.equal(both.leaves, expected);
@@ -184,6 +192,8 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     const rows = s.test.rows;
     const leaves = wasm.leaves(s.test.x, rows, 2, 21);
     assert.equal(leaves, js.leaves(s.test.x, rows, 2, 21));
+    assert.equal(plainApart.leaves(s.test.x, rows, 2, 21), leaves);
+    assert.equal(plain.leaves(s.test.x, rows, 2, 21), leaves);
     const parents = wasm.parents;
     for (let t = 2; t < 21; t++) {
       for (let r = 0; r < rows; r += 13) {
@@ -206,6 +216,9 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
     sorted.accumulate(s.test.x, 100, c, 3, 22);
     js.accumulate(s.test.x, 100, e, 3, 22);
     sameBits(c, e, `${target}, trees 3..22 added to existing sums, rows ordered`);
+    const c2 = Float64Array.from({ length: 100 * s.classes.length }, (_, i) => i / 7);
+    sortedApart.accumulate(s.test.x, 100, c2, 3, 22);
+    sameBits(c2, e, `${target}, trees 3..22 added to existing sums, rows ordered, leaves apart`);
     // Each row's probabilities are the naive per-row walk's.
     const p = wasm.predictProba(s.test.x, s.test.rows);
     const K = s.classes.length;
@@ -235,8 +248,13 @@ test('the shipped models predict the same doubles with the WebAssembly walk as w
         x[i] = u < 0.35 ? t : u < 0.7 ? t + Math.abs(t) * 1e-9 + 1e-12 : t - Math.abs(t) * 1e-9 - 1e-12;
       }
     }
-    sameBits(new FlatForest(forest, { walk: 'wasm' }).predictProba(x, rows), new FlatForest(forest, { walk: 'js' }).predictProba(x, rows), file);
-    assert.equal(new FlatForest(forest, { walk: 'wasm' }).predict(x, rows), new FlatForest(forest, { walk: 'js' }).predict(x, rows), file);
+    const reference = new FlatForest(forest, { walk: 'js' });
+    for (const apart of [false, true]) {
+      const wasm = new FlatForest(forest, { walk: 'wasm', apart });
+      sameBits(wasm.predictProba(x, rows), reference.predictProba(x, rows), `${file}, leaves apart ${apart}`);
+      assert.equal(wasm.predict(x, rows), reference.predict(x, rows), file);
+      assert.equal(wasm.leaves(x, rows, 0, 9), reference.leaves(x, rows, 0, 9), file);
+    }
   }
 });
 
