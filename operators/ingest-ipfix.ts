@@ -461,6 +461,15 @@ function readField(vals: Float64Array, b: Uint8Array, op: number, slot: number, 
   }
 }
 
+/**
+ * `x % 256` of an unsigned field value (NaN stays NaN) without a floating-point remainder: an
+ * integer mask below 2^31, else x − 256·floor(x / 256), exact for every double of 0 ≤ x < 2^64.
+ */
+function low8(x: number): number {
+  if (x !== x) return NaN;
+  return x < 2147483648 ? x & 255 : x - Math.floor(x / 256) * 256;
+}
+
 /** The first of the values that is present (NaN = absent). */
 function pick(a: number, b: number, c = NaN, d = NaN): number {
   return a === a ? a : b === b ? b : c === c ? c : d;
@@ -500,6 +509,58 @@ function put(t: TextColumn, src: Uint8Array): void {
   for (let i = 0; i < src.length; i++) bytes[at++] = src[i];
   t.end = at;
 }
+
+/**
+ * Rows of one column whose text repeats the previous row's (site, sensor, source, end reason and
+ * features text barely change within a datagram): the first copy is written, the next ones only
+ * take their place, and `fillRun` copies them in with a few doubling copyWithin calls before the
+ * datagram's rows are handed back.
+ */
+class RepeatRun {
+  /** Text of constant columns (compared by identity), or null. */
+  value: Uint8Array | null = null;
+  /** Numbers the text was made of (features: ingress, egress; -1 = absent). */
+  a = -1;
+  b = -1;
+  /** Where the first copy starts in the column bytes, its length, and the copies of the run. */
+  start = 0;
+  length = 0;
+  count = 0;
+}
+
+/** True when the next copy of the run fits right after it in column t: its place is taken. */
+function continueRun(t: TextColumn, r: RepeatRun): boolean {
+  if (r.count === 0 || t.end !== r.start + r.count * r.length) return false;
+  t.end += r.length;
+  r.count++;
+  return true;
+}
+
+/** Copy the first text of a run into the places its other rows took; the run ends. */
+function fillRun(t: TextColumn, r: RepeatRun): void {
+  const total = r.count * r.length;
+  let filled = r.length;
+  while (filled < total) {
+    const n = Math.min(filled, total - filled);
+    t.bytes.copyWithin(r.start + filled, r.start, r.start + n);
+    filled += n;
+  }
+  r.count = 0;
+}
+
+/** Append a constant text to the current row of column t, through its run. */
+function putRepeated(t: TextColumn, r: RepeatRun, value: Uint8Array): void {
+  if (r.value === value && continueRun(t, r)) return;
+  if (r.count > 0) fillRun(t, r);
+  r.value = value;
+  r.start = t.end;
+  r.length = value.length;
+  r.count = 1;
+  put(t, value);
+}
+
+/** The columns written through runs, in `FlowDecoder.runs` order. */
+const RUN_COLUMNS = [TEXT.site_id, TEXT.sensor_id, TEXT.source, TEXT.end_reason, TEXT.features] as const;
 
 const utf8 = new TextEncoder();
 /** Site and sensor text accepted, in bytes (twice this bounds a flow id's hash input). */
@@ -557,6 +618,8 @@ export class FlowDecoder {
   private readonly ids = new IdentityBatch();
   private cidColumnAt = -1;
   private fidColumnAt = -1;
+  /** Runs of repeated text in the datagram being decoded, one per column of RUN_COLUMNS. */
+  private readonly runs = RUN_COLUMNS.map(() => new RepeatRun());
   /** Rows the columns have room for (text included) before `emit` must reserve again. */
   private rowsReserved = 0;
 
@@ -622,6 +685,10 @@ export class FlowDecoder {
    * places `emit` took for them in the columns.
    */
   private finishIdentity(out: ExportColumns): void {
+    for (let i = 0; i < RUN_COLUMNS.length; i++) {
+      const r = this.runs[i];
+      if (r.count > 0) fillRun(out.text[RUN_COLUMNS[i]], r);
+    }
     const ids = this.ids;
     if (ids.flowIds === 0) return;
     ids.run();
@@ -909,8 +976,8 @@ export class FlowDecoder {
     let fwdPackets = pick(v[V_INIT_PACKETS], v[V_PACKETS], v[V_PACKETS_TOTAL], 0);
     let bwdBytes = pick(v[V_RESP_OCTETS], v[V_REV_OCTETS], 0);
     let bwdPackets = pick(v[V_RESP_PACKETS], v[V_REV_PACKETS], 0);
-    let flagsFwd = v[V_FLAGS] % 256;
-    let flagsBwd = v[V_REV_FLAGS] % 256;
+    let flagsFwd = low8(v[V_FLAGS]);
+    let flagsBwd = low8(v[V_REV_FLAGS]);
     if (v[V_BIFLOW] === 2 && src === src && dst === dst) {
       // reverseInitiator: the record's destination started the flow.
       [src, dst, srcLen, dstLen] = [dst, src, dstLen, srcLen];
@@ -978,13 +1045,14 @@ export class FlowDecoder {
     t.end += FLOW_ID_TEXT_LENGTH;
     this.stats.flows++;
 
-    put(text[TEXT.site_id], this.siteText);
-    put(text[TEXT.sensor_id], exporter.sensor);
-    put(text[TEXT.source], SOURCE_TEXT[context.version]);
+    const runs = this.runs;
+    putRepeated(text[TEXT.site_id], runs[0], this.siteText);
+    putRepeated(text[TEXT.sensor_id], runs[1], exporter.sensor);
+    putRepeated(text[TEXT.source], runs[2], SOURCE_TEXT[context.version]);
     // (An integer index: indexing with NaN is a property lookup by name.)
     const reasonCode = v[V_END_REASON];
     const reason = reasonCode >= 0 && reasonCode < END_REASON_TEXT.length ? END_REASON_TEXT[reasonCode | 0] : undefined;
-    if (reason !== undefined) put(text[TEXT.end_reason], reason);
+    if (reason !== undefined) putRepeated(text[TEXT.end_reason], runs[3], reason);
     else out.putNull(TEXT.end_reason);
     this.mac(out, TEXT.src_mac, bytes, v[V_SRC_MAC]);
     this.mac(out, TEXT.dst_mac, bytes, v[V_DST_MAC]);
@@ -992,17 +1060,28 @@ export class FlowDecoder {
     const egress = v[V_EGRESS];
     if (ingress === ingress || egress === egress) {
       const f = text[TEXT.features];
-      f.bytes[f.end++] = 123; // {
-      if (ingress === ingress) {
-        put(f, INGRESS_TEXT);
-        f.end = writeInteger(f.bytes, f.end, ingress);
+      const r = runs[4];
+      const a = ingress === ingress ? ingress : -1;
+      const b = egress === egress ? egress : -1;
+      if (r.a !== a || r.b !== b || !continueRun(f, r)) {
+        if (r.count > 0) fillRun(f, r);
+        r.start = f.end;
+        f.bytes[f.end++] = 123; // {
+        if (ingress === ingress) {
+          put(f, INGRESS_TEXT);
+          f.end = writeInteger(f.bytes, f.end, ingress);
+        }
+        if (egress === egress) {
+          if (ingress === ingress) f.bytes[f.end++] = 44; // ,
+          put(f, EGRESS_TEXT);
+          f.end = writeInteger(f.bytes, f.end, egress);
+        }
+        f.bytes[f.end++] = 125; // }
+        r.a = a;
+        r.b = b;
+        r.length = f.end - r.start;
+        r.count = 1;
       }
-      if (egress === egress) {
-        if (ingress === ingress) f.bytes[f.end++] = 44; // ,
-        put(f, EGRESS_TEXT);
-        f.end = writeInteger(f.bytes, f.end, egress);
-      }
-      f.bytes[f.end++] = 125; // }
     } else out.putNull(TEXT.features);
 
     const num = out.num;
