@@ -39,7 +39,7 @@ const OP = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, select: 0x1b,
   get: 0x20, set: 0x21, tee: 0x22,
   i32load: 0x28, f64load: 0x2b, i32store: 0x36, f64store: 0x39, i32const: 0x41, f64const: 0x44,
-  i32eq: 0x46, i32ltS: 0x48, i32geS: 0x4e, i32and: 0x71, i32or: 0x72, i32xor: 0x73,
+  i32eqz: 0x45, i32eq: 0x46, i32ltS: 0x48, i32geS: 0x4e, i32and: 0x71, i32or: 0x72, i32xor: 0x73,
   f64le: 0x65, i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, i32shrU: 0x76, f64add: 0xa0,
   i64load: 0x29, i64const: 0x42, i64shrU: 0x88, i32wrapI64: 0xa7,
 } as const;
@@ -158,10 +158,10 @@ const FN_FINISH = 1;
  * the group's first row, so each lane's value and vote is a load or store with a constant offset
  * from one address per group: a lane holds only its node in a register.
  */
-function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', ordered: boolean, d8: number, k8: number): number[] {
+function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', ordered: boolean, d8: number, k8: number, pure: boolean): number[] {
   if (mode !== 'sum' && ordered) throw new RangeError('walk: leaves only in the rows\' own order');
   const ROOTS = 0, T0 = 1, T1 = 2, X = 3, R0 = 5, R1 = 6, OUT = 7, K8 = 8, ORD = 9;
-  const T = 10, ROOT = 11, Q = 12, R = 13, MORE = 14, XB0 = 15, O0 = 16, LB = 17, BOUND = 18, N = 19;
+  const T = 10, ROOT = 11, Q = 12, R = 13, MORE = 14, XB0 = 15, O0 = 16, LB = 17, LEAF_BIT = 18, N = 19;
   const FIRST_LANE = 20;
   // Ordered: a lane's node and its row's address; in order: its node alone.
   const perLane = ordered ? 2 : 1;
@@ -174,8 +174,8 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
   code.push(...get(T0), ...set(T));
   code.push(OP.block, VOID, OP.loop, VOID); // trees
   code.push(...get(T), ...get(T1), OP.i32geS, OP.brIf, 1);
-  // The tree's root and (leaves apart) where its leaves begin: two i32s per tree at roots.
-  code.push(...get(ROOTS), ...get(T), ...i32(8), OP.i32mul, OP.i32add, ...tee(ROOT), ...loadI32(4), ...set(BOUND));
+  // The tree's root and (leaves apart) the address bit that marks a leaf: two i32s per tree at roots.
+  code.push(...get(ROOTS), ...get(T), ...i32(8), OP.i32mul, OP.i32add, ...tee(ROOT), ...loadI32(4), ...set(LEAF_BIT));
   code.push(...get(ROOT), ...loadI32(0), ...set(ROOT));
   // 'leaves': at OUT, K8 rows per tree; 'both': at ORD (unused without an order), R1 rows per tree.
   const [LEAF_AT, LEAF_ROWS] = mode === 'both' ? [ORD, R1] : [OUT, K8];
@@ -190,15 +190,16 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
     if (ordered) code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], X, d8), ...set(xb));
   }
   code.push(OP.block, VOID, OP.loop, VOID); // lockstep
-  code.push(...i32(0), ...set(MORE));
+  if (!lay.apart) code.push(...i32(0), ...set(MORE));
   for (let l = 0; l < lanes; l++) {
     const { p, xb } = lane(l);
     const step = ordered ? next(lay, get(p), get(xb), V) : next(lay, get(p), get(XB0), V, l * d8);
-    // Apart: more |= next - bound (negative while next is a split node). Pre-order: more |= next ^ p.
-    if (lay.apart) code.push(...step, ...tee(p), ...get(BOUND), OP.i32sub, ...get(MORE), OP.i32or, ...set(MORE));
+    // Apart: all = the lanes' nodes and-ed (the leaf bit stays only if every lane is on a leaf).
+    // Pre-order: more |= next ^ p (no lane moved: all on their leaves).
+    if (lay.apart) code.push(...step, ...tee(p), ...(l === 0 ? [] : [...get(MORE), OP.i32and]), ...set(MORE));
     else code.push(...step, ...tee(N), ...get(p), OP.i32xor, ...get(MORE), OP.i32or, ...set(MORE), ...get(N), ...set(p));
   }
-  if (lay.apart) code.push(...get(MORE), ...i32(0), OP.i32ltS);
+  if (lay.apart) code.push(...get(MORE), ...get(LEAF_BIT), OP.i32and, OP.i32eqz);
   else code.push(...get(MORE));
   code.push(OP.brIf, 0, OP.end, OP.end);
   const storeLeaf = (node: number[], q: number[], offset: number) => [
@@ -214,9 +215,10 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
       const { p } = lane(l);
       const at = ordered ? 0 : l * k8;
       if (ordered) code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], OUT, k8), ...set(O0));
-      code.push(...get(p), ...loadI32(0), ...tee(R), ...i32(0), OP.i32geS, OP.if, VOID);
-      code.push(...get(O0), ...get(R), OP.i32add, ...get(O0), ...get(R), OP.i32add, ...loadF64(at), OP.f64const, ...f64Bytes(1), OP.f64add, ...storeF64(at));
-      code.push(OP.else, ...get(p), ...get(O0), ...i32(at), OP.i32add, ...i32(k8), OP.call, FN_LEAF, OP.end);
+      const vote = [...get(O0), ...get(R), OP.i32add, ...get(O0), ...get(R), OP.i32add, ...loadF64(at), OP.f64const, ...f64Bytes(1), OP.f64add, ...storeF64(at)];
+      // A forest of pure leaves only votes, with no branch.
+      if (pure) code.push(...get(p), ...loadI32(0), ...set(R), ...vote);
+      else code.push(...get(p), ...loadI32(0), ...tee(R), ...i32(0), OP.i32geS, OP.if, VOID, ...vote, OP.else, ...get(p), ...get(O0), ...i32(at), OP.i32add, ...i32(k8), OP.call, FN_LEAF, OP.end);
     }
   }
   code.push(...get(Q), ...i32(lanes), OP.i32add, ...set(Q));
@@ -241,52 +243,43 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
  * exported memory. walkLeaves(roots, t0, t1, x, d8, 0, n, out, k8, dst) is walkPlain that also
  * stores each row's leaf node index at dst + ((t - t0) × n + row) × 4.
  */
-export function walkModuleBytes(features: number, classes: number, apart: boolean, lanes = LANES): Uint8Array<ArrayBuffer> {
+export function walkModuleBytes(features: number, classes: number, apart: boolean, pure: boolean, lanes = LANES): Uint8Array<ArrayBuffer> {
   const d8 = features * 8;
   const k8 = classes * 8;
   const lay = apart ? APART : PRE_ORDER;
   return moduleBytes([
     { params: 3, results: 0, body: leafBody() },
     { params: 2, results: 1, body: finishBody(lay) },
-    { params: 10, results: 0, body: walkBody(lay, lanes, 'sum', true, d8, k8), export: 'walk' },
-    { params: 10, results: 0, body: walkBody(lay, lanes, 'leaves', false, d8, k8), export: 'leaves' },
-    { params: 10, results: 0, body: walkBody(lay, lanes, 'sum', false, d8, k8), export: 'walkPlain' },
-    { params: 10, results: 0, body: walkBody(lay, lanes, 'both', false, d8, k8), export: 'walkLeaves' },
+    { params: 10, results: 0, body: walkBody(lay, lanes, 'sum', true, d8, k8, pure), export: 'walk' },
+    { params: 10, results: 0, body: walkBody(lay, lanes, 'leaves', false, d8, k8, pure), export: 'leaves' },
+    { params: 10, results: 0, body: walkBody(lay, lanes, 'sum', false, d8, k8, pure), export: 'walkPlain' },
+    { params: 10, results: 0, body: walkBody(lay, lanes, 'both', false, d8, k8, pure), export: 'walkLeaves' },
   ]);
 }
 
 /**
- * The order of the nodes in the module's memory: tree by tree, each tree's split nodes in
- * pre-order and then its leaves in pre-order; bounds[t] is the position of tree t's first leaf.
- * A lane stands on a leaf exactly when its node lies at or past its tree's bound.
+ * The order of the nodes in the module's memory, leaves apart: every tree's split nodes in
+ * pre-order, tree after tree, then every tree's leaves in pre-order; `leafAt` is the position of
+ * the first leaf.
  */
-function treeOrder(forest: FlatForestArrays): { order: Int32Array; bounds: Int32Array } {
+function treeOrder(forest: FlatForestArrays): { order: Int32Array; leafAt: number } {
   const T = forest.roots.length;
-  const order = new Int32Array(forest.feature.length);
-  const bounds = new Int32Array(T);
+  const splits: number[] = [];
   const leaves: number[] = [];
   const stack: number[] = [];
-  let j = 0;
   for (let t = 0; t < T; t++) {
-    leaves.length = 0;
     stack.push(forest.roots[t]);
     while (stack.length > 0) {
       const i = stack.pop()!;
-      if (forest.feature[i] < 0) {
-        leaves.push(i);
-        continue;
+      if (splits.length + leaves.length >= forest.feature.length) throw new RangeError('forest trees share nodes');
+      if (forest.feature[i] < 0) leaves.push(i);
+      else {
+        splits.push(i);
+        stack.push(forest.right[i], i + 1);
       }
-      if (j >= order.length) throw new RangeError('forest trees share nodes');
-      order[j++] = i;
-      stack.push(forest.right[i], i + 1);
-    }
-    bounds[t] = j;
-    for (const i of leaves) {
-      if (j >= order.length) throw new RangeError('forest trees share nodes');
-      order[j++] = i;
     }
   }
-  return { order: order.subarray(0, j), bounds };
+  return { order: Int32Array.from([...splits, ...leaves]), leafAt: splits.length };
 }
 
 /** Modules compiled so far, by forest shape and layout (features:classes:apart). */
@@ -348,7 +341,11 @@ export class WasmWalk {
    * `sortRows` forces the ordering of rows on or off (tests); by default it follows tree size.
    */
   static create(forest: FlatForestArrays, sortRows?: boolean, apart?: boolean): WasmWalk | null {
-    const bytes = forest.feature.length * APART.node + forest.roots.length * 8 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + BLOCK * 8 + 96;
+    // Leaves apart for small trees (measured: +10–35 % on trees of 7–120 nodes; −20–40 % on trees
+    // of 1,000–9,000 nodes, where a leaf far from its parent costs a cache miss).
+    apart ??= forest.feature.length < SMALL_TREE_NODES * forest.roots.length;
+    // Apart, the split nodes and the leaves each take up to a power of two: at most 4 × 32 bytes a node.
+    const bytes = forest.feature.length * (apart ? 4 * APART.node : PRE_ORDER.node) + forest.roots.length * 8 + forest.proba.length * 8 + BLOCK * (forest.features + forest.classes) * 8 + BLOCK * LEAF_TREES * 4 + BLOCK * 8 + 96;
     if (bytes > MAX_BYTES) {
       warn(`forest of ${forest.feature.length} nodes needs ${bytes} bytes of WebAssembly memory (more than ${MAX_BYTES}); predicting with the slower JavaScript walk`);
       return null;
@@ -362,15 +359,16 @@ export class WasmWalk {
     }
   }
 
-  private constructor(forest: FlatForestArrays, sortRows: boolean | undefined, apart: boolean | undefined) {
+  private constructor(forest: FlatForestArrays, sortRows: boolean | undefined, apart: boolean) {
     const n = forest.feature.length;
     const T = forest.roots.length;
-    // Leaves apart for small trees (measured: +10–35 % on trees of 7–120 nodes; −20–40 % on trees
-    // of 1,000–9,000 nodes, where a leaf far from its parent costs a cache miss).
-    const lay = apart ?? n < SMALL_TREE_NODES * T ? APART : PRE_ORDER;
-    const shape = `${forest.features}:${forest.classes}:${lay.apart}`;
+    const lay = apart ? APART : PRE_ORDER;
+    // A forest of pure leaves (ml-random-forest's, for one) gets a module that only votes.
+    let pure = true;
+    for (let i = 0; i < n && pure; i++) if (forest.feature[i] === -2) pure = false;
+    const shape = `${forest.features}:${forest.classes}:${lay.apart}:${pure}`;
     let module = compiled.get(shape);
-    if (!module) compiled.set(shape, (module = new WebAssembly.Module(walkModuleBytes(forest.features, forest.classes, lay.apart))));
+    if (!module) compiled.set(shape, (module = new WebAssembly.Module(walkModuleBytes(forest.features, forest.classes, lay.apart, pure))));
     const instance = new WebAssembly.Instance(module, {});
     this.walk = instance.exports.walk as WasmWalk['walk'];
     this.walkPlain = instance.exports.walkPlain as WasmWalk['walk'];
@@ -382,10 +380,15 @@ export class WasmWalk {
     this.trees = T;
     this.apart = lay.apart;
     this.sortRows = sortRows ?? n >= SORT_MIN_TREE_NODES * T;
-    // The nodes in memory order: node i at 16 × i in pre-order; apart, tree by tree, split nodes then leaves.
-    const { order, bounds } = lay.apart ? treeOrder(forest) : { order: null, bounds: null };
+    // The nodes in memory order: node i at 16 × i in pre-order; apart, the split nodes from 0 and
+    // the leaves from a power of two above them all (leafBit), so a node is a leaf exactly when
+    // its address has that bit.
+    const { order, leafAt } = lay.apart ? treeOrder(forest) : { order: null, leafAt: 0 };
+    const count = order ? order.length : n;
+    let leafBit = 0;
+    if (order) for (leafBit = lay.node; leafBit < Math.max(leafAt, count - leafAt) * lay.node; ) leafBit *= 2;
     const align = (v: number) => (v + 15) & ~15;
-    this.rootsAt = align((order ? order.length : n) * lay.node);
+    this.rootsAt = align(order ? 2 * leafBit : n * lay.node);
     const probaAt = align(this.rootsAt + T * 8);
     this.xAt = align(probaAt + forest.proba.length * 8);
     this.outAt = align(this.xAt + BLOCK * this.features * 8);
@@ -400,9 +403,8 @@ export class WasmWalk {
     const i32 = new Int32Array(this.memory.buffer);
     // Node i's address.
     const at = new Int32Array(n);
-    if (order) for (let j = 0; j < order.length; j++) at[order[j]] = j * lay.node;
+    if (order) for (let j = 0; j < count; j++) at[order[j]] = j < leafAt ? j * lay.node : leafBit + (j - leafAt) * lay.node;
     else for (let i = 0; i < n; i++) at[i] = i * lay.node;
-    const count = order ? order.length : n;
     for (let j = 0; j < count; j++) {
       const i = order ? order[j] : j;
       const a = at[i];
@@ -425,7 +427,7 @@ export class WasmWalk {
     }
     for (let t = 0; t < T; t++) {
       i32[(this.rootsAt >> 2) + 2 * t] = at[forest.roots[t]];
-      i32[(this.rootsAt >> 2) + 2 * t + 1] = bounds ? bounds[t] * lay.node : 0;
+      i32[(this.rootsAt >> 2) + 2 * t + 1] = leafBit;
     }
     for (let q = 0; q < BLOCK; q++) i32[(this.identityAt >> 2) + q] = q;
     f64.set(forest.proba, probaAt >> 3);
