@@ -37,8 +37,13 @@ function run(streams: L7Streams, out: L7Facts): boolean {
 /** Facts of one flow's payload (empty when no dissector recognises it). */
 export function inspectL7(streams: L7Streams): L7Facts {
   const out: L7Facts = {};
-  if (streams.fwd.length === 0 && streams.bwd.length === 0) return out;
-  if (run(streams, out)) return out;
-  run({ fwd: streams.bwd, bwd: streams.fwd, proto: streams.proto, srcPort: streams.dstPort, dstPort: streams.srcPort }, out);
+  inspectL7Into(streams, out);
   return out;
+}
+
+/** `inspectL7` into a given facts object (one without facts set: every key absent or undefined). */
+export function inspectL7Into(streams: L7Streams, out: L7Facts): void {
+  if (streams.fwd.length === 0 && streams.bwd.length === 0) return;
+  if (run(streams, out)) return;
+  run({ fwd: streams.bwd, bwd: streams.fwd, proto: streams.proto, srcPort: streams.dstPort, dstPort: streams.srcPort }, out);
 }

@@ -64,9 +64,11 @@ export class ColumnStore {
   private ensure(i: number): void {
     let capacity = Math.max(this.start, this.valid.length);
     while (capacity <= i) capacity *= 2;
-    const valid = new Uint8Array(capacity);
-    valid.set(this.valid);
-    this.valid = valid;
+    if (this.valid.length < capacity) {
+      const valid = new Uint8Array(capacity);
+      valid.set(this.valid);
+      this.valid = valid;
+    }
     if (this.kind === 'f64' || this.kind === 'ts') {
       const num = new Float64Array(capacity);
       num.set(this.num);
@@ -82,26 +84,31 @@ export class ColumnStore {
     }
   }
 
-  /** Hand the storage to a batch: the next values go to new arrays. */
-  detach(): void {
+  /** Hand the values to a batch (the next ones go to new arrays) and clear the validity bytes of its `length` rows. */
+  detach(length: number): void {
     if (this.valid.length > 0) this.start = this.valid.length;
     this.num = EMPTY_F64;
     this.int = EMPTY_I32;
-    this.valid = EMPTY_U8;
+    this.valid.fill(0, 0, length);
     this.textEnd = 0;
     this.lastText = -1;
   }
 
+  /** Whether a row of the batch being gathered was set. */
+  private get touched(): boolean {
+    return this.kind === 'utf8' ? this.lastText >= 0 : this.kind === 'f64' || this.kind === 'ts' ? this.num.length > 0 : this.int.length > 0;
+  }
+
   /** f64 or ts value of row `i`. */
   setNum(i: number, v: number): void {
-    if (i >= this.valid.length) this.ensure(i);
+    if (i >= this.num.length) this.ensure(i);
     this.num[i] = v;
     this.valid[i] = 1;
   }
 
   /** i32 value of row `i`. */
   setInt(i: number, v: number): void {
-    if (i >= this.valid.length) this.ensure(i);
+    if (i >= this.int.length) this.ensure(i);
     this.int[i] = v;
     this.valid[i] = 1;
   }
@@ -171,7 +178,7 @@ export class ColumnStore {
 
   /** Boolean of row `i`. */
   setBool(i: number, v: boolean): void {
-    if (i >= this.valid.length) this.ensure(i);
+    if (i >= this.int.length) this.ensure(i);
     this.int[i] = v ? 1 : 0;
     this.valid[i] = 1;
   }
@@ -194,11 +201,15 @@ export class ColumnStore {
     }
   }
 
-  /** Arrow data of the first `length` rows. */
-  data(length: number): Data {
+  /**
+   * Arrow data of the first `length` rows. A column no row set takes its buffers from `zeros`
+   * (zero bytes the batch's all-null columns share, read-only: a validity bitmap and values or
+   * offsets of `length` rows).
+   */
+  data(length: number, zeros: ArrayBuffer): Data {
     const type = this.type;
-    if (this.valid.length === 0) return this.nulls(length);
-    if (this.valid.length < length) this.ensure(length - 1);
+    if (!this.touched) return this.nulls(length, zeros);
+    if (this.valid.length < length || (this.kind !== 'utf8' && Math.max(this.num.length, this.int.length) < length)) this.ensure(length - 1);
     const valid = this.valid;
     // The validity bitmap and the null count in one pass, eight rows a byte.
     const bitmap = new Uint8Array((length + 7) >> 3);
@@ -249,24 +260,29 @@ export class ColumnStore {
     }
   }
 
-  /** A column no row of the batch set. */
-  private nulls(length: number): Data {
+  /** A column no row of the batch set: all null, over the shared zeros. */
+  private nulls(length: number, zeros: ArrayBuffer): Data {
     if (!this.nullable && length > 0) throw new Error(`column ${this.name} must not hold null (row 0)`);
-    const bitmap = length > 0 ? new Uint8Array((length + 7) >> 3) : undefined;
+    const bitmapBytes = (length + 7) >> 3;
+    const bitmap = length > 0 ? new Uint8Array(zeros, 0, bitmapBytes) : undefined;
+    const at = zeroValuesAt(length);
     switch (this.kind) {
       case 'f64':
-        return columnData(this.type, length, length, bitmap, new Float64Array(length));
+        return columnData(this.type, length, length, bitmap, new Float64Array(zeros, at, length));
       case 'i32':
-        return columnData(this.type, length, length, bitmap, new Int32Array(length));
+        return columnData(this.type, length, length, bitmap, new Int32Array(zeros, at, length));
       case 'ts':
-        return columnData(this.type, length, length, bitmap, new BigInt64Array(length));
+        return columnData(this.type, length, length, bitmap, new BigInt64Array(zeros, at, length));
       case 'bool':
-        return columnData(this.type, length, length, bitmap, new Uint8Array((length + 7) >> 3));
+        return columnData(this.type, length, length, bitmap, new Uint8Array(zeros, at, bitmapBytes));
       case 'utf8':
-        return columnData(this.type, length, length, bitmap, new Uint8Array(0), new Int32Array(length + 1));
+        return columnData(this.type, length, length, bitmap, EMPTY_U8, new Int32Array(zeros, at, length + 1));
     }
   }
 }
+
+/** Where the values part of a batch's shared zeros starts (after the bitmap, 8-byte aligned). */
+const zeroValuesAt = (length: number) => (((length + 7) >> 3) + 7) & ~7;
 
 /** Set bits of each byte value. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
@@ -280,7 +296,7 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
  * builds (an absent validity bitmap becomes an empty one), without its per-buffer conversions.
  */
 export function columnData(type: DataType, length: number, nullCount: number, nullBitmap: Uint8Array | undefined, values: ArrayBufferView, valueOffsets?: Int32Array): Data {
-  return new Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap ?? new Uint8Array(0)] as never);
+  return new Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap ?? EMPTY_U8] as never);
 }
 
 /** Accumulates complete flow rows and cuts flow-schema record batches. */
@@ -319,25 +335,15 @@ export class FlowColumns {
     this.n++;
   }
 
-  /**
-   * Set the columns of row `i` named by the keys of `facts` that are in `columns` (the fact
-   * columns); other keys are left out.
-   */
-  facts(i: number, facts: Readonly<Record<string, unknown>>, columns: ReadonlySet<string>): void {
-    for (const name in facts) {
-      if (!columns.has(name)) continue;
-      (this.col as Record<string, ColumnStore>)[name].setAny(i, facts[name]);
-    }
-  }
-
   /** The held rows as one batch; the builder starts afresh. */
   build(): RecordBatch<FlowArrow> {
     const length = this.n;
     this.ids.finish(this.col.community_id.text, this.col.flow_id.text);
-    const children = this.all.map((c) => c.data(length));
-    const struct = new Data(new Struct(FLOW_SCHEMA.fields), 0, length, 0, [undefined, undefined, new Uint8Array(0)], children);
-    // The typed arrays now belong to the batch: the next one gets fresh storage.
-    for (const c of this.all) c.detach();
+    const zeros = new ArrayBuffer(zeroValuesAt(length) + 8 * (length + 1));
+    const children = this.all.map((c) => c.data(length, zeros));
+    const struct = new Data(new Struct(FLOW_SCHEMA.fields), 0, length, 0, [undefined, undefined, EMPTY_U8], children);
+    // The value arrays now belong to the batch: the next one gets fresh ones.
+    for (const c of this.all) c.detach(length);
     this.n = 0;
     return new RecordBatch(FLOW_SCHEMA, struct) as RecordBatch<FlowArrow>;
   }

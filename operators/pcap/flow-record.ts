@@ -3,24 +3,14 @@
  * Community ID, HEIR flow id, statistics, and the L7 facts of its first payload bytes.
  */
 import { COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH } from '../../pipeline/flow-id.ts';
-import { FLOW_COLUMNS } from '../../pipeline/flow-schema.ts';
-import { inspectL7 } from '../l7/inspect.ts';
+import { inspectL7Into } from '../l7/inspect.ts';
+import { emptyFacts, writeFacts } from './fact-columns.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
 import type { FlowColumns } from './flow-columns.ts';
 
-/** Columns this writer fills from the flow itself; every other column is an L7 fact column. */
-const FLOW_OWN = new Set([
-  'flow_id', 'community_id', 'site_id', 'sensor_id', 'source', 'ts_start', 'ts_end', 'duration_s', 'end_reason',
-  'ip_version', 'src_addr', 'dst_addr', 'src_port', 'dst_port', 'ip_proto', 'src_mac', 'dst_mac', 'vlan_id',
-  'fwd_packets', 'bwd_packets', 'fwd_bytes', 'bwd_bytes', 'fwd_payload_bytes', 'bwd_payload_bytes',
-  'iat_min', 'iat_max', 'iat_mean', 'iat_std', 'pkt_len_min', 'pkt_len_max', 'pkt_len_mean', 'pkt_len_std',
-  'ttl_min', 'ttl_max', 'tcp_flags_fwd', 'tcp_flags_bwd', 'syn_count', 'fin_count', 'rst_count', 'psh_count',
-  'ack_count', 'urg_count', 'tls_cert_expired', 'link_type', 'label', 'label_category', 'features',
-]);
-/** Columns taken from the dissectors' facts by name (l7_proto, tls_*, http_*, hl7_*, …). */
-export const FACT_COLUMNS: ReadonlySet<string> = new Set(FLOW_COLUMNS.map((c) => c.name as string).filter((name) => !FLOW_OWN.has(name)));
-
 const EMPTY = new Uint8Array(0);
+/** The facts of the flow being written (one object, cleared by `writeFacts`). */
+const facts = emptyFacts();
 
 /**
  * Append the flow-schema row of `flow`, emitted for `reason`, to the column builder: each column
@@ -86,16 +76,19 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
     c.urg_count.setInt(i, f.urg);
   }
   if ((tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)) {
-    const facts = inspectL7({
-      fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
-      bwd: f.bwdBuf ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY,
-      proto: f.proto,
-      srcPort: f.srcPort,
-      dstPort: f.dstPort,
-    });
-    b.facts(i, facts, FACT_COLUMNS);
+    inspectL7Into(
+      {
+        fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
+        bwd: f.bwdBuf ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY,
+        proto: f.proto,
+        srcPort: f.srcPort,
+        dstPort: f.dstPort,
+      },
+      facts,
+    );
     const notAfter = facts.tls_cert_not_after;
     if (notAfter !== null && notAfter !== undefined) c.tls_cert_expired.setBool(i, notAfter < f.tsStart);
+    writeFacts(c, i, facts);
   }
   c.link_type.setInt(i, f.linkType);
   b.commit();
