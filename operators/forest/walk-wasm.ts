@@ -28,7 +28,7 @@
  */
 
 import { warn } from '../../pipeline/warn.ts';
-import { I32, moduleBytes, sleb, uleb, vec } from '../../pipeline/wasm-bytes.ts';
+import { F64, I32, moduleBytes, sleb, uleb, vec } from '../../pipeline/wasm-bytes.ts';
 import type { FlatForestArrays } from './flat-forest.ts';
 
 /** Independent rows walked at once. */
@@ -36,7 +36,7 @@ export const LANES = 8;
 
 // Opcodes used below (WebAssembly core spec 1.0, section 5.4).
 const OP = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, select: 0x1b,
+  block: 0x02, loop: 0x03, drop: 0x1a, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, select: 0x1b,
   get: 0x20, set: 0x21, tee: 0x22,
   i32load: 0x28, f64load: 0x2b, i32store: 0x36, f64store: 0x39, i32const: 0x41, f64const: 0x44,
   i32eqz: 0x45, i32eq: 0x46, i32ltS: 0x48, i32geS: 0x4e, i32and: 0x71, i32or: 0x72, i32xor: 0x73,
@@ -66,6 +66,7 @@ const tee = (l: number) => [OP.tee, ...uleb(l)];
 const i32 = (v: number) => [OP.i32const, ...sleb(v)];
 const loadI32 = (offset: number) => [OP.i32load, 2, ...uleb(offset)];
 const loadF64 = (offset: number) => [OP.f64load, 3, ...uleb(offset)];
+const loadI64 = (offset: number) => [OP.i64load, 3, ...uleb(offset)];
 const storeF64 = (offset: number) => [OP.f64store, 3, ...uleb(offset)];
 
 /** leaf(p, o, k8): add leaf p's value into the sum row at byte address o (k8 = classes × 8). */
@@ -170,13 +171,18 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
   const rowAt = (q: number[]) => (ordered ? [...get(ORD), ...q, ...i32(4), OP.i32mul, OP.i32add, ...loadI32(0)] : q);
   const rowAddr = (q: number[], base: number, stride: number) => [...rowAt(q), ...i32(stride), OP.i32mul, ...get(base), OP.i32add];
   const indexOf = (node: number[]) => (lay.apart ? [...node, ...loadI32(lay.index)] : [...node, ...i32(4), OP.i32shrU]);
-  const code: number[] = [...vec([[V - 10, I32], [1, I64]])];
+  // The tree's root: its children, feature offset and threshold, read once per tree.
+  const RL = V + 1, RR = V + 2, RF = V + 3, RT = V + 4;
+  const code: number[] = [...vec([[V - 10, I32], [1, I64], [3, I32], [1, F64]])];
   code.push(...get(T0), ...set(T));
   code.push(OP.block, VOID, OP.loop, VOID); // trees
   code.push(...get(T), ...get(T1), OP.i32geS, OP.brIf, 1);
   // The tree's root and (leaves apart) the address bit that marks a leaf: two i32s per tree at roots.
   code.push(...get(ROOTS), ...get(T), ...i32(8), OP.i32mul, OP.i32add, ...tee(ROOT), ...loadI32(4), ...set(LEAF_BIT));
-  code.push(...get(ROOT), ...loadI32(0), ...set(ROOT));
+  code.push(...get(ROOT), ...loadI32(0), ...tee(ROOT), ...loadI64(LEFT), ...set(V));
+  if (lay.apart) code.push(...get(V), OP.i32wrapI64, ...set(RL), ...get(ROOT), ...loadI32(lay.feature), ...set(RF));
+  else code.push(...get(ROOT), ...i32(16), OP.i32add, ...set(RL), ...get(V), OP.i32wrapI64, ...set(RF));
+  code.push(...get(V), OP.i64const, 32, OP.i64shrU, OP.i32wrapI64, ...set(RR), ...get(ROOT), ...loadF64(0), ...set(RT));
   // 'leaves': at OUT, K8 rows per tree; 'both': at ORD (unused without an order), R1 rows per tree.
   const [LEAF_AT, LEAF_ROWS] = mode === 'both' ? [ORD, R1] : [OUT, K8];
   if (mode !== 'sum') code.push(...get(T), ...get(T0), OP.i32sub, ...get(LEAF_ROWS), OP.i32mul, ...i32(4), OP.i32mul, ...get(LEAF_AT), OP.i32add, ...set(LB));
@@ -184,12 +190,18 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
   code.push(OP.block, VOID, OP.loop, VOID); // groups
   code.push(...get(R1), ...get(Q), OP.i32sub, ...i32(lanes), OP.i32ltS, OP.brIf, 1);
   if (!ordered) code.push(...rowAddr(get(Q), X, d8), ...set(XB0));
+  // Every lane's first step, from the root held in locals; apart, the group is done at once when
+  // every lane reached a leaf (trees of one split).
+  code.push(OP.block, VOID);
   for (let l = 0; l < lanes; l++) {
     const { p, xb } = lane(l);
-    code.push(...get(ROOT), ...set(p));
     if (ordered) code.push(...rowAddr([...get(Q), ...i32(l), OP.i32add], X, d8), ...set(xb));
+    code.push(...get(RL), ...get(RR), ...get(ordered ? xb : XB0), ...get(RF), OP.i32add, ...loadF64(ordered ? 0 : l * d8), ...get(RT), OP.f64le, OP.select, ...tee(p));
+    if (lay.apart) code.push(...(l === 0 ? [] : [...get(MORE), OP.i32and]), ...set(MORE));
+    else code.push(OP.drop);
   }
-  code.push(OP.block, VOID, OP.loop, VOID); // lockstep
+  if (lay.apart) code.push(...get(MORE), ...get(LEAF_BIT), OP.i32and, OP.brIf, 0);
+  code.push(OP.loop, VOID); // lockstep
   if (!lay.apart) code.push(...i32(0), ...set(MORE));
   for (let l = 0; l < lanes; l++) {
     const { p, xb } = lane(l);
@@ -201,7 +213,7 @@ function walkBody(lay: Layout, lanes: number, mode: 'sum' | 'leaves' | 'both', o
   }
   if (lay.apart) code.push(...get(MORE), ...get(LEAF_BIT), OP.i32and, OP.i32eqz);
   else code.push(...get(MORE));
-  code.push(OP.brIf, 0, OP.end, OP.end);
+  code.push(OP.brIf, 0, OP.end, OP.end); // lockstep, first steps
   const storeLeaf = (node: number[], q: number[], offset: number) => [
     ...get(LB), ...q, ...i32(4), OP.i32mul, OP.i32add,
     ...indexOf(node),
