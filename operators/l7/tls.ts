@@ -245,9 +245,13 @@ export function ja4(hello: ClientHello): string {
 
 const HEX2_UPPER = HEX2.map((h) => h.toUpperCase());
 
+/** Texts of the cipher suite codes seen so far (a server picks few). */
+const CIPHER_TEXT: (string | undefined)[] = new Array<string | undefined>(0x10000).fill(undefined);
+
 /** `0x1301`-style text of a cipher suite code (4 upper-case hex digits). */
 export function cipherText(v: number): string {
-  return `0x${HEX2_UPPER[(v >> 8) & 0xff]}${HEX2_UPPER[v & 0xff]}`;
+  const code = v & 0xffff;
+  return (CIPHER_TEXT[code] ??= `0x${HEX2_UPPER[code >> 8]}${HEX2_UPPER[code & 0xff]}`);
 }
 
 /** Name of a TLS protocol version code. */
@@ -432,7 +436,7 @@ interface CertificateFacts {
 // whole certificate is computed per flow. Bounded; cleared when full.
 const CERT_CACHE_SIZE = 1024;
 const CERT_KEY_TAIL = 24;
-const certCache = new Map<string, { der: Uint8Array; facts: CertificateFacts | null }[]>();
+const certCache = new Map<number, { der: Uint8Array; facts: CertificateFacts | null }[]>();
 let certCount = 0;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -441,7 +445,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Facts of one DER certificate (null when it does not parse), from the cache when seen before. */
 function leafFacts(der: Uint8Array): CertificateFacts | null {
-  const key = `${der.length}:${latin1(der, der.length - CERT_KEY_TAIL, der.length)}`;
+  // FNV-1a over the length and the last bytes.
+  let key = Math.imul(0x811c9dc5 ^ der.length, 0x01000193);
+  for (let i = Math.max(0, der.length - CERT_KEY_TAIL); i < der.length; i++) key = Math.imul(key ^ der[i], 0x01000193);
   const bucket = certCache.get(key);
   if (bucket !== undefined) for (const e of bucket) if (sameBytes(e.der, der)) return e.facts;
   const facts = parseLeaf(der);

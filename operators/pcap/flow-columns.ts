@@ -11,6 +11,7 @@ import type { ColumnKind } from '../../pipeline/columns.ts';
 import { writeAddressText } from '../../pipeline/flow-id.ts';
 import { FLOW_COLUMNS, FLOW_SCHEMA, type FlowArrow, type FlowColumn } from '../../pipeline/flow-schema.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
+import { literal } from './fact-columns.ts';
 import { FlowIdentities } from './flow-identity.ts';
 import { writeFlowRecord } from './flow-record.ts';
 
@@ -315,9 +316,10 @@ export class FlowColumns {
 
   constructor() {
     this.all = FLOW_COLUMNS.map((c, i) => new ColumnStore(c.name, c.kind, c.nullable, FLOW_SCHEMA.fields[i].type));
-    const byName: Record<string, ColumnStore> = {};
-    for (const c of this.all) byName[c.name] = c;
-    this.col = byName as { [K in FlowColumn]: ColumnStore };
+    this.col = literal(
+      this.all.map((c) => c.name),
+      this.all,
+    );
   }
 
   /** Rows held. */

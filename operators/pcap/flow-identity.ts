@@ -103,13 +103,27 @@ function writeDecimal(out: Uint8Array, at: number, v: number): number {
     for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i);
     return at;
   }
-  let digits = 1;
-  for (let p = 10; p <= v; p *= 10) digits++;
-  let x = v;
-  for (let i = at + digits - 1; i >= at; i--) {
-    const q = Math.floor(x / 10);
-    out[i] = 48 + (x - q * 10);
+  if (v < 1e8) return writeDigits(out, at, v, digitsOf(v));
+  // Microsecond timestamps have 16 digits: two halves of at most 8, each in 32-bit arithmetic.
+  const high = Math.floor(v / 1e8);
+  at = writeDigits(out, at, high, digitsOf(high));
+  return writeDigits(out, at, v - high * 1e8, 8);
+}
+
+/** Decimal digits of an integer in [0, 1e8). */
+function digitsOf(v: number): number {
+  let n = 1;
+  for (let p = 10; p <= v; p *= 10) n++;
+  return n;
+}
+
+/** The `n` last decimal digits of an integer in [0, 1e8) (leading zeros to fill `n`); returns the end. */
+function writeDigits(out: Uint8Array, at: number, v: number, n: number): number {
+  let x = v | 0;
+  for (let i = at + n - 1; i >= at; i--) {
+    const q = (x / 10) | 0;
+    out[i] = 48 + x - q * 10;
     x = q;
   }
-  return at + digits;
+  return at + n;
 }
