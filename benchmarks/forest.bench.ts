@@ -103,8 +103,25 @@ function collectGarbage(): void {
   Atomics.wait(pause, 0, 0, 200);
 }
 
-/** Rows per second of `repeats` runs of fn over `rows` rows: best and median, CPU and wall. */
+/**
+ * Runs before a prediction figure is timed: fn again and again until WARM_RUNS runs or WARM_SECONDS
+ * of wall time (at least once), for every engine timed here (ours, the operator and ml.js alike;
+ * scikit-learn's script predicts once before timing). The JavaScript engine optimizes a function
+ * after it has run a while, on background threads that process.cpuUsage() counts: after a single
+ * warm-up run, the classify operator's one-batch WUSTL case still had its functions optimized
+ * while it was timed, and its CPU time was up to twice its main thread's (V8's background
+ * compilation; none with --no-concurrent-recompilation). Steady state is what a pipeline runs in.
+ */
+const WARM_RUNS = 20;
+const WARM_SECONDS = 1;
+function warmUp(fn: () => void): void {
+  const t0 = performance.now();
+  for (let i = 0; i < WARM_RUNS && (i === 0 || performance.now() - t0 < WARM_SECONDS * 1000); i++) fn();
+}
+
+/** Rows per second of `repeats` runs of fn over `rows` rows (after warmUp): best and median, CPU and wall. */
 function rate(rows: number, fn: () => void, repeats = REPEATS): Rate {
+  warmUp(fn);
   collectGarbage();
   const cpu: number[] = [];
   const wall: number[] = [];
@@ -181,8 +198,7 @@ async function runCase(c: (typeof CASES)[number], work: string) {
     const op = classifyOperator(model);
     const batches = flowBatches(data, test.x, test.rows, 4096);
     const ctx = { site: 'bench', sensor: 'bench', batchId: 'bench', warn() {} };
-    // Warmed like the bare prediction: a whole pass before timing.
-    for (const b of batches) op.apply({ flows: b }, ctx);
+    // Warmed like the bare prediction (rate's warmUp, whole passes over the batches).
     classify = rate(test.rows, () => {
       for (const b of batches) op.apply({ flows: b }, ctx);
     });

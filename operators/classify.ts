@@ -183,6 +183,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const attackIcsBytes = classBytes(tagText.map((t) => t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
   const paths = explainTrees > 0 ? interleavedPaths(forest.leafPaths(explainTrees)) : null;
+  const explainer: Explainer = { trees: explainTrees, top, features: forest.features, memo, paths, counts: new Float64Array(forest.features), touched: new Int32Array(forest.features) };
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0), leaves: new Int32Array(0), why: [new Int32Array(0), new Int32Array(0), new Int32Array(0)] };
   // The model column is the same for every batch of a size: made once per size seen last.
   let model1: Data<Utf8> | null = null;
@@ -274,8 +275,6 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         deviceColumn = utf8Data(list, rows);
       }
       // The explanation: per slot, the feature index (-1: none), the row's value and the share.
-      const counts = new Float64Array(meta.features.length);
-      const touched = new Int32Array(meta.features.length);
       // The feature indices are scratch (read into the columns below); values and shares are the columns' own buffers.
       const why = scratch.why.map((f, k) => {
         if (f.length < rows) scratch.why[k] = f = new Int32Array(rows);
@@ -289,7 +288,7 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         memo.stamp.fill(0);
         memo.generation = 1;
       }
-      if (explaining) for (let r = 0; r < rows; r++) if (best[r] !== benignIndex) explain(r, best[r]);
+      if (explaining) explainRows(explainer, rows, best, benignIndex, leaves, x, why, valueNaN);
       const explanation: Record<string, Data> = {};
       for (let k = 0; k < EXPLANATION_SLOTS; k++) {
         const w = why[k];
@@ -327,81 +326,114 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       };
       const detections = new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children: DETECTION_COLUMNS.map((c) => children[c.name]) }));
       return { ...tables, detections };
-
-      // The features that decided most splits on the paths of the first trees whose leaf votes for
-      // the label. Rows that reach the same leaves with the same label get the same features and
-      // shares (floods and scans repeat them): those come from the memo, and only the values,
-      // which are the row's own, are read anew.
-      function explain(r: number, label: number): void {
-        const E = explainTrees;
-        let h = Math.imul(label + 1, 0x9e3779b1);
-        for (let t = 0; t < E; t++) {
-          h = Math.imul(h ^ leaves[t * rows + r], 0x85ebca6b);
-          h ^= h >>> 15;
-        }
-        const slot = h & memo.mask;
-        const keys = memo.keys;
-        const at = slot * (E + 1);
-        let hit = memo.stamp[slot] === memo.generation && keys[at] === label;
-        for (let t = 0; hit && t < E; t++) hit = keys[at + 1 + t] === leaves[t * rows + r];
-        const o = slot * top;
-        if (!hit) {
-          memo.stamp[slot] = memo.generation;
-          keys[at] = label;
-          for (let t = 0; t < E; t++) keys[at + 1 + t] = leaves[t * rows + r];
-          rank(r, label, o);
-        }
-        const base = r * forest.features;
-        for (let k = 0; k < top; k++) {
-          const f = memo.features[o + k];
-          if (f < 0) break;
-          const w = why[k];
-          w.feature[r] = f;
-          const v = x[base + f];
-          if (v !== v) valueNaN[k] = true;
-          w.value[r] = v;
-          w.share[r] = memo.shares[o + k] / 1000;
-        }
-      }
-
-      // Row r's top features (by split count, ties by feature order) and their shares in
-      // thousandths, into the memo at `o`; -1 ends a shorter list.
-      function rank(r: number, label: number, o: number): void {
-        let total = 0;
-        let seen = 0;
-        const { head, pairs } = paths!;
-        for (let t = 0; t < explainTrees; t++) {
-          const h = leaves[t * rows + r] << 2;
-          if (head[h] !== label) continue;
-          // The path's splits, summed per feature once at load; the features met are listed once.
-          for (let i = head[h + 2], end = head[h + 3]; i < end; i += 2) {
-            const f = pairs[i];
-            if (counts[f] === 0) touched[seen++] = f;
-            counts[f] += pairs[i + 1];
-          }
-          total += head[h + 1];
-        }
-        // A few passes of selection, no sorting.
-        for (let k = 0; k < top; k++) {
-          let bestF = -1;
-          let bestC = 0;
-          for (let i = 0; i < seen; i++) {
-            const f = touched[i];
-            const c = counts[f];
-            if (c > bestC || (c === bestC && c > 0 && f < bestF)) {
-              bestF = f;
-              bestC = c;
-            }
-          }
-          memo.features[o + k] = bestF;
-          if (bestF < 0) break;
-          memo.shares[o + k] = Math.round((1000 * bestC) / total);
-          counts[bestF] = 0;
-        }
-        for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
-      }
     },
   };
+}
+
+/** What explaining a batch's rows needs: the operator's memo, leaf paths and scratch. */
+interface Explainer {
+  /** Explanation trees (the first trees of the forest) and features named per row. */
+  readonly trees: number;
+  readonly top: number;
+  readonly features: number;
+  readonly memo: ExplanationMemo;
+  readonly paths: InterleavedPaths | null;
+  /** Split counts per feature and the features met, while one row is ranked (zero between rows). */
+  readonly counts: Float64Array;
+  readonly touched: Int32Array;
+}
+
+/** One explanation slot's columns: feature index (-1: none), the row's value and the share. */
+interface Why {
+  readonly feature: Int32Array;
+  readonly value: Float64Array;
+  readonly share: Float64Array;
+}
+
+/**
+ * The explanation of every row whose label is not benign: the features that decided most splits
+ * on the paths of the first trees whose leaf votes for the label. Rows that reach the same leaves
+ * with the same label get the same features and shares (floods and scans repeat them): those come
+ * from the memo, and only the values, which are the row's own, are read anew. (Functions at module
+ * level, not closures made per batch: their call targets stay the same from batch to batch.)
+ */
+function explainRows(e: Explainer, rows: number, best: Int32Array, benignIndex: number, leaves: Int32Array, x: Float64Array, why: readonly Why[], valueNaN: boolean[]): void {
+  const E = e.trees;
+  const top = e.top;
+  const memo = e.memo;
+  const keys = memo.keys;
+  const d = e.features;
+  for (let r = 0; r < rows; r++) {
+    const label = best[r];
+    if (label === benignIndex) continue;
+    let h = Math.imul(label + 1, 0x9e3779b1);
+    for (let t = 0; t < E; t++) {
+      h = Math.imul(h ^ leaves[t * rows + r], 0x85ebca6b);
+      h ^= h >>> 15;
+    }
+    const slot = h & memo.mask;
+    const at = slot * (E + 1);
+    let hit = memo.stamp[slot] === memo.generation && keys[at] === label;
+    for (let t = 0; hit && t < E; t++) hit = keys[at + 1 + t] === leaves[t * rows + r];
+    const o = slot * top;
+    if (!hit) {
+      memo.stamp[slot] = memo.generation;
+      keys[at] = label;
+      for (let t = 0; t < E; t++) keys[at + 1 + t] = leaves[t * rows + r];
+      rank(e, leaves, rows, r, label, o);
+    }
+    const base = r * d;
+    for (let k = 0; k < top; k++) {
+      const f = memo.features[o + k];
+      if (f < 0) break;
+      const w = why[k];
+      w.feature[r] = f;
+      const v = x[base + f];
+      if (v !== v) valueNaN[k] = true;
+      w.value[r] = v;
+      w.share[r] = memo.shares[o + k] / 1000;
+    }
+  }
+}
+
+/**
+ * Row r's top features (by split count, ties by feature order) and their shares in thousandths,
+ * into the memo at `o`; -1 ends a shorter list.
+ */
+function rank(e: Explainer, leaves: Int32Array, rows: number, r: number, label: number, o: number): void {
+  const { counts, touched, memo, top } = e;
+  const { head, pairs } = e.paths!;
+  let total = 0;
+  let seen = 0;
+  for (let t = 0; t < e.trees; t++) {
+    const h = leaves[t * rows + r] << 2;
+    if (head[h] !== label) continue;
+    // The path's splits, summed per feature once at load; the features met are listed once.
+    for (let i = head[h + 2], end = head[h + 3]; i < end; i += 2) {
+      const f = pairs[i];
+      if (counts[f] === 0) touched[seen++] = f;
+      counts[f] += pairs[i + 1];
+    }
+    total += head[h + 1];
+  }
+  // A few passes of selection, no sorting.
+  for (let k = 0; k < top; k++) {
+    let bestF = -1;
+    let bestC = 0;
+    for (let i = 0; i < seen; i++) {
+      const f = touched[i];
+      const c = counts[f];
+      if (c > bestC || (c === bestC && c > 0 && f < bestF)) {
+        bestF = f;
+        bestC = c;
+      }
+    }
+    memo.features[o + k] = bestF;
+    if (bestF < 0) break;
+    memo.shares[o + k] = Math.round((1000 * bestC) / total);
+    counts[bestF] = 0;
+  }
+  for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
 }
 
 /**
