@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowDecoder } from '../operators/ingest-ipfix.ts';
 import { ExportColumns } from '../operators/ingest-ipfix-columns.ts';
 import { COMMUNITY_ID_INPUT_MAX, addressBytes, communityIdInput } from '../pipeline/flow-id.ts';
-import { Sha1Batch } from '../pipeline/sha1.ts';
+import { IdentityBatch } from '../pipeline/identity-batch.ts';
 import { FLOW_COLUMNS } from '../pipeline/flow-schema.ts';
 import { messageOf } from '../pipeline/errors.ts';
 import { openStore } from '../pipeline/store.ts';
@@ -236,37 +236,53 @@ try {
     await store.close();
   }
   // The two SHA-1 digests the decoder computes per record, alone: Community ID over the 5-tuple
-  // bytes and the flow id over site, sensor, key and start time. As the decoder does it (the
-  // messages of a datagram's records in one buffer, one batch SHA-1 call per datagram) and as
-  // node:crypto one-shot calls (what the decoder did before).
+  // bytes and the flow id over site, sensor, key and start time. As the decoder does it (each
+  // record's Community ID input and flow id message copied into the WebAssembly memory, one
+  // identity batch per datagram: padding, hashing and the ids' text inside the module) and as
+  // node:crypto one-shot calls (what the decoder did two rounds ago). The batch's ids are
+  // checked against the decoder's.
   const identityInput = identityRows.map((r) => {
     const src = addressBytes(r.src_addr!)!;
     const dst = addressBytes(r.dst_addr!)!;
     const tuple = Buffer.alloc(COMMUNITY_ID_INPUT_MAX);
     const tupleLength = communityIdInput(tuple, 0, src, 0, dst, 0, src.length, r.ip_proto!, r.src_port ?? 0, r.dst_port ?? 0);
-    const idText = Buffer.from(`bench\u0000${r.sensor_id}\u0000${r.community_id}|${r.src_addr}|${r.src_port ?? ''}\u0000${r.ts_start}`);
-    return { tuple: tuple.subarray(0, tupleLength), idText };
+    const head = `bench\u0000${r.sensor_id}\u0000`;
+    const idText = Buffer.from(`${head}${r.community_id}|${r.src_addr}|${r.src_port ?? ''}\u0000${r.ts_start}`);
+    return { tuple: tuple.subarray(0, tupleLength), idText, hole: Buffer.byteLength(head), cid: r.community_id!, fid: r.flow_id! };
   });
   const recordsPerDatagram = Math.max(1, Math.round(identityInput.length / recorded.length));
+  const hashIdentity = (ids: IdentityBatch, flows: typeof identityInput) => {
+    // Byte by byte, as the decoder writes its messages (no set() call per message).
+    for (const x of flows) {
+      let at = ids.reserve(x.tuple.length);
+      let bytes = ids.bytes;
+      for (let i = 0; i < x.tuple.length; i++) bytes[at + i] = x.tuple[i];
+      const k = ids.pushCommunityId(at, at + x.tuple.length);
+      at = ids.reserve(x.idText.length);
+      bytes = ids.bytes;
+      for (let i = 0; i < x.idText.length; i++) bytes[at + i] = x.idText[i];
+      ids.holeAt(k, at + x.hole);
+      ids.pushFlowId(at, at + x.idText.length);
+    }
+    ids.run();
+  };
+  {
+    const ids = new IdentityBatch();
+    const flows = identityInput.slice(0, recordsPerDatagram);
+    hashIdentity(ids, flows);
+    const text = (at: number, n: number) => Buffer.from(ids.bytes.subarray(at, at + n)).toString('latin1');
+    flows.forEach((x, k) => {
+      if (text(ids.communityIdText + 30 * k, 30) !== x.cid || text(ids.flowIdText + 16 * k, 16) !== x.fid) throw new Error(`identity batch: record ${k} differs from the decoder's ids`);
+    });
+  }
   const identityBatch = timeInProcess(() => {
-    const cids = new Sha1Batch();
-    const fids = new Sha1Batch();
+    const ids = new IdentityBatch();
     let n = 0;
     for (let r = 0; r < REPLAYS; r++) {
       for (let i = 0; i < identityInput.length; i += recordsPerDatagram) {
-        for (const x of identityInput.slice(i, i + recordsPerDatagram)) {
-          let at = cids.reserve(x.tuple.length);
-          cids.bytes.set(x.tuple, at);
-          cids.push(at + x.tuple.length);
-          at = fids.reserve(x.idText.length);
-          fids.bytes.set(x.idText, at);
-          fids.push(at + x.idText.length);
-        }
-        cids.hash();
-        fids.hash();
-        n += cids.digests[0] & 1;
-        cids.clear();
-        fids.clear();
+        hashIdentity(ids, identityInput.slice(i, i + recordsPerDatagram));
+        n += ids.bytes[ids.flowIdText] & 1;
+        ids.clear();
       }
     }
     if (n < 0) throw new Error('no hashing');
@@ -352,7 +368,7 @@ try {
   const lines = [
     `IPFIX benchmark: softflowd 1.1.0 export of the shared baby-monitor captures, ${recorded.length} datagrams / ${fmt(recordsPerReplay)} records, replayed ${REPLAYS}× with advancing sequence numbers = ${fmt(records)} records (${BURST} datagrams per ${PACE_MS} ms; nfcapd ${REPLAYS * NF_FACTOR}× at ${BURST} per ${NF_PACE_MS} ms), ${RUNS} runs; load average ${load.toFixed(1)} on ${cpus().length} cores`,
     inProcessLine('HEIR decoder into columns (in process)', decodeOnly),
-    inProcessLine('  its 2 SHA-1 per record alone (batch SHA-1)', identityBatch),
+    inProcessLine('  its 2 SHA-1 per record alone (in WebAssembly)', identityBatch),
     inProcessLine('  the same as 2 node:crypto calls per record', identity),
     inProcessLine(`HEIR decoder + Arrow batches of ${BATCH_ROWS}`, decodeArrow),
     inProcessLine('HEIR decoder + JSON lines', decodeJson),
@@ -393,13 +409,17 @@ try {
       ...lines,
       '```',
       '',
-      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). The decoder spends ${decoderUs.toFixed(2)} µs of CPU per record, nfcapd ${nfUs.toFixed(2)} µs. HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1, three SHA-1 blocks per IPv4 record): hashed as the decoder does it (one batch per datagram, eight messages at a time in WebAssembly SIMD) they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here (${fmt(identityRate)} records/CPU-s; as node:crypto one-shot calls ${fmt(cryptoRate)}${identityRate < nfRate ? "; either way below nfcapd's whole rate: with flow identity the decoder cannot reach nfcapd's rate per CPU second" : ''}). In \`--db\`, the DuckDB writes (the appender filling and compressing rows of the ${FLOW_COLUMNS.length}-column flows table, most columns null for export records) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
+      `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). The decoder spends ${decoderUs.toFixed(2)} µs of CPU per record, nfcapd ${nfUs.toFixed(2)} µs. HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1, three SHA-1 blocks per IPv4 record): hashed as the decoder does it (one identity batch per datagram inside WebAssembly: padding, byte order, eight messages at a time in SIMD lanes, and the base64 and hex text) they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here (${fmt(identityRate)} records/CPU-s; as node:crypto one-shot calls ${fmt(cryptoRate)}${identityRate < nfRate ? "; either way below nfcapd's whole rate: with flow identity the decoder cannot reach nfcapd's rate per CPU second" : ''}). In \`--db\`, the DuckDB writes (the appender filling and committing the flow core's columns of the ${FLOW_COLUMNS.length}-column flow schema; export records carry no protocol facts, so no side table is written) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
       '',
-      "Where the decoder's time goes (measured beside this benchmark on the same loaded machine, load 5–7, best of 6 runs of the same 162,200 records with parts of the decoder switched off in a scratch copy): the whole decoder 1.53–1.67 µs per record; reading the datagrams and the template field plans alone (no rows built) 0.15 µs; building the rows without flow identity (times, ports, counters, address, MAC, constant and features text, numbers) about 0.45 µs; flow identity without the hashing (the Community ID input, the flow id key with the start time in digits, the base64 and hex text, the batch bookkeeping) about 0.5 µs; the two SHA-1 themselves 0.4–0.5 µs, of which the WebAssembly rounds are about 0.17 µs (three blocks at about 58 ns per message block, eight messages at a time) and the rest turns message bytes into interleaved big-endian words. nfcapd's whole work per record is 0.27–0.35 µs: the SHA-1 of the two ids alone (which nfcapd does not compute) already takes more, so ratio 1.0 is out of reach for a decoder that computes Community ID and flow id at ingest. Reaching it would need the ids moved off the ingest path (computed later, or only for the flows that are looked at), which changes what a stored flow holds: a product decision, not a decoder one.",
+      "This round (2026-11-29, 03:45–04:10 UTC; the machine shared with three other engineers, load average 4–11): the decoder's flow identity moved into WebAssembly and the row writing lost its repeated work. The decoder writes each record's Community ID input and its flow id message (with a 30-byte hole where the Community ID text goes) straight into the memory of a WebAssembly module (pipeline/identity-batch.ts); once per datagram the module pads the messages, gathers four messages' blocks at a time into SIMD lanes with byte-swapping shuffles (the lanes of a group may differ in block count: each keeps the state of its own last block), hashes them, writes the Community ID base64 text both into an output run and into the flow id messages' holes, hashes the flow id messages and writes their hex text (pipeline/sha1-simd.ts). The decoder copies the two runs into its id columns with one `set()` each. Before, JavaScript turned every message into interleaved big-endian words, grouped messages by block count and wrote the base64 and hex text per record. Fixed-length templates are read by straight-line code generated once per template (each used field at its constant offset, the same values as the field-by-field reader), and the record slots are reset once per data set instead of per record. Text a row repeats from the previous one (site, sensor, source, end reason, the interface `features` text) is written once per run and copied into the rows' places with a few doubling `copyWithin` calls at the end of the datagram. Every id and every JSON byte is unchanged (this export decoded to JSON lines by the round's first and last decoder: identical; new tests check the identity module against node:crypto, fast-check). Same-process A/B against the round's starting decoder (alternating runs over the same 81,100 records, ratios of paired runs, CPU): decoding into columns 1.31–1.43× less CPU by median of pairs (0.98 against 1.32 µs per record by median, 0.82 against 1.13 best), with Arrow batches 1.19×, with JSON lines 1.04–1.20× (the JSON writer, not the decoder, takes most of that path).",
       '',
-      'Previous round (quiet pass, load 0.6, 2026-11-29, the same workload): decoder alone 370–414k records/CPU-s (0.10–0.11× nfcapd, about 2.5 µs per record), `heir collect --json` 145–147k, `heir collect --db` 25–27k. This round: the two SHA-1 of each record are no longer node:crypto calls returning strings: the decoder writes each record\'s Community ID input and flow id key into two message buffers and hashes them once per datagram (pipeline/sha1.ts: messages of up to 4 blocks eight at a time in a WebAssembly SIMD module assembled by pipeline/sha1-simd.ts, the rest in unrolled JavaScript rounds; tested against node:crypto), then writes the base64 and hex text straight into the Arrow column bytes; address text, digits (two at a time) and constant text are written into the column bytes without strings; fields are read by byte math instead of DataView; a data set reserves room for all its records at once. `--json`: `duration_s` written without String(), hex/base64/address text copied without escape checks, one shared JSON buffer and emptied columns reused across batches (the collector allocated a megabyte and regrew its columns for every batch), one idle timer instead of two timer calls per datagram. Every id and every JSON byte is unchanged (checked byte for byte on this export, and by fast-check tests against communityId()/flowId()).',
+      "Where the decoder's time goes now (a CPU profile of this round's decoder over 30 × 81,100 records, bundled without tsx, about 0.9 µs per record): the SHA-1 rounds in WebAssembly 22–24 % (three message blocks per IPv4 record: one for the Community ID input, two for the flow id message, whose length the flow schema's definition fixes), the module's text functions 2 %; building the row in JavaScript 28 % (times, counters, ports, column offsets, the flow id message's exporter prefix, address text and digits), the start time's and port's digits 5 %, address text 5 %, the Community ID input 4 %, the generated field readers 3 %, garbage collection 4 %, filling repeated text 3 %, per-datagram work (headers, templates, batch bookkeeping) the rest. nfcapd's whole work per record is 0.27–0.38 µs; HEIR's hashing alone is now about 0.2 µs of it and the JavaScript around it about 0.7 µs, so ratio 1.0 stays out of reach while every record gets its Community ID and flow id at ingest. What is left to try: building the Community ID input and the flow id message (exporter prefix, IPv4 text, digits) inside the module from the datagram's bytes, so JavaScript writes only a few numbers per record; decoding a fixed-length template's whole data set in WebAssembly with its field plan compiled into the module.",
       '',
-      'Before that (same machine, loaded, 2026-11-28, 100 replays, nfcapd timed over one 162,200-record replay in 10 ms ticks): decoder alone 221,507 records/CPU-s (0.12× nfcapd), `heir collect --json` 49,152 (0.027×), `heir collect --db` 4,930 (0.0027×; an object per record, a 77-column Arrow batch built from row objects per datagram and one DuckDB transaction per datagram). This round: templates compiled into field plans, records written into struct-of-arrays columns, the Arrow batch and JSON lines built from the columns, the two SHA-1 calls without allocation, records gathered across datagrams into one store batch per export second and sequence bucket.',
+      'Previous quiet pass (2026-11-29 02:53 UTC, nothing else running, load 1.1, before this round): decoder alone 627,609 records/CPU-s (best 636,106; 1.59 µs per record), 0.22× nfcapd (2,796,552; best 3,686,364), `heir collect --json` 225,278 (0.08×), `heir collect --db` 50,062 (0.02×). Its breakdown (parts switched off in a scratch copy, load 5–7): reading datagrams and field plans 0.15 µs, building rows 0.45 µs, identity work besides hashing 0.5 µs, the two SHA-1 0.4–0.5 µs (of which 0.17 µs WebAssembly rounds, the rest JavaScript turning message bytes into interleaved words).',
+      '',
+      'Two rounds ago (quiet pass, load 0.6, 2026-11-29, the same workload): decoder alone 370–414k records/CPU-s (0.10–0.11× nfcapd, about 2.5 µs per record), `heir collect --json` 145–147k, `heir collect --db` 25–27k. That round: the two SHA-1 of each record became batch calls instead of node:crypto calls returning strings: the decoder writes each record\'s Community ID input and flow id key into two message buffers and hashes them once per datagram (pipeline/sha1.ts: messages of up to 4 blocks eight at a time in a WebAssembly SIMD module assembled by pipeline/sha1-simd.ts, the rest in unrolled JavaScript rounds; tested against node:crypto), then writes the base64 and hex text straight into the Arrow column bytes; address text, digits (two at a time) and constant text are written into the column bytes without strings; fields are read by byte math instead of DataView; a data set reserves room for all its records at once. `--json`: `duration_s` written without String(), hex/base64/address text copied without escape checks, one shared JSON buffer and emptied columns reused across batches (the collector allocated a megabyte and regrew its columns for every batch), one idle timer instead of two timer calls per datagram. Every id and every JSON byte is unchanged (checked byte for byte on this export, and by fast-check tests against communityId()/flowId()).',
+      '',
+      'Three rounds ago (same machine, loaded, 2026-11-28, 100 replays, nfcapd timed over one 162,200-record replay in 10 ms ticks): decoder alone 221,507 records/CPU-s (0.12× nfcapd), `heir collect --json` 49,152 (0.027×), `heir collect --db` 4,930 (0.0027×; an object per record, a 77-column Arrow batch built from row objects per datagram and one DuckDB transaction per datagram). That round: templates compiled into field plans, records written into struct-of-arrays columns, the Arrow batch and JSON lines built from the columns, the two SHA-1 calls without allocation, records gathered across datagrams into one store batch per export second and sequence bucket.',
       '',
       "Where `--db` time went before the store kept protocol facts apart (previous round, measured beside this benchmark, 81,100 decoded flows in batches of 16,384): the store appending them to the 92-column flows table took 2.3–3.4 s CPU; the same rows appended to a table of only the 21 columns export records fill took 0.7 s. The all-null columns cost most of it: DuckDB stores constant-NULL columns from SQL (`INSERT … SELECT NULL`) at about 0.07 µs per cell, but null-flagged flat vectors through the appender at about 0.4 µs. DuckDB's C API can append a subset of columns (`duckdb_appender_add_column`, the others take their default), but @duckdb/node-bindings 1.5.6 does not expose it. The lever for this ratio is in the store (pipeline/store.ts, pipeline/arrow-to-duckdb.ts), not in the collector. Since then the store writes only the flow core for records without protocol facts (every IPFIX record: 47 columns instead of 92; docs/store.md), which doubled `heir collect --db`'s records per CPU-second (25–27k in the previous quiet pass, 50–54k now).",
       '',

@@ -1015,31 +1015,15 @@ export class FlowDecoder {
     // address and port: both directions of a connection share a Community ID, so the initiator
     // side keeps their ids apart.
     const ids = this.ids;
-    let cid = -1;
-    if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
-      const c = ids.reserve(COMMUNITY_ID_INPUT_MAX);
-      cid = ids.pushCommunityId(c, communityIdInput(ids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
+    const sp = sport === sport ? sport : -1;
+    const dp = dport === dport ? dport : -1;
+    if (srcLen === 4 && dstLen === 4 && src === src && dst === dst && proto >= 0 && proto <= 255 && sp <= 65535 && dp <= 65535 && startUs >= 0) {
+      // IPv4 (most records): the module writes both messages from these numbers.
+      ids.pushV4(exporter.idPrefix, (bytes[src] << 24) | (bytes[src + 1] << 16) | (bytes[src + 2] << 8) | bytes[src + 3], (bytes[dst] << 24) | (bytes[dst + 1] << 16) | (bytes[dst + 2] << 8) | bytes[dst + 3], proto, sp, dp, startUs);
       const t = text[TEXT.community_id];
       if (this.cidColumnAt < 0) this.cidColumnAt = t.end;
       t.end += COMMUNITY_ID_TEXT_LENGTH;
-    } else out.putNull(TEXT.community_id);
-    const prefix = exporter.idPrefix;
-    const start = ids.reserve(prefix.length + 3 * context.stateKey.length + 160);
-    const id = ids.bytes;
-    let k = start;
-    for (let i = 0; i < prefix.length; i++) id[k++] = prefix[i];
-    if (cid >= 0) {
-      ids.holeAt(cid, k);
-      k += COMMUNITY_ID_TEXT_LENGTH;
-      id[k++] = 124; // |
-      const srcText = text[TEXT.src_addr].bytes;
-      for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
-      id[k++] = 124;
-      if (sport === sport) k = writeInteger(id, k, sport);
-    } else k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
-    id[k++] = 0;
-    k = writeInteger(id, k, startUs);
-    ids.pushFlowId(start, k);
+    } else this.identityBytes(bytes, src, dst, srcLen, dstLen, proto, sport, dport, startUs, srcTextStart, srcTextEnd, context, out);
     const t = text[TEXT.flow_id];
     if (this.fidColumnAt < 0) this.fidColumnAt = t.end;
     t.end += FLOW_ID_TEXT_LENGTH;
@@ -1099,6 +1083,41 @@ export class FlowDecoder {
     num[NUM.tcp_flags_fwd][row] = proto === 6 ? flagsFwd : NaN;
     num[NUM.tcp_flags_bwd][row] = proto === 6 ? flagsBwd : NaN;
     out.endRow();
+  }
+
+  /**
+   * The Community ID input and flow id message of a record the module does not build itself
+   * (IPv6, no addresses, out-of-range numbers), written here byte by byte.
+   */
+  private identityBytes(bytes: Uint8Array, src: number, dst: number, srcLen: number, dstLen: number, proto: number, sport: number, dport: number, startUs: number, srcTextStart: number, srcTextEnd: number, context: Context, out: ExportColumns): void {
+    const ids = this.ids;
+    const text = out.text;
+    const exporter = context.text;
+    let cid = -1;
+    if (src === src && dst === dst && srcLen === dstLen && proto === proto) {
+      const c = ids.reserve(COMMUNITY_ID_INPUT_MAX);
+      cid = ids.pushCommunityId(c, communityIdInput(ids.bytes, c, bytes, src, bytes, dst, srcLen, proto, sport === sport ? sport : 0, dport === dport ? dport : 0));
+      const t = text[TEXT.community_id];
+      if (this.cidColumnAt < 0) this.cidColumnAt = t.end;
+      t.end += COMMUNITY_ID_TEXT_LENGTH;
+    } else out.putNull(TEXT.community_id);
+    const prefix = exporter.idPrefix;
+    const start = ids.reserve(prefix.length + 3 * context.stateKey.length + 160);
+    const id = ids.bytes;
+    let k = start;
+    for (let i = 0; i < prefix.length; i++) id[k++] = prefix[i];
+    if (cid >= 0) {
+      ids.holeAt(cid, k);
+      k += COMMUNITY_ID_TEXT_LENGTH;
+      id[k++] = 124; // |
+      const srcText = text[TEXT.src_addr].bytes;
+      for (let i = srcTextStart; i < srcTextEnd; i++) id[k++] = srcText[i];
+      id[k++] = 124;
+      if (sport === sport) k = writeInteger(id, k, sport);
+    } else k += utf8.encodeInto(`${context.stateKey}#${context.sequence}#${this.stats.flows}`, id.subarray(k)).written;
+    id[k++] = 0;
+    k = writeInteger(id, k, startUs);
+    ids.pushFlowId(start, k);
   }
 
   /** MAC address text (aa:bb:…) of the 6 bytes at `o`, or null when absent. */

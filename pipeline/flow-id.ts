@@ -14,9 +14,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 const SCRATCH = Buffer.alloc(40);
 
-// ICMP types whose reply type lets Community ID treat the exchange as two-way.
-const ICMP4_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
-const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144 };
+// ICMP types whose reply type lets Community ID treat the exchange as two-way (exported for the
+// WebAssembly flow identity, pipeline/identity-batch.ts).
+export const ICMP4_PAIR: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
+export const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144 };
 
 /** Address bytes of a textual IPv4 or IPv6 address; null for anything else. */
 export function addressBytes(address: string): Uint8Array | null {

@@ -9,10 +9,26 @@
  *
  * The same ids as `communityIdBytes` and `flowId` (pipeline/flow-id.ts), byte for byte.
  */
-import { COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH } from './flow-id.ts';
-import { IDS_EMPTY, IDS_FREE, IDS_GROUP, compileSha1Ids, type Sha1Ids } from './sha1-simd.ts';
+import { COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, ICMP4_PAIR, ICMP6_PAIR } from './flow-id.ts';
+import { IDS_EMPTY, IDS_FREE, IDS_GROUP, IDS_ICMP4, IDS_ICMP6, V4_WORDS, compileSha1Ids, type Sha1Ids } from './sha1-simd.ts';
 
 let shared: Sha1Ids | null | undefined;
+
+/** The identity module with its ICMP pair tables filled (once per process). */
+function identityModule(): Sha1Ids | null {
+  if (shared === undefined) {
+    shared = compileSha1Ids();
+    if (shared !== null) {
+      const memory = new Uint8Array(shared.memory.buffer);
+      for (const [type, reply] of Object.entries(ICMP4_PAIR)) memory[IDS_ICMP4 + Number(type)] = reply;
+      for (const [type, reply] of Object.entries(ICMP6_PAIR)) memory[IDS_ICMP6 + Number(type)] = reply;
+    }
+  }
+  return shared;
+}
+
+/** Bytes of a flow id message `pushV4` reserves besides its prefix: hole, |, address, |, port, \0, start. */
+const V4_MESSAGE_MAX = 30 + 1 + 15 + 1 + 5 + 1 + 16;
 
 /** Bytes a message slot takes: the message, 0x80, zeros and the 8-byte length, in whole blocks. */
 const slotBytes = (length: number) => (((length + 8) >>> 6) + 1) << 6;
@@ -43,6 +59,12 @@ export class IdentityBatch {
   private cids: Int32Array<ArrayBuffer> = new Int32Array(2 * 64);
   private keys: Int32Array<ArrayBuffer> = new Int32Array(64);
   private fids: Int32Array<ArrayBuffer> = new Int32Array(2 * 64);
+  /** IPv4 flows whose messages the module writes (V4_WORDS each), and their count. */
+  private v4: Int32Array<ArrayBuffer> = new Int32Array(V4_WORDS * 64);
+  private v4Count = 0;
+  /** The exporter prefix last copied into the memory, and where. */
+  private prefix: Uint8Array | null = null;
+  private prefixAt = 0;
   /** Messages pushed. */
   communityIds = 0;
   flowIds = 0;
@@ -51,7 +73,7 @@ export class IdentityBatch {
   flowIdText = 0;
 
   constructor() {
-    shared ??= compileSha1Ids();
+    const shared = identityModule();
     if (shared === null) throw new Error('WebAssembly SIMD is not available in this runtime (flow identity needs it; Node.js 20 has it)');
     this.wasm = shared;
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
@@ -108,6 +130,46 @@ export class IdentityBatch {
     this.bytes = new Uint8Array(memory.buffer);
   }
 
+  /**
+   * An IPv4 flow whose Community ID input and flow id message the module writes itself (the same
+   * bytes as `communityIdInput` and `site \0 sensor \0 <Community ID>|<source>|<port> \0 <start>`):
+   * `prefix` is `site \0 sensor \0`, addresses are big-endian numbers, protocol 0..255, ports
+   * 0..65535 or -1 when absent (the Community ID then takes 0), start 0..2^53 µs. Returns the
+   * Community ID's index; the flow id's index is `flowIds - 1` after the call.
+   */
+  pushV4(prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startUs: number): number {
+    if (prefix !== this.prefix) {
+      const at = this.reserve(prefix.length);
+      this.bytes.set(prefix, at);
+      this.end = at + ((prefix.length + 63) & ~63);
+      this.prefix = prefix;
+      this.prefixAt = at;
+    }
+    const c = this.reserve(16);
+    const k = this.pushCommunityId(c, c + (proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58 ? 16 : 12));
+    const f = this.reserve(prefix.length + V4_MESSAGE_MAX);
+    const j = this.pushFlowId(f, f + prefix.length + V4_MESSAGE_MAX);
+    this.keys[k] = f + prefix.length;
+    const n = this.v4Count++;
+    if ((n + 1) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (n + 1) * V4_WORDS);
+    const w = this.v4;
+    const o = n * V4_WORDS;
+    const high = Math.floor(startUs / 1e8);
+    w[o] = c;
+    w[o + 1] = f;
+    w[o + 2] = j;
+    w[o + 3] = this.prefixAt;
+    w[o + 4] = prefix.length;
+    w[o + 5] = src;
+    w[o + 6] = dst;
+    w[o + 7] = proto;
+    w[o + 8] = sport;
+    w[o + 9] = dport;
+    w[o + 10] = high;
+    w[o + 11] = startUs - high * 1e8;
+    return k;
+  }
+
   /** Hash everything pushed and write the ids' text (see `communityIdText`, `flowIdText`). */
   run(): void {
     const nc = this.communityIds;
@@ -122,7 +184,9 @@ export class IdentityBatch {
     const fidDigests = cidDigests + 20 * gc;
     this.communityIdText = fidDigests + 20 * gf;
     this.flowIdText = this.communityIdText + COMMUNITY_ID_TEXT_LENGTH * nc;
-    this.room(this.flowIdText + FLOW_ID_TEXT_LENGTH * nf);
+    const v4Table = (this.flowIdText + FLOW_ID_TEXT_LENGTH * nf + 3) & ~3;
+    const nv4 = this.v4Count;
+    this.room(v4Table + 4 * V4_WORDS * nv4);
     const words = new Int32Array(this.bytes.buffer, cidTable, (fidDigests - cidTable) >> 2);
     // Spare lanes of a last group hash the empty message.
     words.set(this.cids.subarray(0, 2 * nc), 0);
@@ -138,6 +202,10 @@ export class IdentityBatch {
       words[f + i + 1] = 0;
     }
     const wasm = this.wasm;
+    if (nv4 > 0) {
+      new Int32Array(this.bytes.buffer, v4Table, V4_WORDS * nv4).set(this.v4.subarray(0, V4_WORDS * nv4));
+      wasm.flowsV4(v4Table, nv4, fidTable);
+    }
     if (nc > 0) {
       wasm.hash(cidTable, gc, cidDigests);
       wasm.communityIds(cidDigests, nc, this.communityIdText, keyTable);
@@ -152,6 +220,8 @@ export class IdentityBatch {
   clear(): void {
     this.communityIds = 0;
     this.flowIds = 0;
+    this.v4Count = 0;
+    this.prefix = null;
     this.end = IDS_FREE;
     this.longest = 64;
   }

@@ -256,7 +256,19 @@ export function compileSha1x4(): Sha1x4 | null {
 
 // ---- flow identity: messages hashed from their bytes, digests written as text ---------------
 
-// More opcodes (core spec 2.0: memory 5.4.6, bulk memory 5.4.6 0xFC, vector 5.4.8).
+// More opcodes (core spec 2.0: control 5.4.1, memory 5.4.6, bulk memory 5.4.6 0xFC, vector 5.4.8).
+const OP_BLOCK = 0x02;
+const OP_IF = 0x04;
+const OP_ELSE = 0x05;
+const OP_BR = 0x0c;
+const OP_SELECT = 0x1b;
+const OP_I32_EQZ = 0x45;
+const OP_I32_EQ = 0x46;
+const OP_I32_LT_U = 0x49;
+const OP_I32_LE_U = 0x4d;
+const OP_I32_GE_S = 0x4e;
+const OP_I32_DIV_U = 0x6e;
+const OP_I32_REM_U = 0x70;
 const OP_I32_LOAD = 0x28;
 const OP_I32_LOAD8_U = 0x2d;
 const OP_I32_STORE = 0x36;
@@ -284,7 +296,14 @@ export const IDS_BASE64 = 0;
 export const IDS_HEX = 64;
 export const IDS_EMPTY = 128;
 const IDS_RING = 256;
-export const IDS_FREE = IDS_RING + 256 * SETS;
+/** Per byte value its decimal text (up to 3 bytes) and, in the fourth byte, the text's length. */
+export const IDS_OCTETS = IDS_RING + 256 * SETS;
+/** ICMP (IPv4, then IPv6) type → the reply type Community ID pairs it with, 255 = none. */
+export const IDS_ICMP4 = IDS_OCTETS + 1024;
+export const IDS_ICMP6 = IDS_ICMP4 + 256;
+export const IDS_FREE = IDS_ICMP6 + 256;
+/** Words per record of `flowsV4`'s table. */
+export const V4_WORDS = 12;
 /** Messages per group of the identity module's hashing (its count must be a multiple). */
 export const IDS_GROUP = 4 * SETS;
 
@@ -518,11 +537,147 @@ function flowIdsBody(): number[] {
   return [1, 2, I32, ...c.bytes];
 }
 
+/**
+ * `flowsV4(table, count, fids)`: the Community ID inputs and flow id messages of `count` IPv4
+ * flows, 12 words each in `table`: Community ID input address, flow id message address, flow id
+ * index (its length goes to fids[2 × index + 1]), exporter prefix address and length, source and
+ * destination address (big-endian as numbers), protocol (0..255), source and destination port
+ * (0..65535, -1 absent), start time as high and low decimal halves (µs = high × 10^8 + low).
+ * The bytes are `communityIdInput`'s and the decoder's flow id key's, byte for byte.
+ */
+function flowsV4Body(): number[] {
+  const TABLE = 0;
+  const COUNT = 1;
+  const FIDS = 2;
+  const I = 3;
+  const D = 4; // the record's words
+  const P = 5; // write pointer
+  const SRC = 6;
+  const DST = 7;
+  const PROTO = 8;
+  const SP = 9; // Community ID ports
+  const DP = 10;
+  const SWAP = 11;
+  const ONEWAY = 12;
+  const V = 13; // digits: value, count, scratch
+  const N = 14;
+  const Q = 15;
+  const PAIR = 16;
+  const c = new Code();
+  const word = (w: number) => c.get(D).load(4 * w);
+  /** The decimal digits of the value in V at P (P advances); exactly `pad` digits when pad > 0. */
+  const digits = (pad: number) => {
+    if (pad > 0) c.i32(pad).set(N);
+    else {
+      // count the digits
+      c.i32(1).set(N).get(V).set(Q);
+      c.op(OP_BLOCK, BLOCK_VOID, OP_LOOP, BLOCK_VOID);
+      c.get(Q).i32(10).op(OP_I32_LT_U, OP_BR_IF, 1);
+      c.get(Q).i32(10).op(OP_I32_DIV_U).set(Q).get(N).i32(1).op(OP_I32_ADD).set(N);
+      c.op(OP_BR, 0, OP_END, OP_END);
+    }
+    c.get(P).get(N).op(OP_I32_ADD).set(Q);
+    c.op(OP_LOOP, BLOCK_VOID);
+    c.get(Q).i32(1).op(OP_I32_SUB).tee(Q).get(V).i32(10).op(OP_I32_REM_U).i32(48).op(OP_I32_ADD).store8();
+    c.get(V).i32(10).op(OP_I32_DIV_U).set(V);
+    c.get(Q).get(P).op(OP_I32_GT_U, OP_BR_IF, 0, OP_END);
+    c.get(P).get(N).op(OP_I32_ADD).set(P);
+  };
+  /** Store the byte on the stack top (value) at P + offset: value pushed by `value`. */
+  const byteAt = (offset: number, value: () => void) => {
+    c.get(P);
+    value();
+    c.store8(offset);
+  };
+  c.countUp(I, COUNT, () => {
+    c.get(TABLE).get(I).i32(4 * V4_WORDS).op(OP_I32_MUL).op(OP_I32_ADD).set(D);
+    word(5).set(SRC);
+    word(6).set(DST);
+    word(7).set(PROTO);
+    // Community ID ports: absent ones are 0.
+    word(8).i32(0);
+    word(8).i32(0).op(OP_I32_GE_S, OP_SELECT).set(SP);
+    word(9).i32(0);
+    word(9).i32(0).op(OP_I32_GE_S, OP_SELECT).set(DP);
+    // ICMP: the type's reply type stands in for the code, or the exchange is one-way.
+    c.i32(0).set(ONEWAY);
+    c.get(PROTO).i32(1).op(OP_I32_EQ).get(PROTO).i32(58).op(OP_I32_EQ).op(OP_I32_OR);
+    c.op(OP_IF, BLOCK_VOID);
+    // pair = sp <= 255 ? table[sp] : 255
+    c.get(PROTO).i32(1).op(OP_I32_EQ).op(OP_IF, I32).i32(IDS_ICMP4).op(OP_ELSE).i32(IDS_ICMP6).op(OP_END).get(SP).i32(255).op(OP_I32_AND).op(OP_I32_ADD).load8();
+    c.i32(255).get(SP).i32(255).op(OP_I32_LE_U, OP_SELECT).tee(PAIR);
+    c.i32(255).op(OP_I32_EQ).op(OP_IF, BLOCK_VOID).i32(1).set(ONEWAY).op(OP_ELSE).get(PAIR).set(DP).op(OP_END);
+    c.op(OP_END);
+    // swap = !oneway && !(src < dst || (src == dst && sp < dp))
+    c.get(SRC).get(DST).op(OP_I32_LT_U).get(SRC).get(DST).op(OP_I32_EQ).get(SP).get(DP).op(OP_I32_LT_U).op(OP_I32_AND).op(OP_I32_OR).get(ONEWAY).op(OP_I32_OR).op(OP_I32_EQZ).set(SWAP);
+    // The Community ID input: seed 0, the ordered addresses, protocol, 0, the ordered ports.
+    word(0).set(P);
+    byteAt(0, () => c.i32(0));
+    byteAt(1, () => c.i32(0));
+    const first = () => c.get(DST).get(SRC).get(SWAP).op(OP_SELECT);
+    const second = () => c.get(SRC).get(DST).get(SWAP).op(OP_SELECT);
+    for (let j = 0; j < 4; j++) {
+      byteAt(2 + j, () => first().i32(24 - 8 * j).op(OP_I32_SHR_U));
+      byteAt(6 + j, () => second().i32(24 - 8 * j).op(OP_I32_SHR_U));
+    }
+    byteAt(10, () => c.get(PROTO));
+    byteAt(11, () => c.i32(0));
+    const p = () => c.get(DP).get(SP).get(SWAP).op(OP_SELECT);
+    const q = () => c.get(SP).get(DP).get(SWAP).op(OP_SELECT);
+    byteAt(12, () => p().i32(8).op(OP_I32_SHR_U));
+    byteAt(13, p);
+    byteAt(14, () => q().i32(8).op(OP_I32_SHR_U));
+    byteAt(15, q);
+    // The flow id message: prefix, the 30-byte hole, |source|port\0start.
+    word(1).tee(P);
+    word(3);
+    word(4).op(BULK, MEMORY_COPY, 0, 0);
+    c.get(P);
+    word(4).op(OP_I32_ADD).i32(30).op(OP_I32_ADD).set(P);
+    byteAt(0, () => c.i32(124));
+    c.get(P).i32(1).op(OP_I32_ADD).set(P);
+    for (let j = 0; j < 4; j++) {
+      if (j > 0) {
+        byteAt(0, () => c.i32(46));
+        c.get(P).i32(1).op(OP_I32_ADD).set(P);
+      }
+      // the octet's text (4 bytes written, the length byte overwritten next)
+      c.get(SRC).i32(24 - 8 * j).op(OP_I32_SHR_U).i32(255).op(OP_I32_AND).i32(2).op(OP_I32_SHL).load(IDS_OCTETS).set(Q);
+      c.get(P).get(Q).store();
+      c.get(P).get(Q).i32(24).op(OP_I32_SHR_U).op(OP_I32_ADD).set(P);
+    }
+    byteAt(0, () => c.i32(124));
+    c.get(P).i32(1).op(OP_I32_ADD).set(P);
+    word(8).i32(0).op(OP_I32_GE_S, OP_IF, BLOCK_VOID);
+    word(8).set(V);
+    digits(0);
+    c.op(OP_END);
+    byteAt(0, () => c.i32(0));
+    c.get(P).i32(1).op(OP_I32_ADD).set(P);
+    word(10).op(OP_IF, BLOCK_VOID);
+    word(10).set(V);
+    digits(0);
+    word(11).set(V);
+    digits(8);
+    c.op(OP_ELSE);
+    word(11).set(V);
+    digits(0);
+    c.op(OP_END);
+    // its length into the flow id table
+    c.get(FIDS);
+    word(2).i32(3).op(OP_I32_SHL).op(OP_I32_ADD).get(P);
+    word(1).op(OP_I32_SUB).store(4);
+  });
+  c.op(OP_END);
+  return [1, 14, I32, ...c.bytes];
+}
+
 /** The identity module: `hash`, `communityIds` and `flowIds` over one memory; null without WebAssembly SIMD. */
 export interface Sha1Ids {
   readonly hash: (table: number, count: number, out: number) => void;
   readonly communityIds: (digests: number, count: number, out: number, keys: number) => void;
   readonly flowIds: (digests: number, count: number, out: number) => void;
+  readonly flowsV4: (table: number, count: number, fids: number) => void;
   readonly memory: WebAssembly.Memory;
 }
 
@@ -531,11 +686,19 @@ export function compileSha1Ids(): Sha1Ids | null {
     { params: 3, results: 0, body: hashBody(), export: 'hash' },
     { params: 4, results: 0, body: communityIdsBody(), export: 'communityIds' },
     { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
+    { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
   ]);
   if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Sha1Ids;
   const alphabet = new Uint8Array(exports.memory.buffer, 0, IDS_FREE);
   alphabet.set(new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), IDS_BASE64);
   alphabet.set(new TextEncoder().encode('0123456789abcdef'), IDS_HEX);
+  for (let v = 0; v < 256; v++) {
+    const digits = String(v);
+    for (let i = 0; i < digits.length; i++) alphabet[IDS_OCTETS + 4 * v + i] = digits.charCodeAt(i);
+    alphabet[IDS_OCTETS + 4 * v + 3] = digits.length;
+  }
+  // (the ICMP pair tables are the caller's: pipeline/identity-batch.ts fills them)
+  alphabet.fill(255, IDS_ICMP4, IDS_FREE);
   return exports;
 }

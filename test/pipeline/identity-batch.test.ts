@@ -3,13 +3,16 @@
  * of the SHA-1) of each input and the flow id (first 8 bytes of the SHA-1, hex) of each message
  * after its Community ID hole is filled. Random batches (fast-check) mix message lengths across
  * the block boundaries in one group of lanes, batch sizes that are not a multiple of the group,
- * and batches large enough to grow the module's memory; a batch is reused after clear().
+ * and batches large enough to grow the module's memory; a batch is reused after clear(). IPv4
+ * flows whose messages the module writes itself (`pushV4`) give communityIdBytes() and flowId()
+ * of the same flow, mixed with flows whose messages were written outside.
  */
 import { hash } from 'node:crypto';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IdentityBatch } from '../../pipeline/identity-batch.ts';
+import { addressText, communityIdBytes, flowId } from '../../pipeline/flow-id.ts';
 
 const text = (b: IdentityBatch, at: number, n: number) => Buffer.from(b.bytes.subarray(at, at + n)).toString('latin1');
 
@@ -85,6 +88,59 @@ test('every message length from 0 to 300 bytes in one batch, then a batch that g
   check(batch, many);
   // Site and sensor names may make a flow id message many blocks long.
   check(batch, [{ input: new Uint8Array(16), message: new Uint8Array(9000).fill(0x61), hole: 4000 }, ...many.slice(0, 9)]);
+});
+
+const v4Arb = fc.record({
+  src: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+  dst: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+  same: fc.boolean(),
+  proto: fc.constantFrom(1, 58, 6, 17, 132, 47, 0, 255),
+  sport: fc.oneof(fc.constantFrom(-1, 0, 8, 0, 13, 128, 133, 255, 256, 65535), fc.integer({ min: 0, max: 65535 })),
+  dport: fc.oneof(fc.constantFrom(-1, 0, 1, 53, 65535), fc.integer({ min: 0, max: 65535 })),
+  start: fc.oneof(fc.constantFrom(0, 7, 99_999_999, 100_000_000, 2 ** 31 - 1, 2 ** 31, 1_797_828_091_763_000, Number.MAX_SAFE_INTEGER), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+  outside: fc.boolean(),
+});
+
+test('IPv4 flows built inside the module equal communityIdBytes() and flowId() (fast-check, ICMP pairs, absent ports)', () => {
+  const batch = new IdentityBatch();
+  const word = (a: Uint8Array) => (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+  fc.assert(
+    fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 70 }), fc.array(v4Arb, { minLength: 1, maxLength: 30 }), (site, sensor, flows) => {
+      const prefix = Buffer.from(`${site}\u0000${sensor}\u0000`);
+      const expected = flows.map((f) => {
+        const dst = f.same ? f.src : f.dst;
+        const cid = communityIdBytes(f.src, dst, f.proto, Math.max(0, f.sport), Math.max(0, f.dport));
+        const key = `${cid}|${addressText(f.src)}|${f.sport < 0 ? '' : f.sport}`;
+        return { cid, fid: flowId(site, sensor, key, f.start), key };
+      });
+      flows.forEach((f, i) => {
+        const dst = f.same ? f.src : f.dst;
+        if (!f.outside) {
+          batch.pushV4(prefix, word(f.src), word(dst), f.proto, f.sport, f.dport, f.start);
+          return;
+        }
+        // A flow whose messages were written outside the module, between the others.
+        const input = Buffer.concat([Buffer.from([0, 0]), Buffer.from(f.src), Buffer.from(dst)]);
+        const at = batch.reserve(input.length);
+        batch.bytes.set(input, at);
+        const k = batch.pushCommunityId(at, at + input.length);
+        const message = Buffer.from(`${site}\u0000${sensor}\u0000${'-'.repeat(30)}${i}`);
+        const m = batch.reserve(message.length);
+        batch.bytes.set(message, m);
+        batch.holeAt(k, m + prefix.length);
+        batch.pushFlowId(m, m + message.length);
+        const cid = '1:' + hash('sha1', input, 'base64');
+        expected[i] = { cid, fid: hash('sha1', Buffer.from(`${site}\u0000${sensor}\u0000${cid}${i}`), 'hex').slice(0, 16), key: '' };
+      });
+      batch.run();
+      expected.forEach((e, i) => {
+        assert.is(text(batch, batch.communityIdText + 30 * i, 30), e.cid, `Community ID ${i}`);
+        assert.is(text(batch, batch.flowIdText + 16 * i, 16), e.fid, `flow id ${i} (${e.key})`);
+      });
+      batch.clear();
+    }),
+    { numRuns: 400, seed: 23 },
+  );
 });
 
 test.run();
