@@ -491,6 +491,37 @@ function writeInteger(out: Uint8Array, at: number, v: number): number {
   return at + s.length;
 }
 
+/** Per byte value its decimal text (up to 3 bytes) and, in the fourth byte, the text's length. */
+const OCTET_TEXT = (() => {
+  const table = new Uint8Array(1024);
+  for (let v = 0; v < 256; v++) {
+    const digits = String(v);
+    for (let i = 0; i < digits.length; i++) table[4 * v + i] = digits.charCodeAt(i);
+    table[4 * v + 3] = digits.length;
+  }
+  return table;
+})();
+
+/**
+ * `writeAddressText` (pipeline/flow-id.ts) for addresses of either length: IPv4's dotted text
+ * from a table of octet text, IPv6 through it.
+ */
+function addressText(out: Uint8Array, at: number, bytes: Uint8Array, o: number, length: number): number {
+  if (length !== 4) return writeAddressText(out, at, bytes, o, length);
+  for (let i = 0; i < 4; i++) {
+    if (i) out[at++] = 46; // .
+    const e = bytes[o + i] << 2;
+    const n = OCTET_TEXT[e + 3];
+    out[at] = OCTET_TEXT[e];
+    if (n > 1) {
+      out[at + 1] = OCTET_TEXT[e + 1];
+      if (n > 2) out[at + 2] = OCTET_TEXT[e + 2];
+    }
+    at += n;
+  }
+  return at;
+}
+
 /** Text of an exporter the rows repeat: its sensor id and the flow id prefix `site\0sensor\0`. */
 interface ExporterText {
   readonly sensor: Uint8Array;
@@ -1000,12 +1031,12 @@ export class FlowDecoder {
     if (src === src) {
       const t = text[TEXT.src_addr];
       srcTextStart = t.end;
-      t.end = writeAddressText(t.bytes, t.end, bytes, src, srcLen);
+      t.end = addressText(t.bytes, t.end, bytes, src, srcLen);
       srcTextEnd = t.end;
     } else out.putNull(TEXT.src_addr);
     if (dst === dst) {
       const t = text[TEXT.dst_addr];
-      t.end = writeAddressText(t.bytes, t.end, bytes, dst, dstLen);
+      t.end = addressText(t.bytes, t.end, bytes, dst, dstLen);
     } else out.putNull(TEXT.dst_addr);
 
     // Identity. The hash inputs are gathered here and hashed per datagram (finishIdentity); the
