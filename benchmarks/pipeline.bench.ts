@@ -8,7 +8,9 @@
  * nats-server where it takes part), and the ratios the targets are stated in, both ways:
  *   in-process pipeline ≥ 50% of its slowest part; NATS pipeline ≥ 30% of raw NATS publish+consume.
  * Every rep runs every part on a fresh nats-server and fresh stores; best and median are printed.
- * Usage: HEIR_BENCH_REPS=3 npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--in-flight N] [--json]
+ * The pipelines write through the store worker (the store on its own thread), as `heir run` does;
+ * --compare also runs them with the store on the receiving thread, alternating, and prints the A/B.
+ * Usage: HEIR_BENCH_REPS=3 npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--in-flight N] [--compare] [--json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import { NatsBus } from '../pipeline/bus-nats.ts';
 import { decodeTables, encodeTables } from '../pipeline/ipc.ts';
 import { Runner } from '../pipeline/runner.ts';
 import { openStore } from '../pipeline/store.ts';
+import { openStoreWorker } from '../pipeline/store-worker.ts';
 import { syntheticSource } from '../pipeline/synthetic-source.ts';
 import type { SourceBatch } from '../pipeline/types.ts';
 import { startNats, type NatsServer } from '../test/helpers/nats.ts';
@@ -31,6 +34,8 @@ const arg = (name: string, fallback: number) => {
 };
 const FLOWS = arg('flows', 200_000);
 const IN_FLIGHT = arg('in-flight', 32);
+/** Also run both pipelines with the store on the receiving thread (as before the store worker), alternating with the others. */
+const COMPARE = args.includes('--compare');
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 1);
 /** NATS's default max_payload: the raw part sends each frame as one message, as the pipeline does. */
 const MAX_PAYLOAD = 1024 * 1024;
@@ -115,17 +120,22 @@ async function rawNats(server: NatsServer): Promise<Measure> {
   return measure;
 }
 
-// The whole pipeline, in-process or over NATS; the stores are closed (checkpointed) inside the
-// measured time, as the DuckDB part's is.
-async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer): Promise<Measure> {
-  const store = await openStore(join(dir, `${kind}.duckdb`));
+// The whole pipeline, in-process or over NATS, with the store on its own thread as `heir run` has
+// it (or, with `oneThread`, on the thread that receives the batches); the stores are closed
+// (checkpointed) inside the measured time, as the DuckDB part's is.
+async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer, oneThread = false): Promise<Measure> {
+  const file = join(dir, `${kind}${oneThread ? '-one-thread' : ''}.duckdb`);
+  const store = oneThread ? await openStore(file) : await openStoreWorker(file);
   const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: server.url });
-  const runner = new Runner({ site: `bench-${kind}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
+  // Each variant its own site (subject, consumer) and batch ids: JetStream would drop a second
+  // variant's batches as duplicates of the first's.
+  const variant = `${kind}${oneThread ? '-one-thread' : ''}`;
+  const runner = new Runner({ site: `bench-${variant}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
   let idle = 0;
   const measure = await timed(async () => {
     const work = runner.work({ idleExitMs: 200 });
     await runner.publish((async function* () {
-      yield* batches;
+      for (const b of batches) yield { id: `${variant}/${b.id}`, tables: b.tables };
     })());
     await runner.drained(0);
     const drained = performance.now();
@@ -145,6 +155,8 @@ interface Rep {
   natsRawPublishConsume: Measure;
   pipelineInProcess: Measure;
   pipelineNats: Measure;
+  pipelineInProcessOneThread?: Measure;
+  pipelineNatsOneThread?: Measure;
 }
 
 async function rep(): Promise<Rep> {
@@ -163,9 +175,20 @@ async function rep(): Promise<Rep> {
       await store.close();
     });
     const natsRawPublishConsume = await rawNats(server);
+    if (!COMPARE) {
+      const pipelineInProcess = await pipeline(dir, 'memory', server);
+      const pipelineNats = await pipeline(dir, 'nats', server);
+      return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats };
+    }
+    // Alternating, the order flipped every rep, so both see the same load.
+    const first = reps.length % 2 === 0;
+    const pipelineInProcessOneThread = first ? await pipeline(dir, 'memory', server, true) : undefined;
     const pipelineInProcess = await pipeline(dir, 'memory', server);
+    const inProcessOneThread = pipelineInProcessOneThread ?? (await pipeline(dir, 'memory', server, true));
+    const pipelineNatsOneThread = first ? await pipeline(dir, 'nats', server, true) : undefined;
     const pipelineNats = await pipeline(dir, 'nats', server);
-    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats };
+    const natsOneThread = pipelineNatsOneThread ?? (await pipeline(dir, 'nats', server, true));
+    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats, pipelineInProcessOneThread: inProcessOneThread, pipelineNatsOneThread: natsOneThread };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -190,10 +213,18 @@ const ratios = (rate: (m: Measure) => number) =>
     inProcessVsSlowestPart: rate(r.pipelineInProcess) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend)),
     natsPipelineVsRawNats: rate(r.pipelineNats) / rate(r.natsRawPublishConsume),
     natsPipelineVsSlowestPart: rate(r.pipelineNats) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend), rate(r.natsRawPublishConsume)),
+    ...(r.pipelineNatsOneThread && r.pipelineInProcessOneThread
+      ? {
+          natsOneThreadVsRawNats: rate(r.pipelineNatsOneThread) / rate(r.natsRawPublishConsume),
+          natsStoreThreadVsOneThread: rate(r.pipelineNats) / rate(r.pipelineNatsOneThread),
+          inProcessStoreThreadVsOneThread: rate(r.pipelineInProcess) / rate(r.pipelineInProcessOneThread),
+        }
+      : {}),
   }));
 const summary = (values: number[], digits = 0) => ({ best: +best(values).toFixed(digits), median: +median(values).toFixed(digits) });
-const ratioSummary = (rows: ReturnType<typeof ratios>) =>
-  Object.fromEntries((Object.keys(rows[0]) as (keyof (typeof rows)[0])[]).map((k) => [k, summary(rows.map((r) => r[k]), 2)]));
+type Ratios = ReturnType<typeof ratios>[0];
+const ratioSummary = (rows: Ratios[]) =>
+  Object.fromEntries((Object.keys(rows[0]) as (keyof Ratios)[]).map((k) => [k, summary(rows.map((r) => r[k]!), 2)])) as Record<keyof Ratios, { best: number; median: number }>;
 
 const result = {
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
@@ -203,8 +234,8 @@ const result = {
   inFlight: IN_FLIGHT,
   reps: REPS,
   megabytes: +(bytes / 1e6).toFixed(1),
-  flowsPerSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byWall(r[p])))])),
-  flowsPerCpuSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byCpu(r[p])))])),
+  flowsPerSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byWall(r[p]!)))])),
+  flowsPerCpuSecond: Object.fromEntries(parts.map((p) => [p, summary(reps.map((r) => byCpu(r[p]!)))])),
   ratios: ratioSummary(ratios(byWall)),
   ratiosByCpu: ratioSummary(ratios(byCpu)),
   targets: { inProcessVsSlowestPart: 0.5, natsPipelineVsRawNats: 0.3 },
@@ -220,5 +251,10 @@ else {
   line('in-process pipeline / slowest part:', 'inProcessVsSlowestPart', 0.5);
   line('NATS pipeline / raw NATS pub+consume:', 'natsPipelineVsRawNats', 0.3);
   line('NATS pipeline / its slowest part:', 'natsPipelineVsSlowestPart');
+  if (COMPARE) {
+    line('same, store on the receiving thread:', 'natsOneThreadVsRawNats', 0.3);
+    line('NATS, store thread / one thread:', 'natsStoreThreadVsOneThread');
+    line('in-process, store thread / one thread:', 'inProcessStoreThreadVsOneThread');
+  }
   console.log('  (CPU: this process, all threads; the NATS rows add nats-server)');
 }

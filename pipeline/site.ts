@@ -1,13 +1,14 @@
 /**
  * A site pipeline assembled from its configuration: the bus (in-process or NATS JetStream), the
- * DuckDB store and the fused operator chain, with one `close()` that drains them in order.
+ * DuckDB store (on its own thread: store-worker.ts) and the fused operator chain, with one
+ * `close()` that drains them in order.
  */
 import { defaultOperators, loadOperators } from '../operators/index.ts';
 import { MemoryBus } from './bus-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Runner } from './runner.ts';
 import { sourceFromConfig } from './sources.ts';
-import { openStore, type Store } from './store.ts';
+import { openStoreWorker, type StoreWorker } from './store-worker.ts';
 import type { Bus } from './types.ts';
 
 /** A running site pipeline. */
@@ -15,7 +16,7 @@ export interface Site {
   readonly config: PipelineConfig;
   readonly bus: Bus;
   /** Absent for a source-only process. */
-  readonly store?: Store;
+  readonly store?: StoreWorker;
   readonly runner: Runner;
   close(): Promise<void>;
 }
@@ -33,7 +34,7 @@ export async function openBus(config: PipelineConfig): Promise<Bus> {
 export async function openSite(config: PipelineConfig, options: { withStore?: boolean } = {}): Promise<Site> {
   // No operators key: the default chain (features, classification, hunt rules, inventory).
   const operators = await loadOperators(config.operators ?? (await defaultOperators(config.model)), { model: config.model });
-  const store = options.withStore === false ? undefined : await openStore(config.store);
+  const store = options.withStore === false ? undefined : await openStoreWorker(config.store);
   let bus: Bus;
   try {
     bus = await openBus(config);

@@ -308,6 +308,9 @@ export class Store implements BatchSink {
     if (this.scheduled) return;
     this.scheduled = true;
     this.queue = this.queue
+      // One turn of the event loop first: writes that arrive together (a pull of messages, the
+      // messages queued for the store's thread) join one group instead of the first going alone.
+      .then(nextTurn)
       .then(async () => {
         this.scheduled = false;
         const group = this.pending.splice(0, MAX_GROUP);
@@ -565,6 +568,10 @@ function splitLayout(table: string, columns: readonly { name: string; type: stri
 function joinedSql(layout: Layout): string {
   const joins = [...layout.parts].filter(([family]) => family !== CORE).map(([, part]) => ` LEFT JOIN ${ident(part.table)} USING (_row)`);
   return `SELECT ${[...layout.columns.keys()].map(ident).join(', ')} FROM ${ident(layout.parts.get(CORE)!.table)}${joins.join('')}`;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function literal(text: string): string {
