@@ -69,9 +69,30 @@ const loadF64 = (offset: number) => [OP.f64load, 3, ...uleb(offset)];
 const loadI64 = (offset: number) => [OP.i64load, 3, ...uleb(offset)];
 const storeF64 = (offset: number) => [OP.f64store, 3, ...uleb(offset)];
 
-/** leaf(p, o, k8): add leaf p's value into the sum row at byte address o (k8 = classes × 8). */
-function leafBody(): number[] {
+/**
+ * leaf(p, o, k8): add leaf p's value into the sum row at byte address o (k8 = classes × 8). A
+ * distribution is added class by class, unrolled when the module's classes are known and few
+ * (up to INLINE_CLASSES): the same additions in the same order.
+ */
+function leafBody(k8?: number): number[] {
   const P = 0, O = 1, K8 = 2, V = 3, K = 4;
+  const spread: number[] = [];
+  if (k8 !== undefined && k8 <= INLINE_CLASSES * 8) {
+    for (let k = 0; k < k8; k += 8) spread.push(...get(O), ...get(O), ...loadF64(k), ...get(V), ...loadF64(k), OP.f64add, ...storeF64(k));
+  } else {
+    spread.push(
+      ...i32(0), ...set(K),
+      OP.block, VOID, OP.loop, VOID,
+      ...get(K), ...get(K8), OP.i32geS, OP.brIf, 1,
+      ...get(O), ...get(K), OP.i32add,
+      ...get(O), ...get(K), OP.i32add, ...loadF64(0),
+      ...get(V), ...get(K), OP.i32add, ...loadF64(0),
+      OP.f64add, ...storeF64(0),
+      ...get(K), ...i32(8), OP.i32add, ...set(K),
+      OP.br, 0,
+      OP.end, OP.end,
+    );
+  }
   return [
     ...vec([[2, I32]]),
     ...get(P), ...loadI32(0), ...tee(V), ...i32(0), OP.i32geS,
@@ -81,18 +102,9 @@ function leafBody(): number[] {
     ...get(O), ...get(V), OP.i32add, ...loadF64(0), OP.f64const, ...f64Bytes(1), OP.f64add,
     ...storeF64(0),
     OP.else,
-    // A mixed leaf: add its distribution, class by class.
+    // A mixed leaf: add its distribution (value -1 - its address), class by class.
     ...i32(-1), ...get(V), OP.i32sub, ...set(V),
-    ...i32(0), ...set(K),
-    OP.block, VOID, OP.loop, VOID,
-    ...get(K), ...get(K8), OP.i32geS, OP.brIf, 1,
-    ...get(O), ...get(K), OP.i32add,
-    ...get(O), ...get(K), OP.i32add, ...loadF64(0),
-    ...get(V), ...get(K), OP.i32add, ...loadF64(0),
-    OP.f64add, ...storeF64(0),
-    ...get(K), ...i32(8), OP.i32add, ...set(K),
-    OP.br, 0,
-    OP.end, OP.end,
+    ...spread,
     OP.end,
     OP.end,
   ];
@@ -139,6 +151,8 @@ function finishBody(lay: Layout): number[] {
 }
 
 const FN_LEAF = 0;
+/** Classes up to which leaf() adds a distribution unrolled. */
+const INLINE_CLASSES = 32;
 const FN_FINISH = 1;
 
 /**
@@ -260,7 +274,7 @@ export function walkModuleBytes(features: number, classes: number, apart: boolea
   const k8 = classes * 8;
   const lay = apart ? APART : PRE_ORDER;
   return moduleBytes([
-    { params: 3, results: 0, body: leafBody() },
+    { params: 3, results: 0, body: leafBody(k8) },
     { params: 2, results: 1, body: finishBody(lay) },
     { params: 10, results: 0, body: walkBody(lay, lanes, 'sum', true, d8, k8, pure), export: 'walk' },
     { params: 10, results: 0, body: walkBody(lay, lanes, 'leaves', false, d8, k8, pure), export: 'leaves' },
