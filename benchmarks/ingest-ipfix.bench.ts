@@ -236,11 +236,12 @@ try {
     await store.close();
   }
   // The two SHA-1 digests the decoder computes per record, alone: Community ID over the 5-tuple
-  // bytes and the flow id over site, sensor, key and start time. As the decoder does it (each
-  // record's Community ID input and flow id message copied into the WebAssembly memory, one
-  // identity batch per datagram: padding, hashing and the ids' text inside the module) and as
-  // node:crypto one-shot calls (what the decoder did two rounds ago). The batch's ids are
-  // checked against the decoder's.
+  // bytes and the flow id over site, sensor, key and start time. As the decoder does it (an IPv4
+  // record's numbers handed to the WebAssembly identity module, other records' messages written
+  // into its memory, one identity batch per datagram: messages, padding, hashing and the ids'
+  // text inside the module) and as node:crypto one-shot calls (what the decoder did two rounds
+  // ago). The batch's ids are checked against the decoder's.
+  const prefix = Buffer.from(`bench\u0000${identityRows[0]?.sensor_id ?? ''}\u0000`);
   const identityInput = identityRows.map((r) => {
     const src = addressBytes(r.src_addr!)!;
     const dst = addressBytes(r.dst_addr!)!;
@@ -248,12 +249,19 @@ try {
     const tupleLength = communityIdInput(tuple, 0, src, 0, dst, 0, src.length, r.ip_proto!, r.src_port ?? 0, r.dst_port ?? 0);
     const head = `bench\u0000${r.sensor_id}\u0000`;
     const idText = Buffer.from(`${head}${r.community_id}|${r.src_addr}|${r.src_port ?? ''}\u0000${r.ts_start}`);
-    return { tuple: tuple.subarray(0, tupleLength), idText, hole: Buffer.byteLength(head), cid: r.community_id!, fid: r.flow_id! };
+    const word = (a: Uint8Array) => (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+    // IPv4: the numbers the decoder hands the module; others: their message bytes.
+    const v4 = src.length === 4 ? [word(src), word(dst), r.ip_proto!, r.src_port ?? -1, r.dst_port ?? -1, r.ts_start!] : null;
+    return { tuple: tuple.subarray(0, tupleLength), idText, hole: Buffer.byteLength(head), v4, cid: r.community_id!, fid: r.flow_id! };
   });
   const recordsPerDatagram = Math.max(1, Math.round(identityInput.length / recorded.length));
   const hashIdentity = (ids: IdentityBatch, flows: typeof identityInput) => {
-    // Byte by byte, as the decoder writes its messages (no set() call per message).
+    // Byte by byte, as the decoder writes the messages it builds itself (no set() call per message).
     for (const x of flows) {
+      if (x.v4 !== null) {
+        ids.pushV4(prefix, x.v4[0], x.v4[1], x.v4[2], x.v4[3], x.v4[4], Math.floor(x.v4[5] / 1e8), x.v4[5] % 1e8);
+        continue;
+      }
       let at = ids.reserve(x.tuple.length);
       let bytes = ids.bytes;
       for (let i = 0; i < x.tuple.length; i++) bytes[at + i] = x.tuple[i];
@@ -268,19 +276,21 @@ try {
   };
   {
     const ids = new IdentityBatch();
-    const flows = identityInput.slice(0, recordsPerDatagram);
-    hashIdentity(ids, flows);
+    hashIdentity(ids, identityInput);
     const text = (at: number, n: number) => Buffer.from(ids.bytes.subarray(at, at + n)).toString('latin1');
-    flows.forEach((x, k) => {
+    identityInput.forEach((x, k) => {
       if (text(ids.communityIdText + 30 * k, 30) !== x.cid || text(ids.flowIdText + 16 * k, 16) !== x.fid) throw new Error(`identity batch: record ${k} differs from the decoder's ids`);
     });
   }
+  // One datagram's records at a time, sliced beforehand.
+  const identityDatagrams: (typeof identityInput)[] = [];
+  for (let i = 0; i < identityInput.length; i += recordsPerDatagram) identityDatagrams.push(identityInput.slice(i, i + recordsPerDatagram));
   const identityBatch = timeInProcess(() => {
     const ids = new IdentityBatch();
     let n = 0;
     for (let r = 0; r < REPLAYS; r++) {
-      for (let i = 0; i < identityInput.length; i += recordsPerDatagram) {
-        hashIdentity(ids, identityInput.slice(i, i + recordsPerDatagram));
+      for (const flows of identityDatagrams) {
+        hashIdentity(ids, flows);
         n += ids.bytes[ids.flowIdText] & 1;
         ids.clear();
       }
@@ -411,9 +421,9 @@ try {
       '',
       `Reading: the target (HEIR at least as fast as nfcapd, ratio ≥ 1.0) is ${met(decoderRatio)} for the decoder alone (${decoderRatio.toFixed(2)}×), ${met(dbRatio)} for \`heir collect --db\` against nfcapd storing the same replay (${dbRatio.toFixed(2)}×, the fair headline: both receive, decode and store) and ${met(jsonRatio)} for \`heir collect --json\` (${jsonRatio.toFixed(2)}×). The decoder spends ${decoderUs.toFixed(2)} µs of CPU per record, nfcapd ${nfUs.toFixed(2)} µs. HEIR computes two SHA-1 digests per record that nfcapd does not (the Community ID and the deterministic flow id of flow schema v1, three SHA-1 blocks per IPv4 record): hashed as the decoder does it (one identity batch per datagram inside WebAssembly: padding, byte order, eight messages at a time in SIMD lanes, and the base64 and hex text) they alone take ${(identityShare * 100).toFixed(0)}% of the decoder's CPU time here (${fmt(identityRate)} records/CPU-s; as node:crypto one-shot calls ${fmt(cryptoRate)}${identityRate < nfRate ? "; either way below nfcapd's whole rate: with flow identity the decoder cannot reach nfcapd's rate per CPU second" : ''}). In \`--db\`, the DuckDB writes (the appender filling and committing the flow core's columns of the ${FLOW_COLUMNS.length}-column flow schema; export records carry no protocol facts, so no side table is written) take ${(storeShare * 100).toFixed(0)}% of the in-process decode-and-store CPU: the store, not the decoder, sets that ratio. The decoder compiles each template once into a field plan and writes records straight into columns; the collector gathers records across datagrams and stores one Arrow batch per export second and sequence bucket (a DuckDB transaction per batch, not per datagram; batch ids from the sequence range, so a redelivery adds nothing). ${lossNote}`,
       '',
-      "This round (2026-11-29, 03:45–04:10 UTC; the machine shared with three other engineers, load average 4–11): the decoder's flow identity moved into WebAssembly and the row writing lost its repeated work. The decoder writes each record's Community ID input and its flow id message (with a 30-byte hole where the Community ID text goes) straight into the memory of a WebAssembly module (pipeline/identity-batch.ts); once per datagram the module pads the messages, gathers four messages' blocks at a time into SIMD lanes with byte-swapping shuffles (the lanes of a group may differ in block count: each keeps the state of its own last block), hashes them, writes the Community ID base64 text both into an output run and into the flow id messages' holes, hashes the flow id messages and writes their hex text (pipeline/sha1-simd.ts). The decoder copies the two runs into its id columns with one `set()` each. Before, JavaScript turned every message into interleaved big-endian words, grouped messages by block count and wrote the base64 and hex text per record. Fixed-length templates are read by straight-line code generated once per template (each used field at its constant offset, the same values as the field-by-field reader), and the record slots are reset once per data set instead of per record. Text a row repeats from the previous one (site, sensor, source, end reason, the interface `features` text) is written once per run and copied into the rows' places with a few doubling `copyWithin` calls at the end of the datagram. Every id and every JSON byte is unchanged (this export decoded to JSON lines by the round's first and last decoder: identical; new tests check the identity module against node:crypto, fast-check). Same-process A/B against the round's starting decoder (alternating runs over the same 81,100 records, ratios of paired runs, CPU): decoding into columns 1.31–1.43× less CPU by median of pairs (0.98 against 1.32 µs per record by median, 0.82 against 1.13 best), with Arrow batches 1.19×, with JSON lines 1.04–1.20× (the JSON writer, not the decoder, takes most of that path).",
+      "This round (2026-11-29, 03:45–04:30 UTC; the machine shared with three other engineers, load average 4–11): the decoder's flow identity moved into WebAssembly and the row writing lost its repeated work. For an IPv4 record the decoder now hands the identity module (pipeline/identity-batch.ts, pipeline/sha1-simd.ts) a few numbers: addresses, protocol, ports, start time and the exporter's `site \\0 sensor \\0` prefix (copied into the module's memory once per datagram). Once per datagram the module writes every record's Community ID input (`communityIdInput`'s bytes: ordered endpoints, ICMP type pairs) and flow id message (prefix, a 30-byte hole, `|`, dotted source address from a table of octet text, `|`, port and start time digits), pads all messages, gathers four messages' blocks at a time into SIMD lanes with byte-swapping shuffles (lanes of a group may differ in block count: each keeps the state of its own last block), hashes the Community ID inputs, writes their base64 text into an output run and into the flow id messages' holes, hashes the flow id messages and writes their hex text. The decoder copies the two runs into its id columns with one `set()` each; other records (IPv6, no addresses, out-of-range numbers) write their messages from JavaScript into the same batch. Before, JavaScript built both messages byte by byte, turned them into interleaved big-endian words, grouped them by block count and wrote the base64 and hex text per record. Fixed-length templates are read by straight-line code generated once per template (each used field at its constant offset, the same values as the field-by-field reader), and the record slots are reset once per data set instead of per record. Text a row repeats from the previous one (site, sensor, source, end reason, the interface `features` text) is written once per run and copied into the rows' places with a few doubling `copyWithin` calls at the end of the datagram; IPv4 address text comes from the octet table. Every id and every JSON byte is unchanged (this export decoded to JSON lines by the round's first and last decoder, two exporters, three replays: identical; new fast-check tests check the identity module against node:crypto and against communityIdBytes()/flowId(), ICMP pairs and absent ports included). Same-process A/B against the round's starting decoder (alternating runs over the same 48,660–81,100 records, CPU, ratio of paired runs): decoding into columns 1.47–1.82× less CPU by median of pairs (0.77–0.85 against 1.19–1.36 µs per record by median; best 0.67–0.70 against 1.09–1.26), with Arrow batches 1.19× (best 1.51×), with JSON lines 1.18× (the JSON writer, about 1.1 µs per row, now takes more than the decoder on that path). A JSON writer storing four bytes at a time through DataViews was tried and dropped (0.82× of the byte loops).",
       '',
-      "Where the decoder's time goes now (a CPU profile of this round's decoder over 30 × 81,100 records, bundled without tsx, about 0.9 µs per record): the SHA-1 rounds in WebAssembly 22–24 % (three message blocks per IPv4 record: one for the Community ID input, two for the flow id message, whose length the flow schema's definition fixes), the module's text functions 2 %; building the row in JavaScript 28 % (times, counters, ports, column offsets, the flow id message's exporter prefix, address text and digits), the start time's and port's digits 5 %, address text 5 %, the Community ID input 4 %, the generated field readers 3 %, garbage collection 4 %, filling repeated text 3 %, per-datagram work (headers, templates, batch bookkeeping) the rest. nfcapd's whole work per record is 0.27–0.38 µs; HEIR's hashing alone is now about 0.2 µs of it and the JavaScript around it about 0.7 µs, so ratio 1.0 stays out of reach while every record gets its Community ID and flow id at ingest. What is left to try: building the Community ID input and the flow id message (exporter prefix, IPv4 text, digits) inside the module from the datagram's bytes, so JavaScript writes only a few numbers per record; decoding a fixed-length template's whole data set in WebAssembly with its field plan compiled into the module.",
+      "Where the decoder's time goes now (CPU profiles of this round's last decoder over 30 × 81,100 records, bundled without tsx, 0.66–0.76 µs per record at best, two runs on the loaded machine): the SHA-1 rounds in WebAssembly 21–30 % (three message blocks per IPv4 record: one for the Community ID input, two for the flow id message, whose length the flow schema's definition fixes; about 55–65 ns per message block, eight messages at a time), building the identity messages in the module 4–6 %, the module's text functions 2–3 %; building the row in JavaScript 20–29 % (times, counters, ports, address text, the column offsets of eleven text columns), handing a record to the module 3–5 %, the generated field readers 2–4 %, repeated-text runs 4–5 %, per-datagram work (headers, templates, the module calls) and garbage collection about 10 %. nfcapd's whole work per record is 0.27–0.38 µs; HEIR's SHA-1 alone is now about 0.2 µs and the rest 0.5 µs or more, so ratio 1.0 stays out of reach while every record gets its Community ID and flow id at ingest (tried this round and dropped: the round constants in vector locals instead of constants, no change; three sets of lanes instead of two, 1.3× slower; memory.fill for the padding is not a cost). What is left to try: decoding a fixed-length template's whole data set in WebAssembly with its field plan compiled into the module (the row in JavaScript is now as large as the hashing).",
       '',
       'Previous quiet pass (2026-11-29 02:53 UTC, nothing else running, load 1.1, before this round): decoder alone 627,609 records/CPU-s (best 636,106; 1.59 µs per record), 0.22× nfcapd (2,796,552; best 3,686,364), `heir collect --json` 225,278 (0.08×), `heir collect --db` 50,062 (0.02×). Its breakdown (parts switched off in a scratch copy, load 5–7): reading datagrams and field plans 0.15 µs, building rows 0.45 µs, identity work besides hashing 0.5 µs, the two SHA-1 0.4–0.5 µs (of which 0.17 µs WebAssembly rounds, the rest JavaScript turning message bytes into interleaved words).',
       '',

@@ -461,20 +461,6 @@ function readField(vals: Float64Array, b: Uint8Array, op: number, slot: number, 
   }
 }
 
-/**
- * `x % 256` of an unsigned field value (NaN stays NaN) without a floating-point remainder: an
- * integer mask below 2^31, else x − 256·floor(x / 256), exact for every double of 0 ≤ x < 2^64.
- */
-function low8(x: number): number {
-  if (x !== x) return NaN;
-  return x < 2147483648 ? x & 255 : x - Math.floor(x / 256) * 256;
-}
-
-/** The first of the values that is present (NaN = absent). */
-function pick(a: number, b: number, c = NaN, d = NaN): number {
-  return a === a ? a : b === b ? b : c === c ? c : d;
-}
-
 // ---- text written into the columns -----------------------------------------------------------
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -978,7 +964,10 @@ export class FlowDecoder {
     // Times beyond ±2^53 µs (year 2255; only garbage gets there) count as absent.
     let startUs = Math.abs(v[V_START_US]) <= Number.MAX_SAFE_INTEGER ? v[V_START_US] : NaN;
     let endUs = Math.abs(v[V_END_US]) <= Number.MAX_SAFE_INTEGER ? v[V_END_US] : NaN;
-    const uptimeBase = context.version === 10 ? pick(v[V_SYSTEM_INIT], state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
+    // (Helpers such as "the first present value" are written out in this function: it is too
+    // large for the compiler to inline more calls, and a call boxes its NaN and double arguments.)
+    const systemInit = v[V_SYSTEM_INIT];
+    const uptimeBase = context.version === 10 ? (systemInit === systemInit ? systemInit : (state.systemInitMs ?? NaN)) : context.exportMs - context.sysUptimeMs;
     if (startUs !== startUs && v[V_START_UPTIME] === v[V_START_UPTIME]) startUs = (uptimeBase + v[V_START_UPTIME]) * 1000;
     if (endUs !== endUs && v[V_END_UPTIME] === v[V_END_UPTIME]) endUs = (uptimeBase + v[V_END_UPTIME]) * 1000;
     if (!(Math.abs(startUs) <= Number.MAX_SAFE_INTEGER)) startUs = NaN;
@@ -1003,12 +992,27 @@ export class FlowDecoder {
       sport = Math.floor(dport / 256);
       dport = dport % 256;
     }
-    let fwdBytes = pick(v[V_INIT_OCTETS], v[V_OCTETS], v[V_OCTETS_TOTAL], 0);
-    let fwdPackets = pick(v[V_INIT_PACKETS], v[V_PACKETS], v[V_PACKETS_TOTAL], 0);
-    let bwdBytes = pick(v[V_RESP_OCTETS], v[V_REV_OCTETS], 0);
-    let bwdPackets = pick(v[V_RESP_PACKETS], v[V_REV_PACKETS], 0);
-    let flagsFwd = low8(v[V_FLAGS]);
-    let flagsBwd = low8(v[V_REV_FLAGS]);
+    // Counters: the first present of the initiator, delta and total elements, else 0.
+    const initOctets = v[V_INIT_OCTETS];
+    const octets = v[V_OCTETS];
+    const octetsTotal = v[V_OCTETS_TOTAL];
+    let fwdBytes = initOctets === initOctets ? initOctets : octets === octets ? octets : octetsTotal === octetsTotal ? octetsTotal : 0;
+    const initPackets = v[V_INIT_PACKETS];
+    const packets = v[V_PACKETS];
+    const packetsTotal = v[V_PACKETS_TOTAL];
+    let fwdPackets = initPackets === initPackets ? initPackets : packets === packets ? packets : packetsTotal === packetsTotal ? packetsTotal : 0;
+    const respOctets = v[V_RESP_OCTETS];
+    const revOctets = v[V_REV_OCTETS];
+    let bwdBytes = respOctets === respOctets ? respOctets : revOctets === revOctets ? revOctets : 0;
+    const respPackets = v[V_RESP_PACKETS];
+    const revPackets = v[V_REV_PACKETS];
+    let bwdPackets = respPackets === respPackets ? respPackets : revPackets === revPackets ? revPackets : 0;
+    // The flags byte, x % 256 without a floating-point remainder: an integer mask below 2^31,
+    // else x − 256·floor(x / 256), exact for every double 0 ≤ x < 2^64; NaN stays NaN.
+    const flags = v[V_FLAGS];
+    let flagsFwd = flags !== flags ? NaN : flags < 2147483648 ? flags & 255 : flags - Math.floor(flags / 256) * 256;
+    const revFlags = v[V_REV_FLAGS];
+    let flagsBwd = revFlags !== revFlags ? NaN : revFlags < 2147483648 ? revFlags & 255 : revFlags - Math.floor(revFlags / 256) * 256;
     if (v[V_BIFLOW] === 2 && src === src && dst === dst) {
       // reverseInitiator: the record's destination started the flow.
       [src, dst, srcLen, dstLen] = [dst, src, dstLen, srcLen];
@@ -1050,7 +1054,8 @@ export class FlowDecoder {
     const dp = dport === dport ? dport : -1;
     if (srcLen === 4 && dstLen === 4 && src === src && dst === dst && proto >= 0 && proto <= 255 && sp <= 65535 && dp <= 65535 && startUs >= 0) {
       // IPv4 (most records): the module writes both messages from these numbers.
-      ids.pushV4(exporter.idPrefix, (bytes[src] << 24) | (bytes[src + 1] << 16) | (bytes[src + 2] << 8) | bytes[src + 3], (bytes[dst] << 24) | (bytes[dst + 1] << 16) | (bytes[dst + 2] << 8) | bytes[dst + 3], proto, sp, dp, startUs);
+      const startHigh = Math.floor(startUs / 1e8);
+      ids.pushV4(exporter.idPrefix, (bytes[src] << 24) | (bytes[src + 1] << 16) | (bytes[src + 2] << 8) | bytes[src + 3], (bytes[dst] << 24) | (bytes[dst + 1] << 16) | (bytes[dst + 2] << 8) | bytes[dst + 3], proto, sp, dp, startHigh, startUs - startHigh * 1e8);
       const t = text[TEXT.community_id];
       if (this.cidColumnAt < 0) this.cidColumnAt = t.end;
       t.end += COMMUNITY_ID_TEXT_LENGTH;
@@ -1069,8 +1074,12 @@ export class FlowDecoder {
     const reason = reasonCode >= 0 && reasonCode < END_REASON_TEXT.length ? END_REASON_TEXT[reasonCode | 0] : undefined;
     if (reason !== undefined) putRepeated(text[TEXT.end_reason], runs[3], reason);
     else out.putNull(TEXT.end_reason);
-    this.mac(out, TEXT.src_mac, bytes, v[V_SRC_MAC]);
-    this.mac(out, TEXT.dst_mac, bytes, v[V_DST_MAC]);
+    const srcMac = v[V_SRC_MAC];
+    const dstMac = v[V_DST_MAC];
+    if (srcMac === srcMac) this.mac(out, TEXT.src_mac, bytes, srcMac);
+    else out.putNull(TEXT.src_mac);
+    if (dstMac === dstMac) this.mac(out, TEXT.dst_mac, bytes, dstMac);
+    else out.putNull(TEXT.dst_mac);
     const ingress = v[V_INGRESS];
     const egress = v[V_EGRESS];
     if (ingress === ingress || egress === egress) {
@@ -1151,12 +1160,8 @@ export class FlowDecoder {
     ids.pushFlowId(start, k);
   }
 
-  /** MAC address text (aa:bb:…) of the 6 bytes at `o`, or null when absent. */
+  /** MAC address text (aa:bb:…) of the 6 bytes at `o`. */
   private mac(out: ExportColumns, index: number, bytes: Uint8Array, o: number): void {
-    if (o !== o) {
-      out.putNull(index);
-      return;
-    }
     const t = out.text[index];
     for (let i = 0; i < 6; i++) {
       if (i) t.bytes[t.end++] = 58;

@@ -134,10 +134,11 @@ export class IdentityBatch {
    * An IPv4 flow whose Community ID input and flow id message the module writes itself (the same
    * bytes as `communityIdInput` and `site \0 sensor \0 <Community ID>|<source>|<port> \0 <start>`):
    * `prefix` is `site \0 sensor \0`, addresses are big-endian numbers, protocol 0..255, ports
-   * 0..65535 or -1 when absent (the Community ID then takes 0), start 0..2^53 µs. Returns the
-   * Community ID's index; the flow id's index is `flowIds - 1` after the call.
+   * 0..65535 or -1 when absent (the Community ID then takes 0), start 0..2^53 µs as its decimal
+   * halves (µs = startHigh × 10^8 + startLow: two small integers, so no number is boxed per
+   * call). Returns the Community ID's index; the flow id's index is `flowIds - 1` after the call.
    */
-  pushV4(prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startUs: number): number {
+  pushV4(prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startHigh: number, startLow: number): number {
     if (prefix !== this.prefix) {
       const at = this.reserve(prefix.length);
       this.bytes.set(prefix, at);
@@ -154,7 +155,6 @@ export class IdentityBatch {
     if ((n + 1) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (n + 1) * V4_WORDS);
     const w = this.v4;
     const o = n * V4_WORDS;
-    const high = Math.floor(startUs / 1e8);
     w[o] = c;
     w[o + 1] = f;
     w[o + 2] = j;
@@ -165,8 +165,8 @@ export class IdentityBatch {
     w[o + 7] = proto;
     w[o + 8] = sport;
     w[o + 9] = dport;
-    w[o + 10] = high;
-    w[o + 11] = startUs - high * 1e8;
+    w[o + 10] = startHigh;
+    w[o + 11] = startLow;
     return k;
   }
 

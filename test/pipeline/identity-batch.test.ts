@@ -116,7 +116,7 @@ test('IPv4 flows built inside the module equal communityIdBytes() and flowId() (
       flows.forEach((f, i) => {
         const dst = f.same ? f.src : f.dst;
         if (!f.outside) {
-          batch.pushV4(prefix, word(f.src), word(dst), f.proto, f.sport, f.dport, f.start);
+          batch.pushV4(prefix, word(f.src), word(dst), f.proto, f.sport, f.dport, Math.floor(f.start / 1e8), f.start % 1e8);
           return;
         }
         // A flow whose messages were written outside the module, between the others.
