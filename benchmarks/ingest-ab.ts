@@ -5,9 +5,7 @@
  *
  *   HEIR_BASE=/tmp/heir-base npx tsx benchmarks/ingest-ab.ts FILE [runs]
  *
- * With `node --expose-gc --import tsx benchmarks/ingest-ab.ts …` a full collection runs before every
- * parse, so neither side pays for the other's garbage. The lower quartile is printed too: on a loaded
- * machine it moves less than the median.
+ * The lower quartile is printed too: on a loaded machine it moves less than the median.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,10 +23,7 @@ const load = async (root: string) => ({
 });
 const sides = { before: await load(base), now: await load(resolve(import.meta.dirname, '..')) };
 
-const gc = (globalThis as { gc?: () => void }).gc;
-
 async function once(side: (typeof sides)['now']): Promise<{ cpu: number; flows: number }> {
-  gc?.();
   const c0 = process.cpuUsage();
   let flows = 0;
   for await (const out of side.pcap.parsePcap(side.src.readChunks(path, { reuse: true }), { site: 'bench', sensor: 'bench', batchSize: 2000, input: path })) flows += out.flows?.numRows ?? 0;

@@ -4,6 +4,8 @@
  * the worker started before the runs) against `softflowd -r` and `argus -r` on the same capture, run alternately so
  * they share the machine's load. The capture is every non-empty WiFi/mobile capture of the shared
  * medical-device set concatenated with mergecap (link type 101). Medians of HEIR_BENCH_REPS runs.
+ * The tools run from a helper shell started first (benchmarks/ingest-tool-runner.ts): this process
+ * does not fork while it holds the parsed data.
  *
  *   npx tsx benchmarks/ingest-pcap.bench.ts [capture.pcap]
  */
@@ -14,6 +16,9 @@ import { join } from 'node:path';
 import { parsePcap, pcapStats } from '../operators/ingest-pcap.ts';
 import { ShardedPcapParser } from '../operators/pcap/sharded.ts';
 import { fileChunksReused } from '../pipeline/file-chunks.ts';
+import { ToolRunner } from './ingest-tool-runner.ts';
+
+const toolRunner = ToolRunner.start();
 
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 5);
 const shared = new URL('../../shared/datasets/pcaps/medical-devices/', import.meta.url).pathname;
@@ -56,14 +61,10 @@ async function heirSharded(parser: ShardedPcapParser): Promise<{ ms: number; cpu
   return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
 }
 
-function external(cmd: string, args: string[]): { ms: number; cpuMs: number } {
-  const t0 = performance.now();
+async function external(cmd: string, args: string[]): Promise<{ ms: number; cpuMs: number }> {
   // `time -f` would need GNU time; the child's CPU comes from the shell's `times` instead.
-  const r = spawnSync('sh', ['-c', `"$0" "$@" >/dev/null 2>&1; times`, cmd, ...args], { encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  const child = r.stdout.trim().split('\n').pop() ?? '';
-  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
-  return { ms, cpuMs: secs * 1000 };
+  const r = await toolRunner.run(cmd, args);
+  return { ms: r.wall, cpuMs: r.cpu };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -91,14 +92,15 @@ for (let i = 0; i < REPS; i++) {
   const b = await heir(0);
   runs.bare.push(b.ms);
   runs.bareCpu.push(b.cpuMs);
-  const s = external('softflowd', ['-r', capture, '-n', '127.0.0.1:9']);
+  const s = await external('softflowd', ['-r', capture, '-n', '127.0.0.1:9']);
   runs.softflowd.push(s.ms);
   runs.softflowdCpu.push(s.cpuMs);
-  const a = external('argus', ['-r', capture, '-w', join(dir, 'out.argus')]);
+  const a = await external('argus', ['-r', capture, '-w', join(dir, 'out.argus')]);
   runs.argus.push(a.ms);
   runs.argusCpu.push(a.cpuMs);
 }
 await sharded.close();
+toolRunner.close();
 rmSync(dir, { recursive: true, force: true });
 
 const line = (name: string, ms: number, cpu: number) =>

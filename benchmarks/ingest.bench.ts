@@ -14,7 +14,9 @@
  * also written as one file per source capture and copy (the multi-file rows). External tools are
  * timed as whole processes (wall around the spawn, user+system CPU from the shell's `times`, which
  * the kernel counts in 10 ms steps); their start-up and shutdown cost is measured on a 10-packet
- * capture and subtracted. In-process CPU is process.cpuUsage() (all threads, workers included);
+ * capture and subtracted; they are run by a helper shell started first (benchmarks/ingest-tool-runner.ts),
+ * so this process never forks while it holds the parsed data (the copy-on-write faults after a
+ * fork would be charged to the next in-process parse). In-process CPU is process.cpuUsage() (all threads, workers included);
  * module loading and the pool's start-up are outside the timed runs and printed apart. Runs
  * alternate between the readers so they share the machine's load; HEIR_BENCH_REPS (default 5)
  * runs, median and best.
@@ -29,6 +31,9 @@ import { parsePcap, pcapStats } from '../operators/ingest-pcap.ts';
 import { PcapWorkerPool } from '../operators/pcap/parallel.ts';
 import { ShardedPcapParser } from '../operators/pcap/sharded.ts';
 import { readChunks } from '../pipeline/sources.ts';
+import { ToolRunner, type ToolRun } from './ingest-tool-runner.ts';
+
+const toolRunner = ToolRunner.start();
 
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 5);
 const TARGET_BYTES = Number(process.env.HEIR_BENCH_MB ?? 100) * 1e6;
@@ -85,52 +90,52 @@ function writeCapture(path: string, packets: readonly Packet[], copies: number, 
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'heir-bench-ingest-'));
-const files = readdirSync(SHARED, { recursive: true, encoding: 'utf8' })
-  .filter((f) => f.endsWith('.pcap') && !f.includes('bluetooth'))
-  .map((f) => join(SHARED, f))
-  .filter((f) => statSync(f).size > 24)
-  .sort();
-const perFile: Packet[][] = [];
-for (const f of files) {
-  const packets = readRawIpPcap(f);
-  if (packets && packets.length > 0) perFile.push(packets);
+/**
+ * Write the benchmark's captures; only their paths and counts are kept, so the packets read to make
+ * them do not stay on this process's heap (every garbage collection during a timed parse would
+ * walk them).
+ */
+function writeCaptures() {
+  const files = readdirSync(SHARED, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.pcap') && !f.includes('bluetooth'))
+    .map((f) => join(SHARED, f))
+    .filter((f) => statSync(f).size > 24)
+    .sort();
+  const perFile: Packet[][] = [];
+  for (const f of files) {
+    const packets = readRawIpPcap(f);
+    if (packets && packets.length > 0) perFile.push(packets);
+  }
+  const merged = perFile.flat().sort((a, b) => a.seconds - b.seconds || a.micros - b.micros);
+  const spanSeconds = merged[merged.length - 1].seconds - merged[0].seconds;
+  const oneCopy = 24 + merged.reduce((n, p) => n + 8 + p.bytes.length, 0);
+  const copies = Math.max(1, Math.ceil(TARGET_BYTES / oneCopy));
+  // HEIR_BENCH_CAPTURE=FILE keeps the capture (for profiling: node --cpu-prof on the same bytes).
+  const capture = process.env.HEIR_BENCH_CAPTURE ?? join(dir, 'medical-wifi.pcap');
+  // An hour beyond the span: every flow of a copy has ended (idle timeouts) before the next starts.
+  const shift = spanSeconds + 3600;
+  const packetCount = writeCapture(capture, merged, copies, shift);
+  const tiny = join(dir, 'tiny.pcap');
+  writeCapture(tiny, merged.slice(0, 10), 1, 0);
+  // The same packets as one file per source capture and copy.
+  mkdirSync(join(dir, 'files'));
+  const split: string[] = [];
+  let splitBytes = 0;
+  for (let k = 0; k < copies; k++) {
+    perFile.forEach((packets, i) => {
+      const path = join(dir, 'files', `${String(k).padStart(2, '0')}-${String(i).padStart(4, '0')}.pcap`);
+      writeCapture(path, packets, 1, shift, k);
+      split.push(path);
+      splitBytes += statSync(path).size;
+    });
+  }
+  return { capture, tiny, packetCount, split, splitBytes, sources: perFile.length, mergedPackets: merged.length, oneCopy, copies };
 }
-const merged = perFile.flat().sort((a, b) => a.seconds - b.seconds || a.micros - b.micros);
-const spanSeconds = merged[merged.length - 1].seconds - merged[0].seconds;
-const oneCopy = 24 + merged.reduce((n, p) => n + 8 + p.bytes.length, 0);
-const copies = Math.max(1, Math.ceil(TARGET_BYTES / oneCopy));
-// HEIR_BENCH_CAPTURE=FILE keeps the capture (for profiling: node --cpu-prof on the same bytes).
-const capture = process.env.HEIR_BENCH_CAPTURE ?? join(dir, 'medical-wifi.pcap');
-// An hour beyond the span: every flow of a copy has ended (idle timeouts) before the next starts.
-const shift = spanSeconds + 3600;
-const packetCount = writeCapture(capture, merged, copies, shift);
-const tiny = join(dir, 'tiny.pcap');
-writeCapture(tiny, merged.slice(0, 10), 1, 0);
+const { capture, tiny, packetCount, split, splitBytes, sources, mergedPackets, oneCopy, copies } = writeCaptures();
 const size = statSync(capture).size;
-// The same packets as one file per source capture and copy.
-mkdirSync(join(dir, 'files'));
-const split: string[] = [];
-let splitBytes = 0;
-for (let k = 0; k < copies; k++) {
-  perFile.forEach((packets, i) => {
-    const path = join(dir, 'files', `${String(k).padStart(2, '0')}-${String(i).padStart(4, '0')}.pcap`);
-    writeCapture(path, packets, 1, shift, k);
-    split.push(path);
-    splitBytes += statSync(path).size;
-  });
-}
 
 /** Wall and CPU time of a process, ms (CPU from the shell's `times`: the waited-for child's user + system), and its output. */
-function timed(cmd: string, args: string[]): { wall: number; cpu: number; out: string } {
-  const t0 = performance.now();
-  const r = spawnSync('sh', ['-c', '"$@" > /tmp/heir-bench-tool.out 2>&1; s=$?; times; exit $s', 'sh', cmd, ...args], { encoding: 'utf8' });
-  const wall = performance.now() - t0;
-  const child = r.stdout.trim().split('\n').pop() ?? '';
-  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
-  const out = readFileSync('/tmp/heir-bench-tool.out', 'utf8');
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${out.slice(-2000)}`);
-  return { wall, cpu: secs * 1000, out };
-}
+const timed = (cmd: string, args: string[]): Promise<ToolRun> => toolRunner.run(cmd, args);
 
 const parseOptions = { site: 'bench', sensor: 'bench', batchSize: 2000 };
 
@@ -192,7 +197,7 @@ const readers: Record<string, () => Promise<{ flows: number; packets: number }>>
   'heir-files': () => parseFiles(split),
   'heir-pool': () => parseOnPool(split),
 };
-const tools: Record<string, (f: string) => { wall: number; cpu: number; out: string }> = {
+const tools: Record<string, (f: string) => Promise<ToolRun>> = {
   softflowd: (f) => timed('softflowd', ['-r', f, '-n', '127.0.0.1:9']),
   argus: (f) => timed('argus', ['-r', f, '-w', '/dev/null']),
   'heir-cli': (f) => timed(process.execPath, [HEIR_BIN, 'ingest', 'pcap', f, '--json', '--threads', '1']),
@@ -234,8 +239,8 @@ for (let rep = 0; rep < REPS; rep++) {
     if (name === 'heir') packetsSeen = r.packets;
   }
   for (const [name, run] of Object.entries(tools)) {
-    const full = run(capture);
-    const empty = run(tiny);
+    const full = await run(capture);
+    const empty = await run(tiny);
     add(name, full.wall, full.cpu);
     add(`${name}:startup`, empty.wall, empty.cpu);
     if (name === 'softflowd') softflowdFlows = Number(/Flows exported: (\d+)/.exec(full.out)?.[1] ?? 0);
@@ -243,6 +248,7 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 await pool.close();
 await sharded.close();
+toolRunner.close();
 const load1 = loadavg()[0];
 rmSync(dir, { recursive: true, force: true });
 
@@ -276,7 +282,7 @@ const rows = [
 const NOISE_MS = 10;
 const rate = (bytes: number, ms: number) => (ms < NOISE_MS ? '   (within start-up noise)   ' : `${(bytes / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s ${((packetCount / ms) * 1000).toFixed(0).padStart(8)} pkt/s`);
 const ms = (a: number, b: number) => `${a.toFixed(0)}/${b.toFixed(0)}`.padStart(11);
-console.log(`capture: ${perFile.length} raw-IP medical WiFi captures merged (${merged.length} packets, ${(oneCopy / 1e6).toFixed(1)} MB) × ${copies} shifted copies = ${(size / 1e6).toFixed(1)} MB, ${packetCount} packets (HEIR read ${packetsSeen}); as separate files: ${split.length} files, ${(splitBytes / 1e6).toFixed(1)} MB`);
+console.log(`capture: ${sources} raw-IP medical WiFi captures merged (${mergedPackets} packets, ${(oneCopy / 1e6).toFixed(1)} MB) × ${copies} shifted copies = ${(size / 1e6).toFixed(1)} MB, ${packetCount} packets (HEIR read ${packetsSeen}); as separate files: ${split.length} files, ${(splitBytes / 1e6).toFixed(1)} MB`);
 console.log(`flows: heir ${flows.heir} (2 threads: ${flows['heir-2t']}, separate files: ${flows['heir-files']}, on the pool: ${flows['heir-pool']}), softflowd ${softflowdFlows} (exported)`);
 console.log(`${REPS} runs, median and best; external tools net of start-up (10-packet capture); not in the runs: pool start-up ${poolStart.wall.toFixed(0)} ms wall, ${poolStart.cpu.toFixed(0)} ms CPU (with its warm-up parse), 2-thread parser start-up ${shardStart.wall.toFixed(0)} ms wall, ${shardStart.cpu.toFixed(0)} ms CPU; ${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
 console.log('modes: "one file" rows run on this thread alone; "2 threads" on this thread and one worker (CPU of both counted); softflowd and argus are single-threaded');

@@ -27,21 +27,21 @@ export const FACT_COLUMNS: ReadonlySet<string> = new Set(FACT_SPECS.map((c) => c
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
- * An object with the given keys, in that order, as one object literal: V8 keeps such an object's
- * properties in fast mode (an object given this many keys one by one becomes a dictionary, and
- * every property access a hash lookup).
+ * A maker of objects with the given keys, in that order, from their values: one object literal,
+ * so V8 keeps the objects' properties in fast mode (an object given this many keys one by one
+ * becomes a dictionary, and every property access a hash lookup), and every object it makes has
+ * the same hidden class (make the maker once: each maker's objects have their own).
  */
-export function literal<T>(keys: readonly string[], values: readonly unknown[]): T {
+export function literalMaker<T>(keys: readonly string[]): (values: readonly unknown[]) => T {
   for (const k of keys) if (!IDENTIFIER.test(k)) throw new Error(`${k} is not an identifier`);
-  return new Function('v', `return { ${keys.map((k, i) => `${k}: v[${i}]`).join(', ')} };`)(values) as T;
+  return new Function('v', `return { ${keys.map((k, i) => `${k}: v[${i}]`).join(', ')} };`) as (values: readonly unknown[]) => T;
 }
+
+const makeFacts = literalMaker<L7Facts>(FACT_SPECS.map((c) => c.name));
 
 /** A facts object with every fact column present and undefined. */
 export function emptyFacts(): L7Facts {
-  return literal<L7Facts>(
-    FACT_SPECS.map((c) => c.name),
-    FACT_SPECS.map(() => undefined),
-  );
+  return makeFacts(FACT_SPECS.map(() => undefined));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ColumnKind } from '../../pipeline/columns.ts';
 import { writeAddressText } from '../../pipeline/flow-id.ts';
 import { FLOW_COLUMNS, FLOW_SCHEMA, type FlowArrow, type FlowColumn } from '../../pipeline/flow-schema.ts';
 import type { EndReason, Flow } from './flow-assembler.ts';
-import { literal } from './fact-columns.ts';
+import { literalMaker } from './fact-columns.ts';
 import { FlowIdentities } from './flow-identity.ts';
 import { writeFlowRecord } from './flow-record.ts';
 
@@ -300,6 +300,9 @@ export function columnData(type: DataType, length: number, nullCount: number, nu
   return new Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap ?? EMPTY_U8] as never);
 }
 
+/** The columns-by-name object of a builder (one hidden class for all builders). */
+const makeColumns = literalMaker<{ readonly [K in FlowColumn]: ColumnStore }>(FLOW_COLUMNS.map((c) => c.name));
+
 /** Accumulates complete flow rows and cuts flow-schema record batches. */
 export class FlowColumns {
   /** Append the row of an assembled flow ended for `reason`. */
@@ -316,10 +319,7 @@ export class FlowColumns {
 
   constructor() {
     this.all = FLOW_COLUMNS.map((c, i) => new ColumnStore(c.name, c.kind, c.nullable, FLOW_SCHEMA.fields[i].type));
-    this.col = literal(
-      this.all.map((c) => c.name),
-      this.all,
-    );
+    this.col = makeColumns(this.all);
   }
 
   /** Rows held. */
