@@ -90,13 +90,15 @@ const scratchHello = emptyHello();
 
 /** The lists of `hello` cut to the lengths written (lists are overwritten in place, not emptied: emptying a JS array drops its storage). */
 function cutLists(hello: ClientHello, nc: number, ne: number, ng: number, np: number, ns: number, nv: number, na: number): ClientHello {
-  hello.ciphers.length = nc;
-  hello.extensions.length = ne;
-  hello.groups.length = ng;
-  hello.pointFormats.length = np;
-  hello.sigAlgs.length = ns;
-  hello.supportedVersions.length = nv;
-  hello.alpn.length = na;
+  // Setting a length is a call into the runtime even when it does not change: devices repeat the
+  // same hello, so most lists already have the length.
+  if (hello.ciphers.length !== nc) hello.ciphers.length = nc;
+  if (hello.extensions.length !== ne) hello.extensions.length = ne;
+  if (hello.groups.length !== ng) hello.groups.length = ng;
+  if (hello.pointFormats.length !== np) hello.pointFormats.length = np;
+  if (hello.sigAlgs.length !== ns) hello.sigAlgs.length = ns;
+  if (hello.supportedVersions.length !== nv) hello.supportedVersions.length = nv;
+  if (hello.alpn.length !== na) hello.alpn.length = na;
   return hello;
 }
 
