@@ -12,19 +12,15 @@
 import { COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, ICMP4_PAIR, ICMP6_PAIR } from './flow-id.ts';
 import { IDS_EMPTY, IDS_FREE, IDS_GROUP, IDS_ICMP4, IDS_ICMP6, V4_WORDS, compileSha1Ids, type Sha1Ids } from './sha1-simd.ts';
 
-let shared: Sha1Ids | null | undefined;
-
-/** The identity module with its ICMP pair tables filled (once per process). */
+/** An instance of the identity module (its own memory) with its ICMP pair tables filled. */
 function identityModule(): Sha1Ids | null {
-  if (shared === undefined) {
-    shared = compileSha1Ids();
-    if (shared !== null) {
-      const memory = new Uint8Array(shared.memory.buffer);
-      for (const [type, reply] of Object.entries(ICMP4_PAIR)) memory[IDS_ICMP4 + Number(type)] = reply;
-      for (const [type, reply] of Object.entries(ICMP6_PAIR)) memory[IDS_ICMP6 + Number(type)] = reply;
-    }
+  const wasm = compileSha1Ids();
+  if (wasm !== null) {
+    const memory = new Uint8Array(wasm.memory.buffer);
+    for (const [type, reply] of Object.entries(ICMP4_PAIR)) memory[IDS_ICMP4 + Number(type)] = reply;
+    for (const [type, reply] of Object.entries(ICMP6_PAIR)) memory[IDS_ICMP6 + Number(type)] = reply;
   }
-  return shared;
+  return wasm;
 }
 
 /** Bytes of a flow id message `pushV4` reserves besides its prefix: hole, |, address, |, port, \0, start. */
@@ -73,9 +69,9 @@ export class IdentityBatch {
   flowIdText = 0;
 
   constructor() {
-    const shared = identityModule();
-    if (shared === null) throw new Error('WebAssembly SIMD is not available in this runtime (flow identity needs it; Node.js 20 has it)');
-    this.wasm = shared;
+    const wasm = identityModule();
+    if (wasm === null) throw new Error('WebAssembly SIMD is not available in this runtime (flow identity needs it; Node.js 20 has it)');
+    this.wasm = wasm;
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
   }
 
@@ -124,7 +120,6 @@ export class IdentityBatch {
   private room(need: number): void {
     const want = need + this.longest + 256;
     if (want <= this.bytes.length) return;
-    // Another batch may have grown the shared memory already.
     const memory = this.wasm.memory;
     if (want > memory.buffer.byteLength) memory.grow(Math.ceil((want - memory.buffer.byteLength) / 65536));
     this.bytes = new Uint8Array(memory.buffer);

@@ -681,15 +681,24 @@ export interface Sha1Ids {
   readonly memory: WebAssembly.Memory;
 }
 
+let idsModule: WebAssembly.Module | null | undefined;
+
+/**
+ * A fresh instance of the identity module (compiled once per process), with its own memory and
+ * tables: each user keeps its messages apart from every other's. Null without WebAssembly SIMD.
+ */
 export function compileSha1Ids(): Sha1Ids | null {
-  const bytes = moduleBytes([
-    { params: 3, results: 0, body: hashBody(), export: 'hash' },
-    { params: 4, results: 0, body: communityIdsBody(), export: 'communityIds' },
-    { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
-    { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
-  ]);
-  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Sha1Ids;
+  if (idsModule === undefined) {
+    const bytes = moduleBytes([
+      { params: 3, results: 0, body: hashBody(), export: 'hash' },
+      { params: 4, results: 0, body: communityIdsBody(), export: 'communityIds' },
+      { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
+      { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
+    ]);
+    idsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  if (idsModule === null) return null;
+  const exports = new WebAssembly.Instance(idsModule).exports as unknown as Sha1Ids;
   const alphabet = new Uint8Array(exports.memory.buffer, 0, IDS_FREE);
   alphabet.set(new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), IDS_BASE64);
   alphabet.set(new TextEncoder().encode('0123456789abcdef'), IDS_HEX);

@@ -143,4 +143,23 @@ test('IPv4 flows built inside the module equal communityIdBytes() and flowId() (
   );
 });
 
+test('two batches filled at the same time keep their messages apart (an instance each)', () => {
+  const a = new IdentityBatch();
+  const b = new IdentityBatch();
+  const message = (n: number) => Uint8Array.from({ length: 70 }, (_, i) => (i * n) & 0xff);
+  for (let k = 0; k < 20; k++) {
+    for (const [batch, n] of [[a, 3], [b, 5]] as const) {
+      const at = batch.reserve(70);
+      batch.bytes.set(message(n + k), at);
+      batch.pushFlowId(at, at + 70);
+    }
+  }
+  a.run();
+  b.run();
+  for (let k = 0; k < 20; k++) {
+    assert.is(text(a, a.flowIdText + 16 * k, 16), hash('sha1', message(3 + k), 'hex').slice(0, 16));
+    assert.is(text(b, b.flowIdText + 16 * k, 16), hash('sha1', message(5 + k), 'hex').slice(0, 16));
+  }
+});
+
 test.run();
