@@ -92,13 +92,21 @@ export class TablePacker {
     return { batches, buffer };
   }
 
-  /** A free buffer of at least `size` bytes (the smallest that fits), or a new one. */
+  /**
+   * A free buffer of at least `size` bytes (the smallest that fits), or a new one; when none
+   * fits, the smallest free one is dropped, so buffers outgrown by the batches do not stay.
+   */
   private take(size: number): ArrayBuffer {
     let pick = -1;
-    for (let i = 0; i < this.free.length; i++) if (this.free[i].byteLength >= size && (pick < 0 || this.free[i].byteLength < this.free[pick].byteLength)) pick = i;
-    if (pick < 0) return new ArrayBuffer(Math.max(BLOCK, Math.ceil(size / BLOCK) * BLOCK));
-    const [buffer] = this.free.splice(pick, 1);
-    return buffer;
+    let smallest = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const n = this.free[i].byteLength;
+      if (n >= size && (pick < 0 || n < this.free[pick].byteLength)) pick = i;
+      if (smallest < 0 || n < this.free[smallest].byteLength) smallest = i;
+    }
+    if (pick >= 0) return this.free.splice(pick, 1)[0];
+    if (smallest >= 0) this.free.splice(smallest, 1);
+    return new ArrayBuffer(Math.max(BLOCK, Math.ceil(size / BLOCK) * BLOCK));
   }
 
   /** The schema's number, and its IPC bytes when it is new. */

@@ -61,17 +61,23 @@ test('a schema crosses once; a schema that differs (metadata included) gets a nu
   assert.throws(() => new TableUnpacker().unpack(again), /never sent/);
 });
 
-test('a released buffer is used again for the next batch that fits, a larger batch gets a new one', async () => {
+test('a released buffer is used again for the next batch that fits; a larger batch gets a new one and the outgrown buffer is dropped', async () => {
   const packer = new TablePacker();
   const flows = await synthetic(500);
   const a = packer.pack({ flows });
   packer.release(a.buffer);
   const b = packer.pack({ flows: flows.slice(0, 400) });
   assert.is(b.buffer, a.buffer);
+  packer.release(b.buffer);
   const big = await synthetic(4000);
   const c = packer.pack({ flows: big });
   assert.is.not(c.buffer, a.buffer);
   assert.ok(c.buffer.byteLength > a.buffer.byteLength);
+  // The outgrown buffer was dropped: the next small batch gets a new one, then the big one back.
+  const d = packer.pack({ flows: flows.slice(0, 10) });
+  assert.is.not(d.buffer, a.buffer);
+  packer.release(c.buffer);
+  assert.is(packer.pack({ flows: big }).buffer, c.buffer);
 });
 
 test.run();
