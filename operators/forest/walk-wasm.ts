@@ -380,7 +380,7 @@ export class WasmWalk {
       return new WasmWalk(forest, sortRows, apart);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      warn(`forest prediction: no WebAssembly memory (${error.message}); predicting with the slower JavaScript walk`);
+      warn(`forest prediction: the WebAssembly walk is unavailable (${error.message}); predicting with the slower JavaScript walk`);
       return null;
     }
   }

@@ -229,6 +229,17 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
   }
 });
 
+test('trees that share nodes (roots at one node) predict as the plain walk does, in either layout', () => {
+  // Two trees with the same root: leaves apart cannot lay a node out twice and falls back to the plain walk.
+  const arrays = { classes: 2, features: 1, roots: Int32Array.from([0, 0]), feature: Int32Array.from([0, -1, -1]), threshold: Float64Array.from([0.5, 0, 0]), right: Int32Array.from([2, 0, 1]), proba: new Float64Array(0) };
+  const rows = 20;
+  const x = Float64Array.from({ length: rows }, (_, i) => (i % 3 === 0 ? NaN : i / 20));
+  const reference = new FlatForest(arrays, { walk: 'js' }).predictProba(x, rows);
+  for (const apart of [false, true]) sameBits(new FlatForest(arrays, { walk: 'wasm', apart }).predictProba(x, rows), reference, `shared root, leaves apart ${apart}`);
+  assert.is(reference[0], 0, 'NaN goes right');
+  assert.is(reference[2 * 2 + 1], 0, 'x <= 0.5 goes left');
+});
+
 test('the shipped models predict the same doubles with the WebAssembly walk as with the plain walk', () => {
   for (const file of ['default.heir', 'lab-device.heir', 'lab-window.heir']) {
     const { forest } = loadModel(join(import.meta.dirname, '../../models', file));
