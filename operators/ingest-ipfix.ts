@@ -576,6 +576,9 @@ function putRepeated(t: TextColumn, r: RepeatRun, value: Uint8Array): void {
   put(t, value);
 }
 
+// `emit` closes a row by writing each text column's offset itself: it knows this many columns.
+if (Object.keys(TEXT).length !== 11) throw new Error('emit writes the offsets of 11 text columns; TEXT has another number');
+
 /** The columns written through runs, in `FlowDecoder.runs` order. */
 const RUN_COLUMNS = [TEXT.site_id, TEXT.sensor_id, TEXT.source, TEXT.end_reason, TEXT.features] as const;
 
@@ -1122,7 +1125,31 @@ export class FlowDecoder {
     num[NUM.bwd_bytes][row] = bwdBytes;
     num[NUM.tcp_flags_fwd][row] = proto === 6 ? flagsFwd : NaN;
     num[NUM.tcp_flags_bwd][row] = proto === 6 ? flagsBwd : NaN;
-    out.endRow();
+    // out.endRow(), written out per column (constant indices: no loop over the column list).
+    const next = row + 1;
+    let c = text[0];
+    c.offsets[next] = c.end;
+    c = text[1];
+    c.offsets[next] = c.end;
+    c = text[2];
+    c.offsets[next] = c.end;
+    c = text[3];
+    c.offsets[next] = c.end;
+    c = text[4];
+    c.offsets[next] = c.end;
+    c = text[5];
+    c.offsets[next] = c.end;
+    c = text[6];
+    c.offsets[next] = c.end;
+    c = text[7];
+    c.offsets[next] = c.end;
+    c = text[8];
+    c.offsets[next] = c.end;
+    c = text[9];
+    c.offsets[next] = c.end;
+    c = text[10];
+    c.offsets[next] = c.end;
+    out.length = next;
   }
 
   /**

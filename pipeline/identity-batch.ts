@@ -141,10 +141,14 @@ export class IdentityBatch {
       this.prefix = prefix;
       this.prefixAt = at;
     }
-    const c = this.reserve(16);
+    // One room check for both messages: the Community ID input (12 or 16 bytes) takes one
+    // 64-byte slot, the flow id message the slot right after it.
+    const c = this.end;
+    const f = c + 64;
+    const fidLength = prefix.length + V4_MESSAGE_MAX;
+    this.room(f + slotBytes(fidLength));
     const k = this.pushCommunityId(c, c + (proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58 ? 16 : 12));
-    const f = this.reserve(prefix.length + V4_MESSAGE_MAX);
-    const j = this.pushFlowId(f, f + prefix.length + V4_MESSAGE_MAX);
+    const j = this.pushFlowId(f, f + fidLength);
     this.keys[k] = f + prefix.length;
     const n = this.v4Count++;
     if ((n + 1) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (n + 1) * V4_WORDS);
