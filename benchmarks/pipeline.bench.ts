@@ -8,8 +8,9 @@
  * nats-server where it takes part), and the ratios the targets are stated in, both ways:
  *   in-process pipeline ≥ 50% of its slowest part; NATS pipeline ≥ 30% of raw NATS publish+consume.
  * Every rep runs every part on a fresh nats-server and fresh stores; best and median are printed.
- * The pipelines write through the store worker (the store on its own thread), as `heir run` does;
- * --compare also runs them with the store on the receiving thread, alternating, and prints the A/B.
+ * The pipelines keep the store where `heir run` does (site.ts: over NATS on a thread of its own,
+ * in process on the receiving thread); --compare also runs each with the store placed the other
+ * way, alternating, and prints the A/B (store thread / receiving thread) for both.
  * Usage: HEIR_BENCH_REPS=3 npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--in-flight N] [--compare] [--json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +35,7 @@ const arg = (name: string, fallback: number) => {
 };
 const FLOWS = arg('flows', 200_000);
 const IN_FLIGHT = arg('in-flight', 32);
-/** Also run both pipelines with the store on the receiving thread (as before the store worker), alternating with the others. */
+/** Also run both pipelines with the store placed the other way (see pipeline()), alternating with the others. */
 const COMPARE = args.includes('--compare');
 const REPS = Number(process.env.HEIR_BENCH_REPS ?? 1);
 /** NATS's default max_payload: the raw part sends each frame as one message, as the pipeline does. */
@@ -120,16 +121,17 @@ async function rawNats(server: NatsServer): Promise<Measure> {
   return measure;
 }
 
-// The whole pipeline, in-process or over NATS, with the store on its own thread as `heir run` has
-// it (or, with `oneThread`, on the thread that receives the batches); the stores are closed
-// (checkpointed) inside the measured time, as the DuckDB part's is.
-async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer, oneThread = false): Promise<Measure> {
-  const file = join(dir, `${kind}${oneThread ? '-one-thread' : ''}.duckdb`);
-  const store = oneThread ? await openStore(file) : await openStoreWorker(file);
+// The whole pipeline, in-process or over NATS, with the store where `heir run` has it (site.ts:
+// on its own thread over NATS, on the receiving thread in process), or, with `swapped`, the other
+// way; the stores are closed (checkpointed) inside the measured time, as the DuckDB part's is.
+async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer, swapped = false): Promise<Measure> {
+  const storeThread = (kind === 'nats') !== swapped;
+  const file = join(dir, `${kind}${swapped ? '-swapped' : ''}.duckdb`);
+  const store = storeThread ? await openStoreWorker(file) : await openStore(file);
   const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: server.url });
   // Each variant its own site (subject, consumer) and batch ids: JetStream would drop a second
   // variant's batches as duplicates of the first's.
-  const variant = `${kind}${oneThread ? '-one-thread' : ''}`;
+  const variant = `${kind}${swapped ? '-swapped' : ''}`;
   const runner = new Runner({ site: `bench-${variant}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
   let idle = 0;
   const measure = await timed(async () => {
@@ -155,7 +157,7 @@ interface Rep {
   natsRawPublishConsume: Measure;
   pipelineInProcess: Measure;
   pipelineNats: Measure;
-  pipelineInProcessOneThread?: Measure;
+  pipelineInProcessStoreThread?: Measure;
   pipelineNatsOneThread?: Measure;
 }
 
@@ -182,13 +184,13 @@ async function rep(): Promise<Rep> {
     }
     // Alternating, the order flipped every rep, so both see the same load.
     const first = reps.length % 2 === 0;
-    const pipelineInProcessOneThread = first ? await pipeline(dir, 'memory', server, true) : undefined;
+    const inProcessSwappedFirst = first ? await pipeline(dir, 'memory', server, true) : undefined;
     const pipelineInProcess = await pipeline(dir, 'memory', server);
-    const inProcessOneThread = pipelineInProcessOneThread ?? (await pipeline(dir, 'memory', server, true));
-    const pipelineNatsOneThread = first ? await pipeline(dir, 'nats', server, true) : undefined;
+    const pipelineInProcessStoreThread = inProcessSwappedFirst ?? (await pipeline(dir, 'memory', server, true));
+    const natsSwappedFirst = first ? await pipeline(dir, 'nats', server, true) : undefined;
     const pipelineNats = await pipeline(dir, 'nats', server);
-    const natsOneThread = pipelineNatsOneThread ?? (await pipeline(dir, 'nats', server, true));
-    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats, pipelineInProcessOneThread: inProcessOneThread, pipelineNatsOneThread: natsOneThread };
+    const pipelineNatsOneThread = natsSwappedFirst ?? (await pipeline(dir, 'nats', server, true));
+    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats, pipelineInProcessStoreThread, pipelineNatsOneThread };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -213,11 +215,11 @@ const ratios = (rate: (m: Measure) => number) =>
     inProcessVsSlowestPart: rate(r.pipelineInProcess) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend)),
     natsPipelineVsRawNats: rate(r.pipelineNats) / rate(r.natsRawPublishConsume),
     natsPipelineVsSlowestPart: rate(r.pipelineNats) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend), rate(r.natsRawPublishConsume)),
-    ...(r.pipelineNatsOneThread && r.pipelineInProcessOneThread
+    ...(r.pipelineNatsOneThread && r.pipelineInProcessStoreThread
       ? {
           natsOneThreadVsRawNats: rate(r.pipelineNatsOneThread) / rate(r.natsRawPublishConsume),
           natsStoreThreadVsOneThread: rate(r.pipelineNats) / rate(r.pipelineNatsOneThread),
-          inProcessStoreThreadVsOneThread: rate(r.pipelineInProcess) / rate(r.pipelineInProcessOneThread),
+          inProcessStoreThreadVsOneThread: rate(r.pipelineInProcessStoreThread) / rate(r.pipelineInProcess),
         }
       : {}),
   }));

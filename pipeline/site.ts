@@ -1,13 +1,13 @@
 /**
  * A site pipeline assembled from its configuration: the bus (in-process or NATS JetStream), the
- * DuckDB store (on its own thread: store-worker.ts) and the fused operator chain, with one
- * `close()` that drains them in order.
+ * DuckDB store and the fused operator chain, with one `close()` that drains them in order.
  */
 import { defaultOperators, loadOperators } from '../operators/index.ts';
 import { MemoryBus } from './bus-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Runner } from './runner.ts';
 import { sourceFromConfig } from './sources.ts';
+import { openStore, type Store } from './store.ts';
 import { openStoreWorker, type StoreWorker } from './store-worker.ts';
 import type { Bus } from './types.ts';
 
@@ -16,7 +16,7 @@ export interface Site {
   readonly config: PipelineConfig;
   readonly bus: Bus;
   /** Absent for a source-only process. */
-  readonly store?: StoreWorker;
+  readonly store?: Store | StoreWorker;
   readonly runner: Runner;
   close(): Promise<void>;
 }
@@ -30,11 +30,23 @@ export async function openBus(config: PipelineConfig): Promise<Bus> {
   return new MemoryBus();
 }
 
+/**
+ * The store of a worker. On NATS it runs on a thread of its own (store-worker.ts), so the NATS
+ * client and decoding overlap with appending and committing: measured in one process against the
+ * store on the receiving thread, 1.02–1.12 of its flows per second (wall, medians of loaded runs)
+ * for 0.88–0.99 of its CPU efficiency. On the in-process bus, publisher and worker share the
+ * thread and a group fills while the thread appends; there the store's thread lost (0.50–0.70 by
+ * wall, 0.71–0.85 by CPU), so the store stays on the receiving thread (benchmarks/README.md).
+ */
+export function openSiteStore(config: PipelineConfig): Promise<Store | StoreWorker> {
+  return config.bus.kind === 'nats' ? openStoreWorker(config.store) : openStore(config.store);
+}
+
 /** Assemble a site: `withStore: false` for a process that only publishes. */
 export async function openSite(config: PipelineConfig, options: { withStore?: boolean } = {}): Promise<Site> {
   // No operators key: the default chain (features, classification, hunt rules, inventory).
   const operators = await loadOperators(config.operators ?? (await defaultOperators(config.model)), { model: config.model });
-  const store = options.withStore === false ? undefined : await openStoreWorker(config.store);
+  const store = options.withStore === false ? undefined : await openSiteStore(config);
   let bus: Bus;
   try {
     bus = await openBus(config);
