@@ -553,9 +553,22 @@ function continueRun(t: TextColumn, r: RepeatRun): boolean {
   return true;
 }
 
+/** Bytes of a run filled by a byte loop instead of copyWithin calls. */
+const SHORT_RUN = 256;
+
 /** Copy the first text of a run into the places its other rows took; the run ends. */
 function fillRun(t: TextColumn, r: RepeatRun): void {
   const total = r.count * r.length;
+  if (total <= SHORT_RUN) {
+    // Short runs (a datagram's site, sensor or source words): a byte loop costs less than the
+    // copyWithin calls. Each byte repeats the one a copy's length before it.
+    const bytes = t.bytes;
+    const length = r.length;
+    const end = r.start + total;
+    for (let i = r.start + length; i < end; i++) bytes[i] = bytes[i - length];
+    r.count = 0;
+    return;
+  }
   let filled = r.length;
   while (filled < total) {
     const n = Math.min(filled, total - filled);
