@@ -32,11 +32,11 @@ export async function openBus(config: PipelineConfig): Promise<Bus> {
 
 /**
  * The store of a worker. On NATS it runs on a thread of its own (store-worker.ts), so the NATS
- * client and decoding overlap with appending and committing: measured in one process against the
- * store on the receiving thread, 1.02–1.12 of its flows per second (wall, medians of loaded runs)
- * for 0.88–0.99 of its CPU efficiency. On the in-process bus, publisher and worker share the
- * thread and a group fills while the thread appends; there the store's thread lost (0.50–0.70 by
- * wall, 0.71–0.85 by CPU), so the store stays on the receiving thread (benchmarks/README.md).
+ * client and decoding overlap with appending and committing (in loaded A/B runs against the store
+ * on the receiving thread: slightly more flows per second, slightly more CPU). On the in-process
+ * bus, publisher and worker share the thread and a group fills while the thread appends; there
+ * the store's thread lost by wall and CPU, so the store stays on the receiving thread
+ * (benchmarks/README.md, Pipeline; `pipeline.bench.ts --compare` measures both placements).
  */
 export function openSiteStore(config: PipelineConfig): Promise<Store | StoreWorker> {
   return config.bus.kind === 'nats' ? openStoreWorker(config.store) : openStore(config.store);
