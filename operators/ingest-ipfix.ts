@@ -20,7 +20,7 @@
  * fixed offsets when no field has a variable length); records are decoded by walking the plan and
  * written straight into struct-of-arrays columns (ingest-ipfix-columns.ts), no object per record.
  * Flow identity (Community ID v1 and the flow id of flow schema v1, both SHA-1) is hashed per
- * datagram in two batches (pipeline/sha1.ts) and its text written into the column bytes: no
+ * datagram inside WebAssembly (pipeline/identity-batch.ts) and its text written into the column bytes: no
  * string per record.
  *
  * Records of unidirectional exporters become flows with zero backward counts: the two directions
