@@ -1,28 +1,25 @@
 /**
  * The Community ID and flow id of a batch's flows, hashed together when the batch is cut: each
- * flow leaves its two hash inputs (and where its ids' text goes in the columns' bytes) as it is
- * written, and `finish` hashes all Community IDs in one `sha1Many` call, writes their text, then
- * hashes all flow ids (whose input holds that text) in a second call. The same ids, byte for
- * byte, as `communityIdBytes` and `flowId` of pipeline/flow-id.ts, without a string or a call
- * into node:crypto per flow.
+ * flow writes its two hash inputs into the identity module's memory as it is written
+ * (pipeline/identity-batch.ts: its Community ID input, then `site \0 sensor \0 [hole] \0 start`
+ * with the start time's digits written directly), and `finish` runs the module once: it hashes
+ * all Community IDs, writes their text into the holes and into one run, hashes all flow ids and
+ * writes their hex into a second run; each run goes into its column's bytes with one copy. The
+ * same ids, byte for byte, as `communityIdBytes` and `flowId` of pipeline/flow-id.ts, without a
+ * string or a call into node:crypto per flow.
  */
-import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, communityIdInput, writeCommunityIdText, writeFlowIdHex } from '../../pipeline/flow-id.ts';
-import { Sha1Batch } from '../../pipeline/sha1.ts';
+import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput } from '../../pipeline/flow-id.ts';
+import { IdentityBatch } from '../../pipeline/identity-batch.ts';
 
-const FIRST_ROWS = 256;
 /** Decimal digits of a timestamp at most, as `String(number)` writes it (exponent forms included). */
 const TS_TEXT_MAX = 32;
 
 export class FlowIdentities {
-  /** Community ID inputs, one message per flow in row order. */
-  private readonly cids = new Sha1Batch(FIRST_ROWS, COMMUNITY_ID_INPUT_MAX);
-  /** Flow id inputs (`site \0 sensor \0 community-id \0 ts_start`), one per flow; the Community ID's place is filled by `finish`. */
-  private readonly fids = new Sha1Batch(FIRST_ROWS, 96);
-  /** Where each flow's Community ID text goes in its flow id input. */
-  private gapAt = new Int32Array(FIRST_ROWS);
-  /** Where each flow's ids go in the community_id and flow_id columns' bytes. */
-  private cidAt = new Int32Array(FIRST_ROWS);
-  private fidAt = new Int32Array(FIRST_ROWS);
+  /** Both ids' messages of the held flows, in the identity module's memory. */
+  private readonly batch = new IdentityBatch();
+  /** Where the first held flow's ids go in the community_id and flow_id columns' bytes. */
+  private cidAt = 0;
+  private fidAt = 0;
   private n = 0;
   private site = '';
   private sensor = '';
@@ -37,56 +34,43 @@ export class FlowIdentities {
   /**
    * Take one flow: the Community ID of addresses `src` and `dst` (`length` bytes each), protocol
    * and ports (ICMP: type and code) goes to `cidAt` of the community_id column's bytes, its flow id
-   * (of `site`, `sensor` and `tsStart` in µs) to `fidAt` of the flow_id column's.
+   * (of `site`, `sensor` and `tsStart` in µs) to `fidAt` of the flow_id column's. The flows of a
+   * batch take consecutive places in both columns (each id right after the previous flow's).
    */
   add(src: ArrayLike<number>, dst: ArrayLike<number>, length: number, proto: number, srcPort: number, dstPort: number, tsStart: number, site: string, sensor: string, cidAt: number, fidAt: number): void {
     const k = this.n++;
-    if (k === this.cidAt.length) this.grow();
-    this.cidAt[k] = cidAt;
-    this.fidAt[k] = fidAt;
-    const cids = this.cids;
-    const cidInputAt = cids.reserve(COMMUNITY_ID_INPUT_MAX);
-    cids.push(communityIdInput(cids.bytes, cidInputAt, src, 0, dst, 0, length, proto, srcPort, dstPort));
+    if (k === 0) {
+      this.cidAt = cidAt;
+      this.fidAt = fidAt;
+    } else if (cidAt !== this.cidAt + k * COMMUNITY_ID_TEXT_LENGTH || fidAt !== this.fidAt + k * FLOW_ID_TEXT_LENGTH) {
+      throw new Error(`flow ids of row ${k} not right after the previous row's`);
+    }
+    const w = this.batch;
+    const cid = w.reserve(COMMUNITY_ID_INPUT_MAX);
+    const j = w.pushCommunityId(cid, communityIdInput(w.bytes, cid, src, 0, dst, 0, length, proto, srcPort, dstPort));
     if (site !== this.site || sensor !== this.sensor) this.setPrefix(site, sensor);
     const prefix = this.prefix;
-    const fids = this.fids;
-    let at = fids.reserve(prefix.length + COMMUNITY_ID_TEXT_LENGTH + 1 + TS_TEXT_MAX);
-    const bytes = fids.bytes;
+    const start = w.reserve(prefix.length + COMMUNITY_ID_TEXT_LENGTH + 1 + TS_TEXT_MAX);
+    const bytes = w.bytes;
+    let at = start;
     for (let i = 0; i < prefix.length; i++) bytes[at++] = prefix[i];
-    this.gapAt[k] = at;
+    w.holeAt(j, at);
     at += COMMUNITY_ID_TEXT_LENGTH;
     bytes[at++] = 0;
-    fids.push(writeDecimal(bytes, at, tsStart));
+    w.pushFlowId(start, writeDecimal(bytes, at, tsStart));
   }
 
   /** Hash the flows taken since the last call and write their ids' text into the two columns' bytes. */
   finish(communityIdBytes: Uint8Array, flowIdBytes: Uint8Array): void {
     const n = this.n;
     if (n === 0) return;
-    const cids = this.cids;
-    const fids = this.fids;
-    cids.hash();
-    const key = fids.bytes;
-    for (let k = 0; k < n; k++) {
-      const at = this.cidAt[k];
-      writeCommunityIdText(cids.digests, k, communityIdBytes, at);
-      const gap = this.gapAt[k];
-      for (let i = 0; i < COMMUNITY_ID_TEXT_LENGTH; i++) key[gap + i] = communityIdBytes[at + i];
-    }
-    fids.hash();
-    for (let k = 0; k < n; k++) writeFlowIdHex(fids.digests, k, flowIdBytes, this.fidAt[k]);
-    cids.clear();
-    fids.clear();
+    const w = this.batch;
+    w.run();
+    const bytes = w.bytes;
+    communityIdBytes.set(bytes.subarray(w.communityIdText, w.communityIdText + n * COMMUNITY_ID_TEXT_LENGTH), this.cidAt);
+    flowIdBytes.set(bytes.subarray(w.flowIdText, w.flowIdText + n * FLOW_ID_TEXT_LENGTH), this.fidAt);
+    w.clear();
     this.n = 0;
-  }
-
-  private grow(): void {
-    const size = this.cidAt.length * 2;
-    for (const name of ['gapAt', 'cidAt', 'fidAt'] as const) {
-      const next = new Int32Array(size);
-      next.set(this[name]);
-      this[name] = next;
-    }
   }
 
   private setPrefix(site: string, sensor: string): void {
