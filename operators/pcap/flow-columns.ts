@@ -203,22 +203,32 @@ export class ColumnStore {
   }
 
   /**
-   * Arrow data of the first `length` rows. A column no row set takes its buffers from `zeros`
-   * (zero bytes the batch's all-null columns share, read-only: a validity bitmap and values or
-   * offsets of `length` rows).
+   * Arrow data of the first `length` rows, its bitmap and copied values at `at` of `arena` (the
+   * batch's buffer, `arenaBytes(length)` of it). A column no row set takes its buffers from the
+   * zeros at the start of `arena` (shared by the batch's all-null columns, read-only: a validity
+   * bitmap and values or offsets of `length` rows).
    */
-  data(length: number, zeros: ArrayBuffer): Data {
+  data(length: number, arena: ArrayBuffer, at: number): Data {
     const type = this.type;
-    if (!this.touched) return this.nulls(length, zeros);
+    if (!this.touched) return this.nulls(length, arena);
     if (this.valid.length < length || (this.kind !== 'utf8' && Math.max(this.num.length, this.int.length) < length)) this.ensure(length - 1);
     const valid = this.valid;
+    const bitmapBytes = (length + 7) >> 3;
     // The validity bitmap and the null count in one pass, eight rows a byte.
-    const bitmap = new Uint8Array((length + 7) >> 3);
+    const bitmap = new Uint8Array(arena, at, bitmapBytes);
+    at += align8(bitmapBytes);
     let set = 0;
-    for (let i = 0, byte = 0; i < length; byte++) {
-      let bits = 0;
-      for (let b = 0; b < 8 && i < length; b++, i++) bits |= valid[i] << b;
+    const whole = length >> 3;
+    for (let byte = 0; byte < whole; byte++) {
+      const i = byte << 3;
+      const bits = valid[i] | (valid[i + 1] << 1) | (valid[i + 2] << 2) | (valid[i + 3] << 3) | (valid[i + 4] << 4) | (valid[i + 5] << 5) | (valid[i + 6] << 6) | (valid[i + 7] << 7);
       bitmap[byte] = bits;
+      set += POPCOUNT[bits];
+    }
+    if (whole < bitmapBytes) {
+      let bits = 0;
+      for (let i = whole << 3, b = 0; i < length; b++, i++) bits |= valid[i] << b;
+      bitmap[whole] = bits;
       set += POPCOUNT[bits];
     }
     const nullCount = length - set;
@@ -231,7 +241,7 @@ export class ColumnStore {
         return columnData(type, length, nullCount, nullBitmap, this.int.subarray(0, length));
       case 'ts': {
         // Whole microseconds below 2^53 as 64-bit integers, written as two 32-bit halves.
-        const words = new Int32Array(length * 2);
+        const words = new Int32Array(arena, at, length * 2);
         for (let i = 0; i < length; i++) {
           if (valid[i] === 0) continue;
           const v = Math.round(this.num[i]);
@@ -239,25 +249,45 @@ export class ColumnStore {
           words[2 * i] = v - high * 4294967296;
           words[2 * i + 1] = high;
         }
-        return columnData(type, length, nullCount, nullBitmap, new BigInt64Array(words.buffer));
+        return columnData(type, length, nullCount, nullBitmap, new BigInt64Array(arena, at, length));
       }
       case 'bool': {
-        const bits = new Uint8Array((length + 7) >> 3);
+        const bits = new Uint8Array(arena, at, bitmapBytes);
         for (let i = 0; i < length; i++) if (valid[i] !== 0 && this.int[i] !== 0) bits[i >> 3] |= 1 << (i & 7);
         return columnData(type, length, nullCount, nullBitmap, bits);
       }
       case 'utf8': {
-        const offsets = new Int32Array(length + 1);
+        const offsets = new Int32Array(arena, at, length + 1);
         const ends = this.ends;
         let end = 0;
         for (let i = 0; i < length; i++) {
           if (valid[i] !== 0) end = ends[i];
           offsets[i + 1] = end;
         }
-        const bytes = new Uint8Array(end);
+        const bytes = new Uint8Array(arena, at + align8(4 * (length + 1)), end);
         bytes.set(this.text.subarray(0, end));
         return columnData(type, length, nullCount, nullBitmap, bytes, offsets);
       }
+    }
+  }
+
+  /**
+   * Bytes `data(length, …)` takes of the batch's arena (zeroed, 8-byte aligned parts): the
+   * validity bitmap, and the copies a batch gets (timestamps as 64-bit words, boolean bits, text
+   * offsets and bytes); 0 for a column no row set. Numbers go to the batch in their own arrays.
+   */
+  arenaBytes(length: number): number {
+    if (!this.touched) return 0;
+    const bitmap = align8((length + 7) >> 3);
+    switch (this.kind) {
+      case 'ts':
+        return bitmap + 8 * length;
+      case 'bool':
+        return 2 * bitmap;
+      case 'utf8':
+        return bitmap + align8(4 * (length + 1)) + align8(this.textEnd);
+      default:
+        return bitmap;
     }
   }
 
@@ -282,8 +312,11 @@ export class ColumnStore {
   }
 }
 
+/** `n` rounded up to a multiple of 8. */
+const align8 = (n: number) => (n + 7) & ~7;
+
 /** Where the values part of a batch's shared zeros starts (after the bitmap, 8-byte aligned). */
-const zeroValuesAt = (length: number) => (((length + 7) >> 3) + 7) & ~7;
+const zeroValuesAt = (length: number) => align8((length + 7) >> 3);
 
 /** Set bits of each byte value. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
@@ -341,8 +374,18 @@ export class FlowColumns {
   build(): RecordBatch<FlowArrow> {
     const length = this.n;
     this.ids.finish(this.col.community_id.text, this.col.flow_id.text);
-    const zeros = new ArrayBuffer(zeroValuesAt(length) + 8 * (length + 1));
-    const children = this.all.map((c) => c.data(length, zeros));
+    // One buffer per batch: the zeros the all-null columns share (read-only), then the bitmaps
+    // and copied values of every column set.
+    const all = this.all;
+    const zeroBytes = zeroValuesAt(length) + 8 * (length + 1);
+    let size = zeroBytes;
+    for (let k = 0; k < all.length; k++) size += all[k].arenaBytes(length);
+    const arena = new ArrayBuffer(size);
+    const children = new Array<Data>(all.length);
+    for (let k = 0, at = zeroBytes; k < all.length; k++) {
+      children[k] = all[k].data(length, arena, at);
+      at += all[k].arenaBytes(length);
+    }
     const struct = new Data(new Struct(FLOW_SCHEMA.fields), 0, length, 0, [undefined, undefined, EMPTY_U8], children);
     // The value arrays now belong to the batch: the next one gets fresh ones.
     for (const c of this.all) c.detach(length);
