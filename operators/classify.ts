@@ -182,8 +182,8 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   const owaspIotBytes = classBytes(tagText.map((t) => t.owaspIot));
   const attackIcsBytes = classBytes(tagText.map((t) => t.attackIcs));
   const memo = explanationMemo(explainTrees, top);
-  const paths = explainTrees > 0 ? interleavedPaths(forest.leafPaths(explainTrees)) : null;
-  const explainer: Explainer = { trees: explainTrees, top, features: forest.features, memo, paths, counts: new Float64Array(forest.features), touched: new Int32Array(forest.features) };
+  const paths = explainTrees > 0 ? leafRecords(forest.leafPaths(explainTrees)) : null;
+  const explainer: Explainer = { trees: explainTrees, top, features: forest.features, memo, paths, counts: new Int32Array(forest.features), touched: new Int32Array(forest.features), records: new Int32Array(2 * explainTrees) };
   const scratch = { x: new Float64Array(0), proba: new Float64Array(0), best: new Int32Array(0), leaves: new Int32Array(0), why: [new Int32Array(0), new Int32Array(0), new Int32Array(0)] };
   // The model column is the same for every batch of a size: made once per size seen last.
   let model1: Data<Utf8> | null = null;
@@ -337,10 +337,12 @@ interface Explainer {
   readonly top: number;
   readonly features: number;
   readonly memo: ExplanationMemo;
-  readonly paths: InterleavedPaths | null;
+  readonly paths: LeafRecords | null;
   /** Split counts per feature and the features met, while one row is ranked (zero between rows). */
-  readonly counts: Float64Array;
+  readonly counts: Int32Array;
   readonly touched: Int32Array;
+  /** Per explanation tree, the record of the leaf a row reached and then that leaf's vote, while one row is ranked. */
+  readonly records: Int32Array;
 }
 
 /** One explanation slot's columns: feature index (-1: none), the row's value and the share. */
@@ -402,34 +404,47 @@ function explainRows(e: Explainer, rows: number, best: Int32Array, benignIndex: 
  */
 function rank(e: Explainer, leaves: Int32Array, rows: number, r: number, label: number, o: number): void {
   const { counts, touched, memo, top } = e;
-  const { head, pairs } = e.paths!;
+  const { at, data } = e.paths!;
+  const records = e.records;
+  const E = e.trees;
+  // The records first, in passes without a branch, so that the eight trees' cache misses overlap
+  // instead of each waiting for the one before.
+  for (let t = 0; t < E; t++) records[t] = at[leaves[t * rows + r]];
+  for (let t = 0; t < E; t++) records[E + t] = data[records[t]];
   let total = 0;
   let seen = 0;
-  for (let t = 0; t < e.trees; t++) {
-    const h = leaves[t * rows + r] << 2;
-    if (head[h] !== label) continue;
+  for (let t = 0; t < E; t++) {
+    if (records[E + t] !== label) continue;
+    const p = records[t];
+    total += data[p + 1];
     // The path's splits, summed per feature once at load; the features met are listed once.
-    for (let i = head[h + 2], end = head[h + 3]; i < end; i += 2) {
-      const f = pairs[i];
-      if (counts[f] === 0) touched[seen++] = f;
-      counts[f] += pairs[i + 1];
+    for (let i = p + 3, end = p + 3 + 2 * data[p + 2]; i < end; i += 2) {
+      // Listed when first met, without a branch (whether a feature is new is a coin toss for the
+      // predictor): the slot is written either way and kept only when its count was 0.
+      const f = data[i];
+      const c = counts[f];
+      touched[seen] = f;
+      seen += (c - 1) >>> 31;
+      counts[f] = c + data[i + 1];
     }
-    total += head[h + 1];
   }
-  // A few passes of selection, no sorting.
+  // A few passes of selection, no sorting. Each feature's key, count · d + (d − 1 − f), orders by
+  // count and then by the lower feature index (exact in doubles); the largest is kept by Math.max,
+  // with no branch on the data. A count of 0 keys at most d − 1: no feature left.
+  const d = e.features;
   for (let k = 0; k < top; k++) {
-    let bestF = -1;
-    let bestC = 0;
+    let bestKey = d - 1;
     for (let i = 0; i < seen; i++) {
       const f = touched[i];
-      const c = counts[f];
-      if (c > bestC || (c === bestC && c > 0 && f < bestF)) {
-        bestF = f;
-        bestC = c;
-      }
+      bestKey = Math.max(bestKey, counts[f] * d + (d - 1 - f));
     }
+    if (bestKey < d) {
+      memo.features[o + k] = -1;
+      break;
+    }
+    const bestC = Math.floor(bestKey / d);
+    const bestF = d - 1 - (bestKey - bestC * d);
     memo.features[o + k] = bestF;
-    if (bestF < 0) break;
     memo.shares[o + k] = Math.round((1000 * bestC) / total);
     counts[bestF] = 0;
   }
@@ -437,30 +452,44 @@ function rank(e: Explainer, leaves: Int32Array, rows: number, r: number, label: 
 }
 
 /**
- * The explanation trees' leaf paths laid out for lookups by leaf: `head[4 · node …]` holds the
- * leaf's vote (-1 for a split node), its depth and the range of `pairs` (feature, splits on the
- * path) it owns, so a leaf's facts share a cache line and each feature sits next to its count.
+ * The explanation trees' leaf paths as one record per leaf: `data[at[leaf]]` is the leaf's vote,
+ * then its depth, the number of features on its path and those features' (feature, splits) pairs,
+ * so a memo miss finds a leaf's facts and the start of its path in one cache line (the tables are
+ * larger than the caches, and a miss reads eight leaves). 16-bit when every value fits (always,
+ * short of 65,536 features, classes or splits), a quarter of the bytes of 32-bit pairs.
  */
-interface InterleavedPaths {
-  readonly head: Int32Array;
-  readonly pairs: Int32Array;
+interface LeafRecords {
+  /** The record's offset in `data` per node (-1 for split nodes). */
+  readonly at: Int32Array;
+  readonly data: Uint16Array | Int32Array;
 }
 
-function interleavedPaths(paths: LeafPaths): InterleavedPaths {
+function leafRecords(paths: LeafPaths): LeafRecords {
   const nodes = paths.depth.length;
-  const head = new Int32Array(nodes * 4);
-  const pairs = new Int32Array(paths.features.length * 2);
+  const at = new Int32Array(nodes).fill(-1);
+  let size = 0;
+  let wide = false;
   for (let n = 0; n < nodes; n++) {
-    head[4 * n] = paths.vote[n];
-    head[4 * n + 1] = paths.depth[n];
-    head[4 * n + 2] = 2 * paths.start[n];
-    head[4 * n + 3] = 2 * paths.start[n + 1];
+    if (paths.vote[n] < 0) continue;
+    const pairs = paths.start[n + 1] - paths.start[n];
+    size += 3 + 2 * pairs;
+    if (paths.vote[n] > 0xffff || paths.depth[n] > 0xffff || pairs > 0xffff) wide = true;
   }
-  for (let i = 0; i < paths.features.length; i++) {
-    pairs[2 * i] = paths.features[i];
-    pairs[2 * i + 1] = paths.counts[i];
+  for (let i = 0; i < paths.features.length; i++) if (paths.features[i] > 0xffff || paths.counts[i] > 0xffff) wide = true;
+  const data = wide ? new Int32Array(size) : new Uint16Array(size);
+  let p = 0;
+  for (let n = 0; n < nodes; n++) {
+    if (paths.vote[n] < 0) continue;
+    at[n] = p;
+    data[p++] = paths.vote[n];
+    data[p++] = paths.depth[n];
+    data[p++] = paths.start[n + 1] - paths.start[n];
+    for (let i = paths.start[n]; i < paths.start[n + 1]; i++) {
+      data[p++] = paths.features[i];
+      data[p++] = paths.counts[i];
+    }
   }
-  return { head, pairs };
+  return { at, data };
 }
 
 /**
