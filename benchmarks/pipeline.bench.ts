@@ -8,9 +8,9 @@
  * nats-server where it takes part), and the ratios the targets are stated in, both ways:
  *   in-process pipeline ≥ 50% of its slowest part; NATS pipeline ≥ 30% of raw NATS publish+consume.
  * Every rep runs every part on a fresh nats-server and fresh stores; best and median are printed.
- * The pipelines keep the store where `heir run` does (site.ts: over NATS on a thread of its own,
- * in process on the receiving thread); --compare also runs each with the store placed the other
- * way, alternating, and prints the A/B (store thread / receiving thread) for both.
+ * The pipelines keep the store where `heir run` does by default (site.ts: on the receiving
+ * thread); --compare also runs each with the store on a thread of its own (`store_thread = true`),
+ * alternating, and prints the A/B (store thread / receiving thread) for both.
  * Usage: HEIR_BENCH_REPS=3 npx tsx benchmarks/pipeline.bench.ts [--flows N] [--batch N] [--in-flight N] [--compare] [--json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -121,17 +121,16 @@ async function rawNats(server: NatsServer): Promise<Measure> {
   return measure;
 }
 
-// The whole pipeline, in-process or over NATS, with the store where `heir run` has it (site.ts:
-// on its own thread over NATS, on the receiving thread in process), or, with `swapped`, the other
-// way; the stores are closed (checkpointed) inside the measured time, as the DuckDB part's is.
-async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer, swapped = false): Promise<Measure> {
-  const storeThread = (kind === 'nats') !== swapped;
-  const file = join(dir, `${kind}${swapped ? '-swapped' : ''}.duckdb`);
+// The whole pipeline, in-process or over NATS, with the store on the receiving thread as `heir run`
+// has it by default, or with `storeThread` on a thread of its own; the stores are closed
+// (checkpointed) inside the measured time, as the DuckDB part's is.
+async function pipeline(dir: string, kind: 'memory' | 'nats', server: NatsServer, storeThread = false): Promise<Measure> {
+  const file = join(dir, `${kind}${storeThread ? '-store-thread' : ''}.duckdb`);
   const store = storeThread ? await openStoreWorker(file) : await openStore(file);
   const bus = kind === 'memory' ? new MemoryBus() : await NatsBus.connect({ url: server.url });
   // Each variant its own site (subject, consumer) and batch ids: JetStream would drop a second
   // variant's batches as duplicates of the first's.
-  const variant = `${kind}${swapped ? '-swapped' : ''}`;
+  const variant = `${kind}${storeThread ? '-store-thread' : ''}`;
   const runner = new Runner({ site: `bench-${variant}`, sensor: 's', bus, sink: store, maxInFlight: IN_FLIGHT });
   let idle = 0;
   const measure = await timed(async () => {
@@ -158,7 +157,7 @@ interface Rep {
   pipelineInProcess: Measure;
   pipelineNats: Measure;
   pipelineInProcessStoreThread?: Measure;
-  pipelineNatsOneThread?: Measure;
+  pipelineNatsStoreThread?: Measure;
 }
 
 async function rep(): Promise<Rep> {
@@ -184,13 +183,13 @@ async function rep(): Promise<Rep> {
     }
     // Alternating, the order flipped every rep, so both see the same load.
     const first = reps.length % 2 === 0;
-    const inProcessSwappedFirst = first ? await pipeline(dir, 'memory', server, true) : undefined;
+    const inProcessThreadFirst = first ? await pipeline(dir, 'memory', server, true) : undefined;
     const pipelineInProcess = await pipeline(dir, 'memory', server);
-    const pipelineInProcessStoreThread = inProcessSwappedFirst ?? (await pipeline(dir, 'memory', server, true));
-    const natsSwappedFirst = first ? await pipeline(dir, 'nats', server, true) : undefined;
+    const pipelineInProcessStoreThread = inProcessThreadFirst ?? (await pipeline(dir, 'memory', server, true));
+    const natsThreadFirst = first ? await pipeline(dir, 'nats', server, true) : undefined;
     const pipelineNats = await pipeline(dir, 'nats', server);
-    const pipelineNatsOneThread = natsSwappedFirst ?? (await pipeline(dir, 'nats', server, true));
-    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats, pipelineInProcessStoreThread, pipelineNatsOneThread };
+    const pipelineNatsStoreThread = natsThreadFirst ?? (await pipeline(dir, 'nats', server, true));
+    return { ipcEncodeDecode, duckdbAppend, natsRawPublishConsume, pipelineInProcess, pipelineNats, pipelineInProcessStoreThread, pipelineNatsStoreThread };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -215,10 +214,10 @@ const ratios = (rate: (m: Measure) => number) =>
     inProcessVsSlowestPart: rate(r.pipelineInProcess) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend)),
     natsPipelineVsRawNats: rate(r.pipelineNats) / rate(r.natsRawPublishConsume),
     natsPipelineVsSlowestPart: rate(r.pipelineNats) / Math.min(rate(r.ipcEncodeDecode), rate(r.duckdbAppend), rate(r.natsRawPublishConsume)),
-    ...(r.pipelineNatsOneThread && r.pipelineInProcessStoreThread
+    ...(r.pipelineNatsStoreThread && r.pipelineInProcessStoreThread
       ? {
-          natsOneThreadVsRawNats: rate(r.pipelineNatsOneThread) / rate(r.natsRawPublishConsume),
-          natsStoreThreadVsOneThread: rate(r.pipelineNats) / rate(r.pipelineNatsOneThread),
+          natsStoreThreadVsRawNats: rate(r.pipelineNatsStoreThread) / rate(r.natsRawPublishConsume),
+          natsStoreThreadVsOneThread: rate(r.pipelineNatsStoreThread) / rate(r.pipelineNats),
           inProcessStoreThreadVsOneThread: rate(r.pipelineInProcessStoreThread) / rate(r.pipelineInProcess),
         }
       : {}),
@@ -254,7 +253,7 @@ else {
   line('NATS pipeline / raw NATS pub+consume:', 'natsPipelineVsRawNats', 0.3);
   line('NATS pipeline / its slowest part:', 'natsPipelineVsSlowestPart');
   if (COMPARE) {
-    line('same, store on the receiving thread:', 'natsOneThreadVsRawNats', 0.3);
+    line('same, store on its own thread:', 'natsStoreThreadVsRawNats', 0.3);
     line('NATS, store thread / one thread:', 'natsStoreThreadVsOneThread');
     line('in-process, store thread / one thread:', 'inProcessStoreThreadVsOneThread');
   }

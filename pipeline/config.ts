@@ -29,6 +29,8 @@ export interface PipelineConfig {
   readonly sensor: string;
   /** DuckDB file. */
   readonly store: string;
+  /** Run the store (appends and commits) on a thread of its own (pipeline/store-worker.ts). */
+  readonly storeThread: boolean;
   /**
    * Operators fused after parsing, in order. Absent (no `operators` key): the default chain of
    * `heir ingest --db` and `heir demo` (`defaultOperators()`), resolved when the site opens; `[]`: none.
@@ -52,6 +54,10 @@ type Check = (value: unknown, where: string) => unknown;
 
 const str: Check = (v, where) => {
   if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${where}: expected a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+};
+const bool: Check = (v, where) => {
+  if (typeof v !== 'boolean') throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(v)}`);
   return v;
 };
 const int = (min: number, max: number): Check => (v, where) => {
@@ -86,6 +92,7 @@ const SCHEMA = table({
   site: str,
   sensor: str,
   store: str,
+  store_thread: bool,
   model: str,
   operators: list(str),
   bus: table({ kind: oneOf('memory', 'nats'), url: str, stream: str, max_in_flight: int(1, 1024), max_deliver: int(1, 100), ack_wait_ms: int(1000, 3_600_000) }),
@@ -146,6 +153,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
     site: overrides.site ?? env.HEIR_SITE ?? checked.site ?? 'site-1',
     sensor: overrides.sensor ?? env.HEIR_SENSOR ?? checked.sensor ?? 'sensor-1',
     store: overrides.store ?? env.HEIR_DB ?? checked.store ?? 'heir.duckdb',
+    storeThread: checked.store_thread ?? false,
     operators: checked.operators,
     model: overrides.model ?? checked.model,
     bus: {

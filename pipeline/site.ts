@@ -31,15 +31,14 @@ export async function openBus(config: PipelineConfig): Promise<Bus> {
 }
 
 /**
- * The store of a worker. On NATS it runs on a thread of its own (store-worker.ts), so the NATS
- * client and decoding overlap with appending and committing (in loaded A/B runs against the store
- * on the receiving thread: slightly more flows per second, slightly more CPU). On the in-process
- * bus, publisher and worker share the thread and a group fills while the thread appends; there
- * the store's thread lost by wall and CPU, so the store stays on the receiving thread
- * (benchmarks/README.md, Pipeline; `pipeline.bench.ts --compare` measures both placements).
+ * The store of a worker: on the receiving thread, or with `store_thread = true` on a thread of its
+ * own (store-worker.ts), so that receiving and decoding overlap with appending and committing. On
+ * this project's 2-core benchmark machine the own thread did not pay, on NATS or in process: it
+ * costs 5-13 % more CPU for no more flows per second (benchmarks/README.md, Pipeline;
+ * `pipeline.bench.ts --compare` measures both placements in one run), so it is not the default.
  */
 export function openSiteStore(config: PipelineConfig): Promise<Store | StoreWorker> {
-  return config.bus.kind === 'nats' ? openStoreWorker(config.store) : openStore(config.store);
+  return config.storeThread ? openStoreWorker(config.store) : openStore(config.store);
 }
 
 /** Assemble a site: `withStore: false` for a process that only publishes. */

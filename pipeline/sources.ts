@@ -104,7 +104,9 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
         signal,
       };
       // Several outputs may end at one offset (the end-of-file flush), so the output's sequence
-      // number is part of the id too; both are the same when the same input is read again.
+      // number is part of the id too; both are the same when the same input is read again. The
+      // site is part of it because JetStream deduplicates message ids across the whole stream:
+      // two sites reading the same file must not take each other's batches for duplicates.
       let sequence = 0;
       for await (const out of parser.parse(readChunks(path, { reuse: parser.descriptor.copiesInput === true }), parseOptions)) {
         sequence++;
@@ -112,7 +114,7 @@ export function fileSource(format: string, path: string, options: FileSourceOpti
         if (out.flows && out.flows.numRows > 0) tables.flows = out.flows;
         if (out.deadLetters && out.deadLetters.length > 0) tables.dead_letters = deadLetterBatch(out.deadLetters);
         if (Object.keys(tables).length === 0) continue;
-        yield { id: `${format}:${options.sensor}:${path}:${out.offset}:${sequence}`, tables };
+        yield { id: `${format}:${options.site}:${options.sensor}:${path}:${out.offset}:${sequence}`, tables };
       }
     },
   };

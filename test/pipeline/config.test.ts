@@ -33,6 +33,8 @@ test('TOML and JSON configs give the same pipeline, with defaults filled in', ()
   assert.is(toml.bus.kind, 'memory');
   assert.is(toml.bus.maxInFlight, 8);
   assert.is(toml.batch.maxRows, 2000);
+  assert.is(toml.storeThread, false);
+  assert.is(loadConfig(file('st.toml', 'store_thread = true\n'), {}, {}).storeThread, true);
 });
 
 test('environment and flags override the file, flags last; a NATS URL switches the bus', () => {
@@ -52,6 +54,7 @@ test('every bad key is named with what was expected', () => {
   fails(file('g.json', '{"sources": [{"format": "pcap", "path": "x", "colour": 1}]}'), /sources\[0\]: unknown key 'colour'/);
   fails(file('h.toml', 'site = \n'), /h\.toml: not valid TOML/);
   fails(file('i.json', '{"site": 3}'), /site: expected a non-empty string, got 3/);
+  fails(file('k.json', '{"store_thread": "yes"}'), /store_thread: expected true or false, got "yes"/);
   fails(file('j.json', '{"bus": {"kind": "nats"}}'), /bus\.kind is nats but no bus\.url/);
   fails(join(dir, 'missing.json'), /cannot read config .*missing\.json/);
 });

@@ -35,8 +35,8 @@ async function tableCounts(path: string): Promise<Record<string, number>> {
   return out;
 }
 
-async function runGraph(db: string, nats?: string): Promise<Record<string, number>> {
-  const base = loadConfig(undefined, { store: db, site: 'graph-site', nats });
+async function runGraph(db: string, nats?: string, storeThread = false, siteId = 'graph-site'): Promise<Record<string, number>> {
+  const base = { ...loadConfig(undefined, { store: db, site: siteId, nats }), storeThread };
   const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.pcap')).sort();
   const config = { ...base, operators: await defaultOperators(), sources: files.map((f) => ({ format: 'pcap', path: join(FIXTURES, f) })) };
   const site = await openSite(config);
@@ -48,12 +48,24 @@ async function runGraph(db: string, nats?: string): Promise<Record<string, numbe
   return tableCounts(db);
 }
 
-test('the default graph over captures gives identical tables on the in-process bus and on NATS JetStream', async () => {
+test('the default graph over captures gives identical tables on the in-process bus and on NATS JetStream, the store on its own thread or not', async () => {
   const memory = await runGraph(join(dir, 'memory.duckdb'));
   const jetstream = await runGraph(join(dir, 'nats.duckdb'), nats.url);
+  // The same site reading the same files again on one stream is deduplicated (the batch ids), so
+  // the store-thread run gets a server of its own.
+  const other = await startNats();
+  const storeThread = await runGraph(join(dir, 'nats-store-thread.duckdb'), other.url, true).finally(() => other.stop());
   assert.ok(memory.flows > 10, `flows: ${memory.flows}`);
   for (const table of ['flows', 'flow_features', 'findings', 'device_observations']) assert.ok(memory[table] > 0, `${table} has rows`);
   assert.equal(jetstream, memory);
+  assert.equal(storeThread, memory);
+});
+
+test('two sites reading the same captures over one stream each store all of them (batch ids are per site)', async () => {
+  const first = await runGraph(join(dir, 'site-a.duckdb'), nats.url, false, 'site-a');
+  const second = await runGraph(join(dir, 'site-b.duckdb'), nats.url, false, 'site-b');
+  assert.ok(first.flows > 10, `site-a flows: ${first.flows}`);
+  assert.is(second.flows, first.flows);
 });
 
 test('running the same sources again adds nothing (idempotent batch ids)', async () => {
