@@ -3,16 +3,16 @@
  * join with Zeek, Suricata and Arkime records, and HEIR's own deterministic flow id.
  *
  * One flow at a time: `communityId`, `communityIdBytes`, `flowId` (strings). Many flows at once,
- * with no string per flow (decoders writing Arrow columns): write each flow's hash input with
- * `communityIdInput` into a `Sha1Batch` (pipeline/sha1.ts), hash the batch, and write the ids'
- * text straight into column bytes with `writeCommunityIdText` and `writeFlowIdHex`. Both ways
- * give the same ids byte for byte.
+ * with no string per flow (decoders writing Arrow columns): pipeline/identity-batch.ts, which
+ * hashes `communityIdInput`'s bytes and writes the ids' text inside WebAssembly. Both ways give
+ * the same ids byte for byte.
  */
 // crypto.hash (one-shot) is ~6x cheaper than createHash for these short inputs; ids are hashed per flow.
 import { hash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
 const SCRATCH = Buffer.alloc(40);
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 // ICMP types whose reply type lets Community ID treat the exchange as two-way (exported for the
 // WebAssembly flow identity, pipeline/identity-batch.ts).
@@ -144,56 +144,6 @@ export function communityIdInput(out: Uint8Array, at: number, src: ArrayLike<num
     out[at++] = p & 0xff;
     out[at++] = (q >>> 8) & 0xff;
     out[at++] = q & 0xff;
-  }
-  return at;
-}
-
-const BASE64 = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
-const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-
-/** Write the four base64 characters of 24 bits at `out[at]`. */
-function base64Quad(out: Uint8Array, at: number, v: number): void {
-  out[at] = BASE64[v >>> 18];
-  out[at + 1] = BASE64[(v >>> 12) & 63];
-  out[at + 2] = BASE64[(v >>> 6) & 63];
-  out[at + 3] = BASE64[v & 63];
-}
-
-/**
- * Write the Community ID text (`1:` + base64 of the SHA-1) of digest `k` of `digests` at
- * `out[at]`; returns the end (at + 30).
- */
-export function writeCommunityIdText(digests: Int32Array, k: number, out: Uint8Array, at: number): number {
-  const o = k * 5;
-  const w0 = digests[o];
-  const w1 = digests[o + 1];
-  const w2 = digests[o + 2];
-  const w3 = digests[o + 3];
-  const w4 = digests[o + 4];
-  out[at] = 49; // 1
-  out[at + 1] = 58; // :
-  // The 20 digest bytes in groups of three (24 bits each), the last group two bytes and '='.
-  base64Quad(out, at + 2, w0 >>> 8);
-  base64Quad(out, at + 6, ((w0 & 0xff) << 16) | (w1 >>> 16));
-  base64Quad(out, at + 10, ((w1 & 0xffff) << 8) | (w2 >>> 24));
-  base64Quad(out, at + 14, w2 & 0xffffff);
-  base64Quad(out, at + 18, w3 >>> 8);
-  base64Quad(out, at + 22, ((w3 & 0xff) << 16) | (w4 >>> 16));
-  base64Quad(out, at + 26, (w4 & 0xffff) << 8);
-  out[at + 29] = 61; // =
-  return at + 30;
-}
-
-/**
- * Write the flow id (the first 8 bytes of the SHA-1 as 16 hex digits) of digest `k` of
- * `digests` at `out[at]`; returns the end. The hashed message is `flowId`'s:
- * UTF-8 of `site \0 sensor \0 key \0 tsStartMicros`.
- */
-export function writeFlowIdHex(digests: Int32Array, k: number, out: Uint8Array, at: number): number {
-  const o = k * 5;
-  for (let w = 0; w < 2; w++) {
-    const word = digests[o + w];
-    for (let shift = 28; shift >= 0; shift -= 4) out[at++] = HEX_DIGITS[(word >>> shift) & 15];
   }
   return at;
 }

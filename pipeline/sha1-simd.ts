@@ -1,17 +1,14 @@
 /**
- * SHA-1 of four messages at once: a WebAssembly module with 128-bit SIMD, assembled here byte by
- * byte (no toolchain, no binary file), whose lanes hold the same word of four independent
- * messages. A SHA-1 round is serial within a message, so one message cannot use wide vectors;
- * four messages of the same block count can, and cost about the time of one.
+ * The flow identity module: SHA-1 of four messages at once in WebAssembly with 128-bit SIMD,
+ * assembled here byte by byte (no toolchain, no binary file), whose lanes hold the same word of
+ * four independent messages. A SHA-1 round is serial within a message, so one message cannot use
+ * wide vectors; four messages can, and cost about the time of one. Two sets of four lanes run side
+ * by side, their rounds interleaved: one set's chain of dependent operations runs while the
+ * other's waits (about 1.7x one set alone).
  *
- * Memory layout (little-endian lanes, the words already as numbers, i.e. byte-swapped by the
- * caller): input groups one after another, each `blocks` blocks of 16 words × 4 lanes (256 bytes
- * per block); output per group, 5 words × 4 lanes (H0..H4, 80 bytes).
- *
- *   run(input, groups, blocks, output)   (groups: a multiple of SETS)
- *
- * Two sets of four lanes run side by side, their rounds interleaved: one set's chain of
- * dependent operations runs while the other's waits (about 1.7× one set alone).
+ * Around the hash, the module builds flows' Community ID inputs and flow id messages and writes the
+ * digests as Community ID (base64) and flow id (hex) text: `hash`, `communityIds`, `flowIds`,
+ * `flowsV4` below; pipeline/identity-batch.ts drives it.
  */
 
 import { I32, V128, moduleBytes, sleb, uleb } from './wasm-bytes.ts';
@@ -45,7 +42,6 @@ const K = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6];
 
 /** Sets of four lanes hashed side by side: their rounds interleave, so one set's dependency chain runs while the other's waits. */
 export const SETS = 2;
-
 
 /**
  * The 80 rounds of one block for each set of four lanes, interleaved set by set, appended to
@@ -145,116 +141,6 @@ function emitRounds(code: number[], sets: readonly number[], pointer: (s: number
     }
   }
 }
-
-/** The function body of `run` (groups must be a multiple of SETS). */
-function body(): number[] {
-  // Locals: params 0 input, 1 groups, 2 blocks, 3 output; i32 4 block counter, 5.. the input
-  // pointer of each set; then per set v128 a..e, h0..h4, t. The message schedule stays in
-  // memory: its ring of 16 words is the block itself, overwritten as it goes (few enough vector
-  // locals to stay in registers).
-  const INPUT = 0;
-  const GROUPS = 1;
-  const BLOCKS = 2;
-  const OUTPUT = 3;
-  const LEFT = 4;
-  const P = 5; // P + s: input pointer of set s
-  const V = P + SETS; // first v128 local
-  const A = (set: number) => V + set * 11; // a..e at A .. A + 4
-  const H = (set: number) => V + set * 11 + 5; // h0..h4
-  const T = (set: number) => V + set * 11 + 10;
-  const code: number[] = [];
-  const get = (l: number) => code.push(OP_LOCAL_GET, ...uleb(l));
-  const set = (l: number) => code.push(OP_LOCAL_SET, ...uleb(l));
-  const simd = (op: number) => code.push(SIMD, ...uleb(op));
-  const i32 = (v: number) => code.push(OP_I32_CONST, ...sleb(v | 0));
-  const splat = (v: number) => {
-    simd(V128_CONST);
-    for (let lane = 0; lane < 4; lane++) code.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
-  };
-  const sets = Array.from({ length: SETS }, (_, s) => s);
-
-  code.push(OP_LOOP, BLOCK_VOID); // per SETS groups
-  for (const s of sets) {
-    IV.forEach((v, i) => {
-      splat(v);
-      set(H(s) + i);
-    });
-    // Set s reads group (input + s × blocks × 256).
-    get(INPUT);
-    get(BLOCKS);
-    i32(256 * s);
-    code.push(0x6c); // i32.mul
-    code.push(OP_I32_ADD);
-    set(P + s);
-  }
-  get(BLOCKS);
-  set(LEFT);
-  code.push(OP_LOOP, BLOCK_VOID); // per block
-  for (const s of sets) {
-    for (let i = 0; i < 5; i++) {
-      get(H(s) + i);
-      set(A(s) + i);
-    }
-  }
-  const vars = sets.map((s) => [0, 1, 2, 3, 4].map((i) => A(s) + i)); // a b c d e of each set
-  emitRounds(code, sets, (s) => get(P + s), vars, T);
-  for (const s of sets) {
-    vars[s].forEach((v, i) => {
-      get(H(s) + i);
-      get(v);
-      simd(I32X4_ADD);
-      set(H(s) + i);
-    });
-    // Next block of this set.
-    get(P + s);
-    i32(256);
-    code.push(OP_I32_ADD);
-    set(P + s);
-  }
-  get(LEFT);
-  i32(1);
-  code.push(OP_I32_SUB, OP_LOCAL_TEE, ...uleb(LEFT));
-  code.push(OP_BR_IF, 0, OP_END);
-  // The groups' digests, 80 bytes each, in group order.
-  for (const s of sets) {
-    for (let i = 0; i < 5; i++) {
-      get(OUTPUT);
-      get(H(s) + i);
-      simd(V128_STORE);
-      code.push(4, ...uleb(s * 80 + i * 16));
-    }
-  }
-  get(OUTPUT);
-  i32(80 * SETS);
-  code.push(OP_I32_ADD);
-  set(OUTPUT);
-  // The last set's pointer ends where the next groups begin.
-  get(P + SETS - 1);
-  set(INPUT);
-  get(GROUPS);
-  i32(SETS);
-  code.push(OP_I32_SUB, OP_LOCAL_TEE, ...uleb(GROUPS));
-  code.push(OP_BR_IF, 0, OP_END);
-  code.push(OP_END);
-  // Local declarations: 1 + SETS i32, 11 v128 per set.
-  return [2, 1 + SETS, I32, 11 * SETS, V128, ...code];
-}
-
-/** The four-lane SHA-1: `run` over `memory`; null where WebAssembly SIMD is not available. */
-export interface Sha1x4 {
-  readonly run: (input: number, groups: number, blocks: number, output: number) => void;
-  readonly memory: WebAssembly.Memory;
-}
-
-export function compileSha1x4(): Sha1x4 | null {
-  const bytes = moduleBytes([{ params: 4, results: 0, body: body(), export: 'run' }]);
-  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-  const exports = instance.exports as { run: Sha1x4['run']; memory: WebAssembly.Memory };
-  return { run: exports.run, memory: exports.memory };
-}
-
-// ---- flow identity: messages hashed from their bytes, digests written as text ---------------
 
 // More opcodes (core spec 2.0: control 5.4.1, memory 5.4.6, bulk memory 5.4.6 0xFC, vector 5.4.8).
 const OP_BLOCK = 0x02;
