@@ -32,6 +32,7 @@ import { IdentityBatch } from '../pipeline/identity-batch.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { ExportColumns, NUM, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
+import { BODY, CAP, DST_OFFSETS, DST_TEXT, FEATURE_OFFSETS, FEATURE_TEXT, IDS, NUMBERS, NUM_COLUMNS, REASON_NULLS, REASON_OFFSETS, REASON_TEXT, RESULT, SRC_OFFSETS, SRC_TEXT, SetMemory, type PlanField, type SetDecode } from './ipfix-wasm.ts';
 
 /** Information element ids HEIR maps (IANA IPFIX registry; NetFlow v9 field types share 1..127). */
 export const IE = {
@@ -119,6 +120,10 @@ interface Template extends TemplateSpec {
   readonly used: Uint16Array;
   /** Fixed-length templates: reads every used field of the record at `o` into its slot. */
   readonly read: RecordReader | null;
+  /** Fixed-length IPv4 data templates: decodes a whole data set in WebAssembly (operators/ipfix-wasm.ts). */
+  readonly decodeSet: SetDecode | null;
+  /** The template has an interface field (its rows have `features` text). */
+  readonly interfaces: boolean;
 }
 
 type RecordReader = (vals: Float64Array, b: Uint8Array, o: number) => void;
@@ -199,6 +204,11 @@ export interface DecoderOptions {
   /** Sensor id of the flows; defaults to the exporter address. */
   readonly sensor?: string;
   readonly maxPendingSets?: number;
+  /**
+   * Decode whole data sets of fixed-length IPv4 templates in WebAssembly (default true); false
+   * keeps every template on the field-by-field path (tests compare the two).
+   */
+  readonly wholeSets?: boolean;
 }
 
 /** A malformed part of a datagram: the decoder dead-letters it and goes on. */
@@ -304,7 +314,7 @@ const REVERSE_PLAN: ReadonlyMap<number, readonly [op: number, slot: number]> = n
 ]);
 
 /** Compile a template's field plan once, when it arrives. */
-function compile(spec: TemplateSpec): Template {
+function compile(spec: TemplateSpec, sets: SetMemory | null): Template {
   const n = spec.fields.length;
   const ops = new Uint8Array(n);
   const slots = new Uint8Array(n);
@@ -329,7 +339,14 @@ function compile(spec: TemplateSpec): Template {
     used.push(f);
   });
   const usedFields = Uint16Array.from(used);
-  return { ...spec, ops, slots, lengths, offsets, used: usedFields, read: offsets === null ? null : compileReader(ops, slots, lengths, offsets, usedFields) };
+  const fixed: Uint16Array | null = offsets;
+  let decodeSet: SetDecode | null = null;
+  if (fixed !== null && sets !== null && !spec.options) {
+    const plan: PlanField[] = used.map((f) => ({ op: ops[f], slot: slots[f], offset: fixed[f], length: lengths[f] }));
+    decodeSet = sets.compile(plan, spec.minLength);
+  }
+  const interfaces = used.some((f) => slots[f] === V_INGRESS || slots[f] === V_EGRESS);
+  return { ...spec, ops, slots, lengths, offsets, used: usedFields, read: fixed === null ? null : compileReader(ops, slots, lengths, fixed, usedFields), decodeSet, interfaces };
 }
 
 /** Source text of `readUnsigned(b, at, length)` for the fixed lengths it unrolls. */
@@ -578,6 +595,61 @@ function fillRun(t: TextColumn, r: RepeatRun): void {
   r.count = 0;
 }
 
+/** Copy a whole-set decoder's text run (`from` in its memory, up to the column end `end`) and row offsets into column t. */
+function copyText(t: TextColumn, memory: Uint8Array, from: number, end: number, words: Int32Array, offsets: number, row: number, n: number): void {
+  const start = t.end;
+  if (end - start > 32) t.bytes.set(memory.subarray(from, from + end - start), start);
+  else {
+    const bytes = t.bytes;
+    const shift = from - start;
+    for (let i = start; i < end; i++) bytes[i] = memory[i + shift];
+  }
+  const o = t.offsets;
+  const at = (offsets >> 2) - row - 1;
+  for (let i = row + 1; i <= row + n; i++) o[i] = words[at + i];
+  t.end = end;
+}
+
+/** Rows row .. row + n of column t hold `value` (reserved room). */
+function fillConstant(t: TextColumn, value: Uint8Array, row: number, n: number): void {
+  const bytes = t.bytes;
+  const length = value.length;
+  const start = t.end;
+  const total = length * n;
+  for (let j = 0; j < length; j++) bytes[start + j] = value[j];
+  if (total <= SHORT_RUN) {
+    for (let i = start + length; i < start + total; i++) bytes[i] = bytes[i - length];
+  } else {
+    let filled = length;
+    while (filled < total) {
+      const k = Math.min(filled, total - filled);
+      bytes.copyWithin(start + filled, start, start + k);
+      filled += k;
+    }
+  }
+  const offsets = t.offsets;
+  for (let i = 1; i <= n; i++) offsets[row + i] = start + i * length;
+  t.end = start + total;
+}
+
+/** Rows row .. row + n of column t are null. */
+function nullRows(t: TextColumn, row: number, n: number): void {
+  const end = t.end;
+  const offsets = t.offsets;
+  const nulls = t.nulls;
+  for (let i = 1; i <= n; i++) offsets[row + i] = end;
+  for (let i = row; i < row + n; i++) nulls[i] = 1;
+  t.nullCount += n;
+}
+
+/** Rows row .. row + n of column t take `length` bytes each, filled later (the id text). */
+function fixedRows(t: TextColumn, length: number, row: number, n: number): void {
+  const start = t.end;
+  const offsets = t.offsets;
+  for (let i = 1; i <= n; i++) offsets[row + i] = start + i * length;
+  t.end = start + n * length;
+}
+
 /** Append a constant text to the current row of column t, through its run. */
 function putRepeated(t: TextColumn, r: RepeatRun, value: Uint8Array): void {
   if (r.value === value && continueRun(t, r)) return;
@@ -655,9 +727,12 @@ export class FlowDecoder {
   private readonly runs = RUN_COLUMNS.map(() => new RepeatRun());
   /** Rows the columns have room for (text included) before `emit` must reserve again. */
   private rowsReserved = 0;
+  /** Memory of the whole-set decoders of this decoder's templates (null: field by field only). */
+  private readonly sets: SetMemory | null;
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
+    this.sets = options.wholeSets === false || typeof WebAssembly !== 'object' ? null : new SetMemory();
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) throw new RangeError(`invalid maxPendingSets: ${options.maxPendingSets}`);
     this.siteText = utf8.encode(options.site);
     if (this.siteText.length + 3 * (options.sensor?.length ?? 0) > ID_INPUT_MAX / 2) throw new RangeError(`invalid site/sensor: longer than ${ID_INPUT_MAX / 2} bytes`);
@@ -872,7 +947,7 @@ export class FlowDecoder {
   private addTemplate(state: DomainState, spec: TemplateSpec, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     // Exporters resend their templates every few messages: an unchanged one keeps its plan.
     const known = state.templates.get(spec.id);
-    const template = known !== undefined && sameTemplate(known, spec) ? known : compile(spec);
+    const template = known !== undefined && sameTemplate(known, spec) ? known : compile(spec, this.sets);
     if (!state.templates.has(template.id) && state.templates.size >= MAX_TEMPLATES) throw new DatagramError(`more than ${MAX_TEMPLATES} templates for ${context.stateKey}`);
     state.templates.set(template.id, template);
     if (template.options) this.stats.optionsTemplates++;
@@ -916,6 +991,10 @@ export class FlowDecoder {
 
   /** Decode the records of a data set with its template; returns how many. */
   private records(body: Uint8Array, template: Template, state: DomainState, context: Context, out: ExportColumns): number {
+    if (template.decodeSet !== null) {
+      const n = Math.floor(body.length / template.minLength);
+      if (n > 0 && n <= CAP && this.wholeSet(body, n, template, state, context, out)) return n;
+    }
     const vals = this.vals;
     const { ops, slots, lengths, offsets } = template;
     const fields = lengths.length;
@@ -971,6 +1050,65 @@ export class FlowDecoder {
       this.emit(body, state, context, out);
     }
     return n;
+  }
+
+  /**
+   * Decode the `n` records of a data set of a fixed-length IPv4 template in WebAssembly and copy
+   * its runs into the columns: the rows `emit` would append, byte for byte. False (nothing
+   * written) when a record needs the field-by-field path.
+   */
+  private wholeSet(body: Uint8Array, n: number, template: Template, state: DomainState, context: Context, out: ExportColumns): boolean {
+    const sets = this.sets!;
+    sets.bytes.set(body, BODY);
+    out.reserveRows(n, context.text.rowText);
+    const text = out.text;
+    const src = text[TEXT.src_addr];
+    const dst = text[TEXT.dst_addr];
+    const reason = text[TEXT.end_reason];
+    const features = text[TEXT.features];
+    const uptimeBase = context.version === 10 ? (state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
+    if (template.decodeSet!(n, src.end, dst.end, reason.end, features.end, uptimeBase, context.exportMs * 1000) !== 0) return false;
+    const row = out.length;
+    const num = out.num;
+    const f64 = sets.f64;
+    // Element loops, not set(): a data set holds a few dozen records, and a subarray per column
+    // costs more than copying them.
+    for (let c = 0; c < NUM_COLUMNS; c++) {
+      const column = num[c];
+      const from = (NUMBERS >> 3) + c * CAP - row;
+      for (let i = row; i < row + n; i++) column[i] = f64[from + i];
+    }
+    const words = sets.i32;
+    const bytes = sets.bytes;
+    copyText(src, bytes, SRC_TEXT, words[RESULT >> 2], words, SRC_OFFSETS, row, n);
+    copyText(dst, bytes, DST_TEXT, words[(RESULT >> 2) + 1], words, DST_OFFSETS, row, n);
+    copyText(reason, bytes, REASON_TEXT, words[(RESULT >> 2) + 2], words, REASON_OFFSETS, row, n);
+    const reasonNulls = words[(RESULT >> 2) + 4];
+    if (reasonNulls > 0) {
+      const nulls = reason.nulls;
+      for (let i = 0; i < n; i++) nulls[row + i] = bytes[REASON_NULLS + i];
+      reason.nullCount += reasonNulls;
+    }
+    if (template.interfaces) copyText(features, bytes, FEATURE_TEXT, words[(RESULT >> 2) + 3], words, FEATURE_OFFSETS, row, n);
+    else nullRows(features, row, n);
+    const exporter = context.text;
+    fillConstant(text[TEXT.site_id], this.siteText, row, n);
+    fillConstant(text[TEXT.sensor_id], exporter.sensor, row, n);
+    fillConstant(text[TEXT.source], SOURCE_TEXT[context.version], row, n);
+    nullRows(text[TEXT.src_mac], row, n);
+    nullRows(text[TEXT.dst_mac], row, n);
+    // Identity: the module builds every record's messages from its numbers; the id text goes to
+    // the places taken here when the datagram ends (finishIdentity).
+    this.ids.pushV4Words(exporter.idPrefix, words, IDS >> 2, n);
+    const cid = text[TEXT.community_id];
+    if (this.cidColumnAt < 0) this.cidColumnAt = cid.end;
+    fixedRows(cid, COMMUNITY_ID_TEXT_LENGTH, row, n);
+    const fid = text[TEXT.flow_id];
+    if (this.fidColumnAt < 0) this.fidColumnAt = fid.end;
+    fixedRows(fid, FLOW_ID_TEXT_LENGTH, row, n);
+    this.stats.flows += n;
+    out.length = row + n;
+    return true;
   }
 
   /** Append the flow row of the record in `vals` (addresses are offsets into `bytes`). */

@@ -169,6 +169,14 @@ export class IdentityBatch {
     return k;
   }
 
+  /**
+   * `pushV4` for `n` flows whose numbers lie in `words` from `at` on, seven per flow: source,
+   * destination, protocol, source port, destination port, start high and low halves.
+   */
+  pushV4Words(prefix: Uint8Array, words: Int32Array, at: number, n: number): void {
+    for (let i = 0; i < n; i++, at += 7) this.pushV4(prefix, words[at], words[at + 1], words[at + 2], words[at + 3], words[at + 4], words[at + 5], words[at + 6]);
+  }
+
   /** Hash everything pushed and write the ids' text (see `communityIdText`, `flowIdText`). */
   run(): void {
     const nc = this.communityIds;
