@@ -30,37 +30,98 @@ function startsHandshake(buf: Uint8Array, type: number): boolean {
   return buf.length >= 6 && buf[0] === HANDSHAKE && buf[1] === 3 && buf[2] <= 4 && buf[5] === type;
 }
 
-/** Where records are joined: reused, as a new buffer per flow (off the heap) cost more than the join. */
+/** Where a message that spans records is joined: reused, as a new buffer per flow (off the heap) cost more than the join. */
 let joined = new Uint8Array(16 * 1024);
 
 /**
- * The handshake bytes of the leading run of handshake records (a hello may span records). One
- * record is returned as a view of `buf`; several are joined into a scratch buffer, so the result
- * is valid only until the next call (callers parse it before asking for another).
+ * The leading run of handshake records of a direction (a hello may span records), not joined:
+ * where each record's payload starts in the buffer and in the handshake stream (the payloads one
+ * after the other; a record cut short by the kept bytes counts as far as it is kept), so a hello
+ * and the server's certificate are read in place when each lies within one record (joining all
+ * records copied every certificate a second time).
  */
-function handshakeBytes(buf: Uint8Array): Uint8Array {
+interface HandshakeRecords {
+  buf: Uint8Array;
+  /** Records held. */
+  count: number;
+  /** Bytes of the handshake stream. */
+  total: number;
+  starts: Int32Array;
+  offsets: Int32Array;
+  /** With one record: its payload (the whole stream). */
+  view: Uint8Array;
+}
+
+const recordsScratch: HandshakeRecords = { buf: new Uint8Array(0), count: 0, total: 0, starts: new Int32Array(16), offsets: new Int32Array(16), view: new Uint8Array(0) };
+
+/** The handshake records at the start of `buf`, as a reused map (valid until the next call). */
+function handshakeRecords(buf: Uint8Array): HandshakeRecords {
+  const r = recordsScratch;
+  r.buf = buf;
+  r.count = 0;
   let total = 0;
-  let records = 0;
   let o = 0;
   while (o + 5 <= buf.length && buf[o] === HANDSHAKE && buf[o + 1] === 3) {
     const len = u16(buf, o + 3);
+    if (r.count === r.starts.length) {
+      const starts = new Int32Array(r.count * 2);
+      const offsets = new Int32Array(r.count * 2);
+      starts.set(r.starts);
+      offsets.set(r.offsets);
+      r.starts = starts;
+      r.offsets = offsets;
+    }
+    r.starts[r.count] = o + 5;
+    r.offsets[r.count] = total;
+    r.count++;
     total += Math.min(buf.length, o + 5 + len) - o - 5;
-    records++;
     o += 5 + len;
   }
-  if (records === 1) return buf.subarray(5, 5 + total);
-  if (joined.length < total) joined = new Uint8Array(Math.max(total, joined.length * 2));
-  const out = joined;
-  let at = 0;
-  o = 0;
-  for (let r = 0; r < records; r++) {
-    const len = u16(buf, o + 3);
-    const end = Math.min(buf.length, o + 5 + len);
-    out.set(buf.subarray(o + 5, end), at);
-    at += end - o - 5;
-    o += 5 + len;
+  r.total = total;
+  if (r.count === 1) r.view = buf.subarray(5, 5 + total);
+  return r;
+}
+
+/** Record holding byte `h` of the handshake stream. */
+function recordAt(r: HandshakeRecords, h: number): number {
+  let k = r.count - 1;
+  while (k > 0 && r.offsets[k] > h) k--;
+  return k;
+}
+
+/** Byte `h` of the handshake stream. */
+function streamByte(r: HandshakeRecords, h: number): number {
+  const k = recordAt(r, h);
+  return r.buf[r.starts[k] + h - r.offsets[k]];
+}
+
+/** Bytes [from, to) of the handshake stream: a view when one record holds them, else joined into the scratch buffer. */
+function streamBytes(r: HandshakeRecords, from: number, to: number): Uint8Array {
+  const k = recordAt(r, from);
+  const end = k + 1 < r.count ? r.offsets[k + 1] : r.total;
+  if (to <= end) return r.buf.subarray(r.starts[k] + from - r.offsets[k], r.starts[k] + to - r.offsets[k]);
+  if (joined.length < to - from) joined = new Uint8Array(Math.max(to - from, joined.length * 2));
+  for (let h = from, at = 0; h < to; ) {
+    const j = recordAt(r, h);
+    const jEnd = Math.min(to, j + 1 < r.count ? r.offsets[j + 1] : r.total);
+    const s = r.starts[j] + h - r.offsets[j];
+    joined.set(r.buf.subarray(s, s + jEnd - h), at);
+    at += jEnd - h;
+    h = jEnd;
   }
-  return out.subarray(0, total);
+  return joined.subarray(0, to - from);
+}
+
+/**
+ * What the hello parsers read of the handshake stream: with one record, all of it; else the
+ * stream up to the end of the first message (neither parse reads past its message, and one cut
+ * short gives the same result from either).
+ */
+function helloBytes(r: HandshakeRecords): Uint8Array {
+  if (r.count === 1) return r.view;
+  if (r.total < 4) return streamBytes(r, 0, r.total);
+  const helloEnd = 4 + ((streamByte(r, 1) << 16) | (streamByte(r, 2) << 8) | streamByte(r, 3));
+  return streamBytes(r, 0, Math.min(r.total, helloEnd));
 }
 
 /** What a ClientHello offers. */
@@ -375,9 +436,11 @@ export const tls: L7Dissector = {
   transports: [6],
   match: (s: L7Streams) => startsHandshake(s.fwd, CLIENT_HELLO) || startsHandshake(s.bwd, SERVER_HELLO),
   facts(s: L7Streams, out: L7Facts) {
-    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHelloInto(handshakeBytes(s.fwd), scratchHello) : null;
-    const serverBytes = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeBytes(s.bwd) : null;
-    const server = serverBytes !== null ? parseServerHello(serverBytes) : null;
+    // The hellos are read where they lie (joined only when one spans records); the client's is
+    // read whole before the server side reuses the record map.
+    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHelloInto(helloBytes(handshakeRecords(s.fwd)), scratchHello) : null;
+    const records = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeRecords(s.bwd) : null;
+    const server = records !== null ? parseServerHello(helloBytes(records)) : null;
     if (client) {
       out.tls_sni = client.sni;
       [out.tls_ja3, out.tls_ja4] = fingerprints(client);
@@ -389,7 +452,11 @@ export const tls: L7Dissector = {
       out.tls_version = tlsVersionName(server.version);
       out.tls_cipher = cipherText(server.cipher);
       // TLS 1.3 encrypts the certificate; before it, it follows the ServerHello in cleartext.
-      if (server.version <= 0x0303) certificateFacts(serverBytes as Uint8Array, out);
+      if (server.version <= 0x0303) {
+        const r = records as HandshakeRecords;
+        if (r.count === 1) certificateFacts(r.view, out);
+        else recordCertificateFacts(r, out);
+      }
     }
   },
 };
@@ -411,16 +478,37 @@ export function certificateFacts(hs: Uint8Array, out: L7Facts): void {
       if (first + 3 > hs.length) return;
       const derLength = (hs[first] << 16) | (hs[first + 1] << 8) | hs[first + 2];
       if (derLength === 0 || first + 3 + derLength > hs.length) return;
-      const facts = leafFacts(hs.subarray(first + 3, first + 3 + derLength));
-      if (facts === null) return;
-      out.tls_cert_key = facts.key;
-      out.tls_cert_key_bits = facts.bits;
-      out.tls_cert_self_signed = facts.selfSigned;
-      out.tls_cert_not_after = facts.notAfter;
+      setCertificateFacts(leafFacts(hs.subarray(first + 3, first + 3 + derLength)), out);
       return;
     }
     o += 4 + length;
   }
+}
+
+/** `certificateFacts` over the records of `r` (the same walk, on the stream's bytes in place). */
+function recordCertificateFacts(r: HandshakeRecords, out: L7Facts): void {
+  const n = r.total;
+  for (let o = 0; o + 4 <= n; ) {
+    const type = streamByte(r, o);
+    const length = (streamByte(r, o + 1) << 16) | (streamByte(r, o + 2) << 8) | streamByte(r, o + 3);
+    if (type === CERTIFICATE) {
+      const first = o + 7;
+      if (first + 3 > n) return;
+      const derLength = (streamByte(r, first) << 16) | (streamByte(r, first + 1) << 8) | streamByte(r, first + 2);
+      if (derLength === 0 || first + 3 + derLength > n) return;
+      setCertificateFacts(leafFacts(streamBytes(r, first + 3, first + 3 + derLength)), out);
+      return;
+    }
+    o += 4 + length;
+  }
+}
+
+function setCertificateFacts(facts: CertificateFacts | null, out: L7Facts): void {
+  if (facts === null) return;
+  out.tls_cert_key = facts.key;
+  out.tls_cert_key_bits = facts.bits;
+  out.tls_cert_self_signed = facts.selfSigned;
+  out.tls_cert_not_after = facts.notAfter;
 }
 
 /** What the flow columns take from a leaf certificate. */

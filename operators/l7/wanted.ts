@@ -37,6 +37,29 @@ export function opensServerHello(buf: Uint8Array, n: number): boolean {
   return n >= 9 && buf[0] === 0x16 && buf[1] === 3 && buf[5] === 2 && buf[2] <= 3;
 }
 
+/**
+ * A size for the buffer of a server direction whose kept bytes `data[at, at + n)` open with a
+ * ServerHello before TLS 1.3: where the first certificate ends when the ServerHello and the
+ * Certificate message's header are in view (in the ServerHello's record or the next one), plus a
+ * record header's room in case the certificate runs into another record; -1 when they are not in
+ * view. Only a sizing hint (the buffer then needs no regrowth as the certificate arrives): what is
+ * kept is settled by `tlsServerBytesWanted` alone.
+ */
+export function tlsServerSizeHint(data: Uint8Array, at: number, n: number): number {
+  if (n < 9 || data[at] !== 0x16 || data[at + 5] !== 2) return -1;
+  const recordEnd = 5 + ((data[at + 3] << 8) | data[at + 4]);
+  const helloEnd = 9 + ((data[at + 6] << 16) | (data[at + 7] << 8) | data[at + 8]);
+  let m = helloEnd;
+  // The Certificate message: right after the ServerHello in its record, or opening the next record.
+  if (helloEnd === recordEnd) {
+    if (m + 5 > n || data[at + m] !== 0x16 || data[at + m + 1] !== 3) return -1;
+    m += 5;
+  } else if (helloEnd > recordEnd) return -1;
+  if (m + 10 > n || data[at + m] !== 11) return -1;
+  const first = m + 7;
+  return first + 3 + ((data[at + first] << 16) | (data[at + first + 1] << 8) | data[at + first + 2]) + 5;
+}
+
 /** Handshake records joined without copying: where each record's payload starts in the buffer and in the joined stream. */
 interface Joined {
   buf: Uint8Array;

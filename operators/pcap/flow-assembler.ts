@@ -6,7 +6,7 @@
  * active timeout. Statistics are running (Welford) so a flow costs a fixed number of fields plus
  * the first bytes of payload each way kept for application-layer inspection.
  */
-import { bytesWanted, opensServerHello, tlsServerBytesWanted } from '../l7/wanted.ts';
+import { bytesWanted, opensServerHello, tlsServerBytesWanted, tlsServerSizeHint } from '../l7/wanted.ts';
 import type { DecodedPacket } from './decode.ts';
 
 /** Why a flow record was emitted. */
@@ -579,7 +579,18 @@ export class FlowAssembler {
     let buf = fwd ? f.fwdBuf : f.bwdBuf;
     const need = Math.min(limit, have + cap);
     if (buf === null || buf.length < need) {
-      const grown = this.acquire(Math.min(limit, Math.max(need, buf ? buf.length * 2 : 512)));
+      // Sized once where the size it will reach is known (the opening said how long it is, or a
+      // ServerHello shows where its certificate ends), and a direction keeping the whole allowance
+      // that outgrows its first buffer goes to the allowance at once: each doubling copied the
+      // kept bytes again (a certificate or an HTTP request arrives over several packets).
+      let size = Math.max(need, 512);
+      if (wanted >= 0 && wanted < this.inspectBytes) size = wanted;
+      else if (buf !== null) size = this.inspectBytes;
+      else if (wanted === this.inspectBytes) {
+        const hint = tlsServerSizeHint(p.data, off, cap);
+        if (hint > size) size = hint;
+      }
+      const grown = this.acquire(Math.min(limit, size));
       if (buf) {
         grown.set(buf.subarray(0, have));
         this.release(buf);
