@@ -595,8 +595,8 @@ function fillRun(t: TextColumn, r: RepeatRun): void {
   r.count = 0;
 }
 
-/** Copy a whole-set decoder's text run (`from` in its memory, up to the column end `end`) and row offsets into column t. */
-function copyText(t: TextColumn, memory: Uint8Array, from: number, end: number, words: Int32Array, offsets: number, row: number, n: number): void {
+/** Copy a whole-set decoder's text run (`from` in its memory) into column t, up to the column end `end`. */
+function copyText(t: TextColumn, memory: Uint8Array, from: number, end: number): void {
   const start = t.end;
   if (end - start > 32) t.bytes.set(memory.subarray(from, from + end - start), start);
   else {
@@ -604,14 +604,11 @@ function copyText(t: TextColumn, memory: Uint8Array, from: number, end: number, 
     const shift = from - start;
     for (let i = start; i < end; i++) bytes[i] = memory[i + shift];
   }
-  const o = t.offsets;
-  const at = (offsets >> 2) - row - 1;
-  for (let i = row + 1; i <= row + n; i++) o[i] = words[at + i];
   t.end = end;
 }
 
-/** Rows row .. row + n of column t hold `value` (reserved room). */
-function fillConstant(t: TextColumn, value: Uint8Array, row: number, n: number): void {
+/** Write `value` n times at the end of column t (reserved room); returns where the copies start. */
+function fillConstant(t: TextColumn, value: Uint8Array, n: number): number {
   const bytes = t.bytes;
   const length = value.length;
   const start = t.end;
@@ -627,27 +624,8 @@ function fillConstant(t: TextColumn, value: Uint8Array, row: number, n: number):
       filled += k;
     }
   }
-  const offsets = t.offsets;
-  for (let i = 1; i <= n; i++) offsets[row + i] = start + i * length;
   t.end = start + total;
-}
-
-/** Rows row .. row + n of column t are null. */
-function nullRows(t: TextColumn, row: number, n: number): void {
-  const end = t.end;
-  const offsets = t.offsets;
-  const nulls = t.nulls;
-  for (let i = 1; i <= n; i++) offsets[row + i] = end;
-  for (let i = row; i < row + n; i++) nulls[i] = 1;
-  t.nullCount += n;
-}
-
-/** Rows row .. row + n of column t take `length` bytes each, filled later (the id text). */
-function fixedRows(t: TextColumn, length: number, row: number, n: number): void {
-  const start = t.end;
-  const offsets = t.offsets;
-  for (let i = 1; i <= n; i++) offsets[row + i] = start + i * length;
-  t.end = start + n * length;
+  return start;
 }
 
 /** Append a constant text to the current row of column t, through its run. */
@@ -661,8 +639,10 @@ function putRepeated(t: TextColumn, r: RepeatRun, value: Uint8Array): void {
   put(t, value);
 }
 
-// `emit` closes a row by writing each text column's offset itself: it knows this many columns.
+// `emit` and `wholeSet` close rows by writing each text column's offset themselves: they know
+// this many columns (and `wholeSet` this many numeric columns).
 if (Object.keys(TEXT).length !== 11) throw new Error('emit writes the offsets of 11 text columns; TEXT has another number');
+if (Object.keys(NUM).length !== NUM_COLUMNS) throw new Error(`the whole-set decoder writes ${NUM_COLUMNS} numeric columns; NUM has another number`);
 
 /** The columns written through runs, in `FlowDecoder.runs` order. */
 const RUN_COLUMNS = [TEXT.site_id, TEXT.sensor_id, TEXT.source, TEXT.end_reason, TEXT.features] as const;
@@ -1071,41 +1051,114 @@ export class FlowDecoder {
     const row = out.length;
     const num = out.num;
     const f64 = sets.f64;
-    // Element loops, not set(): a data set holds a few dozen records, and a subarray per column
-    // costs more than copying them.
-    for (let c = 0; c < NUM_COLUMNS; c++) {
-      const column = num[c];
-      const from = (NUMBERS >> 3) + c * CAP - row;
-      for (let i = row; i < row + n; i++) column[i] = f64[from + i];
+    // One loop over the records (their numbers lie record by record), not a set() per column:
+    // a data set holds a few dozen records, and a subarray per column costs more than the copies.
+    const c0 = num[0];
+    const c1 = num[1];
+    const c2 = num[2];
+    const c3 = num[3];
+    const c4 = num[4];
+    const c5 = num[5];
+    const c6 = num[6];
+    const c7 = num[7];
+    const c8 = num[8];
+    const c9 = num[9];
+    const c10 = num[10];
+    const c11 = num[11];
+    const c12 = num[12];
+    for (let i = row, k = NUMBERS >> 3; i < row + n; i++, k += NUM_COLUMNS) {
+      c0[i] = f64[k];
+      c1[i] = f64[k + 1];
+      c2[i] = f64[k + 2];
+      c3[i] = f64[k + 3];
+      c4[i] = f64[k + 4];
+      c5[i] = f64[k + 5];
+      c6[i] = f64[k + 6];
+      c7[i] = f64[k + 7];
+      c8[i] = f64[k + 8];
+      c9[i] = f64[k + 9];
+      c10[i] = f64[k + 10];
+      c11[i] = f64[k + 11];
+      c12[i] = f64[k + 12];
     }
+    // Text bytes: the module's runs copied, the constant columns repeated.
     const words = sets.i32;
     const bytes = sets.bytes;
-    copyText(src, bytes, SRC_TEXT, words[RESULT >> 2], words, SRC_OFFSETS, row, n);
-    copyText(dst, bytes, DST_TEXT, words[(RESULT >> 2) + 1], words, DST_OFFSETS, row, n);
-    copyText(reason, bytes, REASON_TEXT, words[(RESULT >> 2) + 2], words, REASON_OFFSETS, row, n);
+    copyText(src, bytes, SRC_TEXT, words[RESULT >> 2]);
+    copyText(dst, bytes, DST_TEXT, words[(RESULT >> 2) + 1]);
+    copyText(reason, bytes, REASON_TEXT, words[(RESULT >> 2) + 2]);
+    copyText(features, bytes, FEATURE_TEXT, words[(RESULT >> 2) + 3]);
+    const exporter = context.text;
+    const site = text[TEXT.site_id];
+    const sensor = text[TEXT.sensor_id];
+    const source = text[TEXT.source];
+    const sourceText = SOURCE_TEXT[context.version];
+    const siteStart = fillConstant(site, this.siteText, n);
+    const sensorStart = fillConstant(sensor, exporter.sensor, n);
+    const sourceStart = fillConstant(source, sourceText, n);
+    // Identity: the module builds every record's messages from its numbers; the id text goes to
+    // the places taken here when the datagram ends (finishIdentity).
+    this.ids.pushV4Words(exporter.idPrefix, words, IDS >> 2, n);
+    const cid = text[TEXT.community_id];
+    const fid = text[TEXT.flow_id];
+    const cidStart = cid.end;
+    const fidStart = fid.end;
+    if (this.cidColumnAt < 0) this.cidColumnAt = cidStart;
+    if (this.fidColumnAt < 0) this.fidColumnAt = fidStart;
+    cid.end = cidStart + n * COMMUNITY_ID_TEXT_LENGTH;
+    fid.end = fidStart + n * FLOW_ID_TEXT_LENGTH;
+    // Every text column's row offsets in one loop (the module's for its own runs).
+    const srcMac = text[TEXT.src_mac];
+    const dstMac = text[TEXT.dst_mac];
+    const srcO = src.offsets;
+    const dstO = dst.offsets;
+    const reasonO = reason.offsets;
+    const featuresO = features.offsets;
+    const siteO = site.offsets;
+    const sensorO = sensor.offsets;
+    const sourceO = source.offsets;
+    const srcMacO = srcMac.offsets;
+    const dstMacO = dstMac.offsets;
+    const cidO = cid.offsets;
+    const fidO = fid.offsets;
+    const srcMacN = srcMac.nulls;
+    const dstMacN = dstMac.nulls;
+    const srcMacEnd = srcMac.end;
+    const dstMacEnd = dstMac.end;
+    const siteLength = this.siteText.length;
+    const sensorLength = exporter.sensor.length;
+    const sourceLength = sourceText.length;
+    const so = (SRC_OFFSETS >> 2) - row - 1;
+    const dO = (DST_OFFSETS >> 2) - row - 1;
+    const ro = (REASON_OFFSETS >> 2) - row - 1;
+    const fo = (FEATURE_OFFSETS >> 2) - row - 1;
+    for (let r = row + 1, i = 1; i <= n; r++, i++) {
+      srcO[r] = words[so + r];
+      dstO[r] = words[dO + r];
+      reasonO[r] = words[ro + r];
+      featuresO[r] = words[fo + r];
+      siteO[r] = siteStart + i * siteLength;
+      sensorO[r] = sensorStart + i * sensorLength;
+      sourceO[r] = sourceStart + i * sourceLength;
+      srcMacO[r] = srcMacEnd;
+      dstMacO[r] = dstMacEnd;
+      cidO[r] = cidStart + i * COMMUNITY_ID_TEXT_LENGTH;
+      fidO[r] = fidStart + i * FLOW_ID_TEXT_LENGTH;
+      srcMacN[r - 1] = 1;
+      dstMacN[r - 1] = 1;
+    }
+    srcMac.nullCount += n;
+    dstMac.nullCount += n;
     const reasonNulls = words[(RESULT >> 2) + 4];
     if (reasonNulls > 0) {
       const nulls = reason.nulls;
       for (let i = 0; i < n; i++) nulls[row + i] = bytes[REASON_NULLS + i];
       reason.nullCount += reasonNulls;
     }
-    if (template.interfaces) copyText(features, bytes, FEATURE_TEXT, words[(RESULT >> 2) + 3], words, FEATURE_OFFSETS, row, n);
-    else nullRows(features, row, n);
-    const exporter = context.text;
-    fillConstant(text[TEXT.site_id], this.siteText, row, n);
-    fillConstant(text[TEXT.sensor_id], exporter.sensor, row, n);
-    fillConstant(text[TEXT.source], SOURCE_TEXT[context.version], row, n);
-    nullRows(text[TEXT.src_mac], row, n);
-    nullRows(text[TEXT.dst_mac], row, n);
-    // Identity: the module builds every record's messages from its numbers; the id text goes to
-    // the places taken here when the datagram ends (finishIdentity).
-    this.ids.pushV4Words(exporter.idPrefix, words, IDS >> 2, n);
-    const cid = text[TEXT.community_id];
-    if (this.cidColumnAt < 0) this.cidColumnAt = cid.end;
-    fixedRows(cid, COMMUNITY_ID_TEXT_LENGTH, row, n);
-    const fid = text[TEXT.flow_id];
-    if (this.fidColumnAt < 0) this.fidColumnAt = fid.end;
-    fixedRows(fid, FLOW_ID_TEXT_LENGTH, row, n);
+    if (!template.interfaces) {
+      features.nulls.fill(1, row, row + n);
+      features.nullCount += n;
+    }
     this.stats.flows += n;
     out.length = row + n;
     return true;

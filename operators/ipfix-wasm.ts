@@ -85,7 +85,7 @@ const REASONS = 1024;
 export const RESULT = 1152;
 /** The data set's bytes, copied in by the caller. */
 export const BODY = 2048;
-/** Numeric columns: NUM_COLUMNS runs of CAP doubles, in the decoder's NUM order. */
+/** Numeric columns: NUM_COLUMNS doubles per record (record-major), in the decoder's NUM order. */
 export const NUMBERS = BODY + 65536;
 export const NUM_COLUMNS = 13;
 /** Identity numbers: ID_WORDS i32 per record (source, destination, protocol, ports, start halves). */
@@ -115,7 +115,6 @@ const BLOCK_VOID = 0x40;
 const OP_BLOCK = 0x02;
 const OP_LOOP = 0x03;
 const OP_IF = 0x04;
-const OP_ELSE = 0x05;
 const OP_END = 0x0b;
 const OP_BR = 0x0c;
 const OP_BR_IF = 0x0d;
@@ -132,8 +131,6 @@ const F64_STORE = 0x39;
 const I32_CONST = 0x41;
 const F64_CONST = 0x44;
 const I32_EQZ = 0x45;
-const I32_EQ = 0x46;
-const I32_LT_U = 0x49;
 const I32_GE_U = 0x4f;
 const F64_EQ = 0x61;
 const F64_NE = 0x62;
@@ -265,7 +262,6 @@ const F_END = F_START + 1;
 const F_SPORT = F_START + 2;
 const F_DPORT = F_START + 3;
 const F_X = F_START + 4;
-const F_ICMP_PROTO = F_START + 5;
 const F64_LOCALS = 32 + 6;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -346,11 +342,11 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
       a.get(p).get(L_T).i32(24).op(I32_SHR_U).op(I32_ADD).set(p);
     }
   };
-  /** Store the double in local l as record I of numeric column c. */
+  /** Store the value `value` pushes as numeric column c of record I (L_T: the record's numbers). */
   const column = (c: number, value: () => void) => {
-    a.get(L_I).i32(3).op(I32_SHL);
+    a.get(L_T);
     value();
-    a.storeF64(NUMBERS + c * CAP * 8);
+    a.storeF64(NUMBERS + c * 8);
   };
 
   // Slots the template does not fill are NaN in every record.
@@ -467,6 +463,7 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
     byteOf(slot);
     a.f64(NaN).get(proto).f64(6).op(F64_EQ).op(OP_SELECT);
   };
+  a.get(L_I).i32(NUM_COLUMNS * 8).op(I32_MUL).set(L_T);
   column(0, () => a.get(F_START));
   column(1, () => a.get(F_END));
   column(2, () => a.f64(4));
@@ -538,10 +535,6 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
   a.i32(RESULT).get(L_NULLS).store(16);
   a.i32(0);
   a.op(OP_END);
-  void I32_EQ;
-  void I32_LT_U;
-  void I32_MUL;
-  void OP_ELSE;
   return [2, ...uleb(I32_LOCALS), I32, ...uleb(F64_LOCALS), F64, ...a.bytes];
 }
 
