@@ -14,7 +14,7 @@
  * neighbours; wall time is printed beside them, and every prediction figure is the best and the
  * median of HEIR_BENCH_REPS runs (default 5). All-core training is wall time.
  *
- * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME] [--parts LIST] [--trees N] [--seed N] [--json]
+ * Run: npx tsx benchmarks/forest.bench.ts [--sample] [--only NAME[,NAME…]] [--parts LIST] [--trees N] [--seed N] [--json]
  * --parts picks among allcores (all-core training, ours and scikit-learn's), classify, sklearn,
  * mljs (comma-separated; default all): e.g. `--parts classify,sklearn` for the operator ratio.
  * Needs /usr/bin/python3 with python3-sklearn (Debian).
@@ -45,7 +45,7 @@ const flag = (name: string) => {
 const SAMPLE = args.includes('--sample');
 const TREES = Number(flag('trees') ?? 100);
 const SEED = Number(flag('seed') ?? 1);
-const ONLY = flag('only');
+const ONLY = flag('only')?.split(',');
 const REPEATS = Math.max(1, Number(process.env.HEIR_BENCH_REPS ?? 5));
 const PARTS = new Set((flag('parts') ?? 'allcores,classify,sklearn,mljs').split(','));
 for (const p of PARTS) if (!['allcores', 'classify', 'sklearn', 'mljs'].includes(p)) throw new Error(`--parts: unknown part ${p} (allcores, classify, sklearn, mljs)`);
@@ -59,6 +59,8 @@ const CASES: { name: string; dataset: string; target: Target }[] = [
   { name: 'ciciomt-category', dataset: 'ciciomt2024', target: 'category' },
   { name: 'ciciomt-class', dataset: 'ciciomt2024', target: 'class' },
 ];
+// --only takes one case or several, comma-separated; they run in the order above.
+for (const o of ONLY ?? []) if (!CASES.some((c) => c.name === o)) throw new Error(`--only: unknown case ${o} (${CASES.map((c) => c.name).join(', ')})`);
 
 /** Rows per second of a prediction: best and median over the repetitions, by CPU and by wall time. */
 interface Rate {
@@ -282,7 +284,7 @@ process.stdout.write(`forest bench: ${REPEATS} repetitions per prediction figure
 const results = [];
 try {
   for (const c of CASES) {
-    if (ONLY && c.name !== ONLY) continue;
+    if (ONLY && !ONLY.includes(c.name)) continue;
     const r = await runCase(c, work);
     results.push(r);
     const f = (v: number, p = 2) => v.toFixed(p);

@@ -85,8 +85,14 @@ function copyColumn(column: Vector, x: Float64Array, f: number, d: number, rows:
 
 const utf8 = new TextEncoder();
 
-/** The state fnv64Into leaves: the hash's high and low 32 bits. */
-const fnvState = new Uint32Array(2);
+/**
+ * The state fnv64Into leaves: the hash's high and low 32 bits, as signed 32-bit integers. Every
+ * half the hash passes through is an int32 (a small integer to the engine, whatever the model):
+ * with unsigned halves, a model whose hash half is at or above 2^31 handed the hot functions a
+ * heap number where another model's was a small integer, and they were deoptimized and compiled
+ * again for both when a second model came.
+ */
+const fnvState = new Int32Array(2);
 
 /** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo), into fnvState. */
 function fnv64Into(bytes: Uint8Array, start: number, end: number, hi: number, lo: number): void {
@@ -103,23 +109,25 @@ function fnv64Into(bytes: Uint8Array, start: number, end: number, hi: number, lo
   fnvState[1] = lo;
 }
 
-/** FNV-1a (64-bit, as two 32-bit halves) of bytes [start, end), continuing from (hi, lo). */
-function fnv64(bytes: Uint8Array, start: number, end: number, hi = 0xcbf29ce4, lo = 0x84222325): [number, number] {
-  fnv64Into(bytes, start, end, hi, lo);
-  return [fnvState[0], fnvState[1]];
-}
+const FNV_OFFSET_HI = 0xcbf29ce4 | 0;
+const FNV_OFFSET_LO = 0x84222325 | 0;
 
 /** Deterministic detection id: 16 hex digits of FNV-1a over the model id, a NUL and the flow id's UTF-8 bytes. */
 export function detectionId(flowId: Uint8Array, start: number, end: number, modelHash: readonly [number, number]): string {
-  const [hi, lo] = fnv64(flowId, start, end, modelHash[0], modelHash[1]);
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  fnv64Into(flowId, start, end, modelHash[0] | 0, modelHash[1] | 0);
+  const hex = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
+  return hex(fnvState[0]) + hex(fnvState[1]);
 }
 
 const HEX = utf8.encode('0123456789abcdef');
 
-/** detectionId's 16 hex digits written as bytes at `out[at]`, for the detection_id column. */
-function detectionIdInto(flowId: Uint8Array, start: number, end: number, modelHash: readonly [number, number], out: Uint8Array, at: number): void {
-  fnv64Into(flowId, start, end, modelHash[0], modelHash[1]);
+/**
+ * detectionId's 16 hex digits written as bytes at `out[at]`, for the detection_id column; the
+ * model's hash comes as its two halves (int32), not as an array whose elements kind would differ
+ * from model to model.
+ */
+function detectionIdInto(flowId: Uint8Array, start: number, end: number, modelHi: number, modelLo: number, out: Uint8Array, at: number): void {
+  fnv64Into(flowId, start, end, modelHi, modelLo);
   const hi = fnvState[0];
   const lo = fnvState[1];
   for (let i = 0; i < 8; i++) {
@@ -159,7 +167,9 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
   if (!Number.isInteger(top) || top < 0 || top > EXPLANATION_SLOTS) throw new UserError(ErrorCode.CONFIG_INVALID, `classify: topFeatures ${top} is not an integer from 0 to ${EXPLANATION_SLOTS} (the detections table has ${EXPLANATION_SLOTS} explanation columns)`);
   const id = modelId(model);
   const idBytes = utf8.encode(id + '\0');
-  const idHash = fnv64(idBytes, 0, idBytes.length);
+  fnv64Into(idBytes, 0, idBytes.length, FNV_OFFSET_HI, FNV_OFFSET_LO);
+  const idHi = fnvState[0];
+  const idLo = fnvState[1];
   const { forest, meta } = model;
   const K = forest.classes;
   const tags: ThreatTags[] = meta.classes.map((c) => meta.threatMap[c] ?? threatOf(c));
@@ -247,14 +257,14 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       if (flowData) {
         const bytes = flowData.values as Uint8Array;
         const offsets = flowData.valueOffsets as Int32Array;
-        for (let r = 0; r < rows; r++) detectionIdInto(bytes, offsets[r], offsets[r + 1], idHash, idBytesOut, r * 16);
+        for (let r = 0; r < rows; r++) detectionIdInto(bytes, offsets[r], offsets[r + 1], idHi, idLo, idBytesOut, r * 16);
         flowColumn = flowData;
       } else {
         const list = new Array<string>(rows);
         for (let r = 0; r < rows; r++) {
           const flowId = flowIds ? String(flowIds.get(r)) : `${context.batchId}:${r}`;
           const bytes = utf8.encode(flowId);
-          detectionIdInto(bytes, 0, bytes.length, idHash, idBytesOut, r * 16);
+          detectionIdInto(bytes, 0, bytes.length, idHi, idLo, idBytesOut, r * 16);
           list[r] = flowId;
         }
         flowColumn = utf8Data(list, rows);
@@ -289,16 +299,20 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         memo.generation = 1;
       }
       if (explaining) explainRows(explainer, rows, best, benignIndex, leaves, x, why, valueNaN);
-      const explanation: Record<string, Data> = {};
+      // Per slot: the feature, value and share columns (arrays indexed by slot, not an object
+      // keyed by column name, whose map would be built anew key by key in every batch).
+      const featureCols: Data<Utf8>[] = [];
+      const valueCols: Data<Float64>[] = [];
+      const shareCols: Data<Float64>[] = [];
       for (let k = 0; k < EXPLANATION_SLOTS; k++) {
         const w = why[k];
         // Feature names are never null: a slot's share is valid exactly where its feature column
         // is, and so is its value unless a row lacked the feature (NaN), so they share its bitmap.
         const feature = classUtf8(w.feature, featureBytes, rows);
         const bitmap = feature.nullCount > 0 ? feature.nullBitmap : undefined;
-        explanation[`top${k + 1}_feature`] = feature;
-        explanation[`top${k + 1}_value`] = valueNaN[k] ? float64Valid(w.value, w.feature, rows, true) : makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.value });
-        explanation[`top${k + 1}_share`] = makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.share });
+        featureCols.push(feature);
+        valueCols.push(valueNaN[k] ? float64Valid(w.value, w.feature, rows, true) : makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.value }));
+        shareCols.push(makeData({ type: new Float64(), length: rows, nullCount: feature.nullCount, nullBitmap: bitmap, data: w.share }));
       }
       const children: Record<(typeof DETECTION_COLUMNS)[number]['name'], Data> = {
         detection_id: makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: idOffsets.length === rows + 1 ? idOffsets : (idOffsets = fixedOffsets(16, rows)), data: idBytesOut }),
@@ -313,15 +327,15 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
         owasp: classColumn(best, owaspBytes, rows),
         owasp_iot: classColumn(best, owaspIotBytes, rows),
         attack_ics: classColumn(best, attackIcsBytes, rows),
-        top1_feature: explanation.top1_feature,
-        top1_value: explanation.top1_value,
-        top1_share: explanation.top1_share,
-        top2_feature: explanation.top2_feature,
-        top2_value: explanation.top2_value,
-        top2_share: explanation.top2_share,
-        top3_feature: explanation.top3_feature,
-        top3_value: explanation.top3_value,
-        top3_share: explanation.top3_share,
+        top1_feature: featureCols[0],
+        top1_value: valueCols[0],
+        top1_share: shareCols[0],
+        top2_feature: featureCols[1],
+        top2_value: valueCols[1],
+        top2_share: shareCols[1],
+        top3_feature: featureCols[2],
+        top3_value: valueCols[2],
+        top3_share: shareCols[2],
         benign: makeData({ type: new Bool(), length: rows, data: benignBits }),
       };
       const detections = new RecordBatch(DETECTIONS_SCHEMA, makeData({ type: new Struct(DETECTIONS_SCHEMA.fields), length: rows, nullCount: 0, children: DETECTION_COLUMNS.map((c) => children[c.name]) }));
@@ -430,7 +444,10 @@ function rank(e: Explainer, leaves: Int32Array, rows: number, r: number, label: 
   }
   // A few passes of selection, no sorting. Each feature's key, count · d + (d − 1 − f), orders by
   // count and then by the lower feature index (exact in doubles); the largest is kept by Math.max,
-  // with no branch on the data. A count of 0 keys at most d − 1: no feature left.
+  // with no branch on the data. A count of 0 keys at most d − 1: no feature left, and the slot
+  // gets -1. Both outcomes run the same operations (a path with fewer than `top` features is rare
+  // in some models and never met in others: code that only it ran would have no type feedback,
+  // and the function would be deoptimized the first time a model met it).
   const d = e.features;
   for (let k = 0; k < top; k++) {
     let bestKey = d - 1;
@@ -438,15 +455,13 @@ function rank(e: Explainer, leaves: Int32Array, rows: number, r: number, label: 
       const f = touched[i];
       bestKey = Math.max(bestKey, counts[f] * d + (d - 1 - f));
     }
-    if (bestKey < d) {
-      memo.features[o + k] = -1;
-      break;
-    }
     const bestC = Math.floor(bestKey / d);
     const bestF = d - 1 - (bestKey - bestC * d);
-    memo.features[o + k] = bestF;
-    memo.shares[o + k] = Math.round((1000 * bestC) / total);
+    const none = bestC === 0;
+    memo.features[o + k] = none ? -1 : bestF;
+    memo.shares[o + k] = none ? 0 : Math.round((1000 * bestC) / total);
     counts[bestF] = 0;
+    if (none) break;
   }
   for (let i = 0; i < seen; i++) counts[touched[i]] = 0;
 }

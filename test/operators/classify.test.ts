@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { loadNamed, trainOnDataset } from '../../datasets/experiment.ts';
@@ -261,6 +262,38 @@ test('detection ids are deterministic per flow and model, and differ between mod
   assert.not.equal(ids(c)[0], ids(a)[0]);
   assert.ok(DETECTIONS_SCHEMA.fields.some((f) => f.name === 'top1_feature'));
   assert.is(DETECTIONS_SCHEMA.metadata.get('heir.version'), '2');
+});
+
+/** FNV-1a 64 in BigInt arithmetic, from a 64-bit state: the reference for the 32-bit halves. */
+function fnv1a64(bytes: Uint8Array, state = 0xcbf29ce484222325n): bigint {
+  let h = state;
+  for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h;
+}
+
+test('detection ids are FNV-1a 64 of model id, NUL and flow id, for any starting halves (above and below 2^31)', async () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (bytes, hi, lo) => {
+      const want = fnv1a64(bytes, (BigInt(hi) << 32n) | BigInt(lo)).toString(16).padStart(16, '0');
+      // The halves as unsigned or as signed 32-bit integers: the same state.
+      assert.is(detectionId(bytes, 0, bytes.length, [hi, lo]), want);
+      assert.is(detectionId(bytes, 0, bytes.length, [hi | 0, lo | 0]), want);
+    }),
+    { seed: 7, numRuns: 300 },
+  );
+  // Through the operator, two models in one process, the first again after the second: each
+  // detection id is the BigInt FNV-1a of its own bytes.
+  const enc = new TextEncoder();
+  const other = await trainOnDataset({ dataset: 'ciciomt2024', target: 'binary', forest: { trees: 5, seed: 3 } }, cic);
+  for (const m of [model, other.model, model]) {
+    const det = (await classifyOperator(m).apply({ flows: flows[0] }, ctx)).detections;
+    const ids = det.getChild('detection_id')!;
+    const flowIds = det.getChild('flow_id')!;
+    for (let r = 0; r < det.numRows; r += 7) {
+      const all = enc.encode(`${modelId(m)}\0${flowIds.get(r)}`);
+      assert.is(ids.get(r), fnv1a64(all).toString(16).padStart(16, '0'), `row ${r} of model ${modelId(m)}`);
+    }
+  }
 });
 
 test('sliced batches (decoded flow ids) give the same detections as whole ones', async () => {
