@@ -196,6 +196,8 @@ export interface DecoderStats {
   /** Data sets that arrived before their template. */
   pendingSets: number;
   pendingDecoded: number;
+  /** Records decoded a whole data set at a time in WebAssembly (operators/ipfix-wasm.ts). */
+  wholeSetRecords: number;
 }
 
 /** Options of a decoder. */
@@ -687,6 +689,7 @@ export class FlowDecoder {
     deadLetters: 0,
     pendingSets: 0,
     pendingDecoded: 0,
+    wholeSetRecords: 0,
   };
   private readonly states = new Map<string, DomainState>();
   private readonly pending: PendingSet[] = [];
@@ -707,12 +710,13 @@ export class FlowDecoder {
   private readonly runs = RUN_COLUMNS.map(() => new RepeatRun());
   /** Rows the columns have room for (text included) before `emit` must reserve again. */
   private rowsReserved = 0;
-  /** Memory of the whole-set decoders of this decoder's templates (null: field by field only). */
-  private readonly sets: SetMemory | null;
+  /** Memory of the whole-set decoders of this decoder's templates (made with the first template; null: field by field only). */
+  private sets: SetMemory | null = null;
+  private readonly wholeSets: boolean;
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
-    this.sets = options.wholeSets === false || typeof WebAssembly !== 'object' ? null : new SetMemory();
+    this.wholeSets = options.wholeSets !== false && typeof WebAssembly === 'object';
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) throw new RangeError(`invalid maxPendingSets: ${options.maxPendingSets}`);
     this.siteText = utf8.encode(options.site);
     if (this.siteText.length + 3 * (options.sensor?.length ?? 0) > ID_INPUT_MAX / 2) throw new RangeError(`invalid site/sensor: longer than ${ID_INPUT_MAX / 2} bytes`);
@@ -927,6 +931,7 @@ export class FlowDecoder {
   private addTemplate(state: DomainState, spec: TemplateSpec, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     // Exporters resend their templates every few messages: an unchanged one keeps its plan.
     const known = state.templates.get(spec.id);
+    if (this.sets === null && this.wholeSets && !spec.options) this.sets = new SetMemory();
     const template = known !== undefined && sameTemplate(known, spec) ? known : compile(spec, this.sets);
     if (!state.templates.has(template.id) && state.templates.size >= MAX_TEMPLATES) throw new DatagramError(`more than ${MAX_TEMPLATES} templates for ${context.stateKey}`);
     state.templates.set(template.id, template);
@@ -1160,6 +1165,7 @@ export class FlowDecoder {
       features.nullCount += n;
     }
     this.stats.flows += n;
+    this.stats.wholeSetRecords += n;
     out.length = row + n;
     return true;
   }
