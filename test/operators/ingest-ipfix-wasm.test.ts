@@ -50,7 +50,7 @@ function decodeAll(datagrams: readonly (readonly [string, Buffer])[], site: stri
   };
   for (const [exporter, bytes] of datagrams) {
     const r: DatagramResult = decoder.decodeInto(bytes, exporter, columns);
-    results.push(JSON.stringify({ ...r, deadLetters: r.deadLetters.map((d) => [d.input, d.stage, d.reason, Buffer.from(d.payload).toString('hex')]) }));
+    results.push(JSON.stringify({ ...r, deadLetters: r.deadLetters.map((d) => [d.input, d.stage, d.reason, Buffer.from(d.payload ?? '').toString('hex')]) }));
     if (columns.length >= cut) flush();
   }
   flush();
