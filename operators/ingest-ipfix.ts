@@ -533,7 +533,23 @@ interface ExporterText {
   readonly idPrefix: Uint8Array;
   /** Bytes a row's longest text may take (every column is reserved this much per row). */
   readonly rowText: number;
+  /** The sensor text repeated (whole-set rows copy theirs from it). */
+  readonly sensorRun: Uint8Array;
 }
+
+/** Bytes of a repeated-text buffer, at most (a data set's rows copy their constant text from one). */
+const RUN_BYTES = 4096;
+
+/** `value` repeated as often as fits in RUN_BYTES (at least once). */
+function repeatedText(value: Uint8Array): Uint8Array {
+  const copies = Math.max(1, Math.floor(RUN_BYTES / Math.max(1, value.length)));
+  const run = new Uint8Array(copies * value.length);
+  for (let i = 0; i < copies; i++) run.set(value, i * value.length);
+  return run;
+}
+
+/** The source words repeated, per export version. */
+const SOURCE_RUN: Readonly<Record<number, Uint8Array>> = { 5: repeatedText(SOURCE_TEXT[5]), 9: repeatedText(SOURCE_TEXT[9]), 10: repeatedText(SOURCE_TEXT[10]) };
 
 /** Longest text of a row besides site and sensor: `features` with two 2^53 interface numbers. */
 const ROW_TEXT_MIN = 96;
@@ -609,17 +625,19 @@ function copyText(t: TextColumn, memory: Uint8Array, from: number, end: number):
   t.end = end;
 }
 
-/** Write `value` n times at the end of column t (reserved room); returns where the copies start. */
-function fillConstant(t: TextColumn, value: Uint8Array, n: number): number {
+/**
+ * Write `value` n times at the end of column t (reserved room), from `run` (value repeated);
+ * returns where the copies start.
+ */
+function fillConstant(t: TextColumn, value: Uint8Array, run: Uint8Array, n: number): number {
   const bytes = t.bytes;
   const length = value.length;
   const start = t.end;
   const total = length * n;
-  for (let j = 0; j < length; j++) bytes[start + j] = value[j];
-  if (total <= SHORT_RUN) {
-    for (let i = start + length; i < start + total; i++) bytes[i] = bytes[i - length];
-  } else {
-    let filled = length;
+  if (total <= run.length) bytes.set(total === run.length ? run : run.subarray(0, total), start);
+  else {
+    bytes.set(run, start);
+    let filled = run.length;
     while (filled < total) {
       const k = Math.min(filled, total - filled);
       bytes.copyWithin(start + filled, start, start + k);
@@ -698,6 +716,8 @@ export class FlowDecoder {
   private readonly vals = new Float64Array(SLOTS);
   private readonly exporters = new Map<string, ExporterText>();
   private readonly siteText: Uint8Array;
+  /** The site text repeated (whole-set rows copy theirs from it). */
+  private readonly siteRun: Uint8Array;
   /**
    * Community ID inputs and flow id messages of the flows of the datagram being decoded, hashed
    * once per datagram; their id text goes to the columns from these offsets on (-1: none yet).
@@ -719,6 +739,7 @@ export class FlowDecoder {
     this.wholeSets = options.wholeSets !== false && typeof WebAssembly === 'object';
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) throw new RangeError(`invalid maxPendingSets: ${options.maxPendingSets}`);
     this.siteText = utf8.encode(options.site);
+    this.siteRun = repeatedText(this.siteText);
     if (this.siteText.length + 3 * (options.sensor?.length ?? 0) > ID_INPUT_MAX / 2) throw new RangeError(`invalid site/sensor: longer than ${ID_INPUT_MAX / 2} bytes`);
   }
 
@@ -833,7 +854,7 @@ export class FlowDecoder {
       const idPrefix = new Uint8Array(this.siteText.length + sensor.length + 2);
       idPrefix.set(this.siteText, 0);
       idPrefix.set(sensor, this.siteText.length + 1);
-      t = { sensor, idPrefix, rowText: Math.max(ROW_TEXT_MIN, sensor.length, this.siteText.length) };
+      t = { sensor, idPrefix, rowText: Math.max(ROW_TEXT_MIN, sensor.length, this.siteText.length), sensorRun: repeatedText(sensor) };
       if (this.exporters.size >= MAX_DOMAINS) this.exporters.clear();
       this.exporters.set(exporter, t);
     }
@@ -1098,9 +1119,9 @@ export class FlowDecoder {
     const sensor = text[TEXT.sensor_id];
     const source = text[TEXT.source];
     const sourceText = SOURCE_TEXT[context.version];
-    const siteStart = fillConstant(site, this.siteText, n);
-    const sensorStart = fillConstant(sensor, exporter.sensor, n);
-    const sourceStart = fillConstant(source, sourceText, n);
+    const siteStart = fillConstant(site, this.siteText, this.siteRun, n);
+    const sensorStart = fillConstant(sensor, exporter.sensor, exporter.sensorRun, n);
+    const sourceStart = fillConstant(source, sourceText, SOURCE_RUN[context.version], n);
     // Identity: the module builds every record's messages from its numbers; the id text goes to
     // the places taken here when the datagram ends (finishIdentity).
     this.ids.pushV4Words(exporter.idPrefix, words, IDS >> 2, n);

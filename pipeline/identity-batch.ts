@@ -48,6 +48,8 @@ export class IdentityBatch {
   private readonly wasm: Sha1Ids;
   /** The module's memory (remade when it grows). */
   bytes: Uint8Array;
+  /** The same memory as 32-bit words. */
+  private words: Int32Array;
   /** Where the next message goes (64-byte aligned). */
   private end = IDS_FREE;
   /** Longest message slot of the batch (lanes of a group read up to it past their own). */
@@ -73,6 +75,7 @@ export class IdentityBatch {
     if (wasm === null) throw new Error('WebAssembly SIMD is not available in this runtime (flow identity needs it; Node.js 20 has it)');
     this.wasm = wasm;
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
+    this.words = new Int32Array(this.wasm.memory.buffer);
   }
 
   /** Make room for a message of at most `n` bytes; returns where to write it in `bytes`. */
@@ -123,6 +126,7 @@ export class IdentityBatch {
     const memory = this.wasm.memory;
     if (want > memory.buffer.byteLength) memory.grow(Math.ceil((want - memory.buffer.byteLength) / 65536));
     this.bytes = new Uint8Array(memory.buffer);
+    this.words = new Int32Array(memory.buffer);
   }
 
   /**
@@ -253,33 +257,25 @@ export class IdentityBatch {
     const v4Table = (this.flowIdText + FLOW_ID_TEXT_LENGTH * nf + 3) & ~3;
     const nv4 = this.v4Count;
     this.room(v4Table + 4 * V4_WORDS * nv4);
-    const words = new Int32Array(this.bytes.buffer, cidTable, (fidDigests - cidTable) >> 2);
+    // (Every table address is a multiple of 4: word index = address / 4.)
+    const words = this.words;
+    const c = cidTable >> 2;
     // Spare lanes of a last group hash the empty message.
-    words.set(this.cids.subarray(0, 2 * nc), 0);
-    for (let i = 2 * nc; i < 2 * gc; i += 2) {
+    words.set(this.cids.subarray(0, 2 * nc), c);
+    for (let i = c + 2 * nc; i < c + 2 * gc; i += 2) {
       words[i] = IDS_EMPTY;
       words[i + 1] = 0;
     }
-    words.set(this.keys.subarray(0, nc), 2 * gc);
-    const f = 2 * gc + nc;
+    words.set(this.keys.subarray(0, nc), keyTable >> 2);
+    const f = fidTable >> 2;
     words.set(this.fids.subarray(0, 2 * nf), f);
-    for (let i = 2 * nf; i < 2 * gf; i += 2) {
-      words[f + i] = IDS_EMPTY;
-      words[f + i + 1] = 0;
+    for (let i = f + 2 * nf; i < f + 2 * gf; i += 2) {
+      words[i] = IDS_EMPTY;
+      words[i + 1] = 0;
     }
-    const wasm = this.wasm;
-    if (nv4 > 0) {
-      new Int32Array(this.bytes.buffer, v4Table, V4_WORDS * nv4).set(this.v4.subarray(0, V4_WORDS * nv4));
-      wasm.flowsV4(v4Table, nv4, fidTable);
-    }
-    if (nc > 0) {
-      wasm.hash(cidTable, gc, cidDigests);
-      wasm.communityIds(cidDigests, nc, this.communityIdText, keyTable);
-    }
-    if (nf > 0) {
-      wasm.hash(fidTable, gf, fidDigests);
-      wasm.flowIds(fidDigests, nf, this.flowIdText);
-    }
+    if (nv4 > 0) words.set(this.v4.subarray(0, V4_WORDS * nv4), v4Table >> 2);
+    // One call for the messages, both hashes and both texts.
+    this.wasm.run(v4Table, nv4, fidTable, cidTable, gc, cidDigests, nc, this.communityIdText, keyTable, gf, fidDigests, nf, this.flowIdText);
   }
 
   /** Forget the messages, keeping the memory. */

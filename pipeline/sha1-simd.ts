@@ -558,12 +558,36 @@ function flowsV4Body(): number[] {
   return [1, 14, I32, ...c.bytes];
 }
 
+/**
+ * `run(v4Table, nv4, fidTable, cidTable, gc, cidDigests, nc, cidText, keyTable, gf, fidDigests,
+ * nf, fidText)`: a batch's whole identity work in one call from JavaScript: `flowsV4` when nv4 > 0,
+ * `hash` and `communityIds` when nc > 0, `hash` and `flowIds` when nf > 0 (functions 3, 0, 1, 0, 2
+ * of the module).
+ */
+function runBody(): number[] {
+  const OP_CALL = 0x10;
+  const c = new Code();
+  const [V4_TABLE, NV4, FID_TABLE, CID_TABLE, GC, CID_DIGESTS, NC, CID_TEXT, KEY_TABLE, GF, FID_DIGESTS, NF, FID_TEXT] = Array.from({ length: 13 }, (_, i) => i);
+  c.get(NV4).op(OP_IF, BLOCK_VOID).get(V4_TABLE).get(NV4).get(FID_TABLE).op(OP_CALL, 3).op(OP_END);
+  c.get(NC).op(OP_IF, BLOCK_VOID);
+  c.get(CID_TABLE).get(GC).get(CID_DIGESTS).op(OP_CALL, 0);
+  c.get(CID_DIGESTS).get(NC).get(CID_TEXT).get(KEY_TABLE).op(OP_CALL, 1);
+  c.op(OP_END);
+  c.get(NF).op(OP_IF, BLOCK_VOID);
+  c.get(FID_TABLE).get(GF).get(FID_DIGESTS).op(OP_CALL, 0);
+  c.get(FID_DIGESTS).get(NF).get(FID_TEXT).op(OP_CALL, 2);
+  c.op(OP_END);
+  c.op(OP_END);
+  return [0, ...c.bytes];
+}
+
 /** The identity module: `hash`, `communityIds` and `flowIds` over one memory; null without WebAssembly SIMD. */
 export interface Sha1Ids {
   readonly hash: (table: number, count: number, out: number) => void;
   readonly communityIds: (digests: number, count: number, out: number, keys: number) => void;
   readonly flowIds: (digests: number, count: number, out: number) => void;
   readonly flowsV4: (table: number, count: number, fids: number) => void;
+  readonly run: (v4Table: number, nv4: number, fidTable: number, cidTable: number, gc: number, cidDigests: number, nc: number, cidText: number, keyTable: number, gf: number, fidDigests: number, nf: number, fidText: number) => void;
   readonly memory: WebAssembly.Memory;
 }
 
@@ -580,6 +604,7 @@ export function compileSha1Ids(): Sha1Ids | null {
       { params: 4, results: 0, body: communityIdsBody(), export: 'communityIds' },
       { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
       { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
+      { params: 13, results: 0, body: runBody(), export: 'run' },
     ]);
     idsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }
