@@ -101,15 +101,25 @@ export async function* parsePcap(chunks: AsyncIterable<Uint8Array>, options: Pca
     stats.deadLetters++;
     dead.push({ input, stage: 'parse', reason: `${reason} (offset ${offset})`, payload });
   };
+  // The link type of the last packet and whether it is read (a set lookup per packet cost more).
+  let link = -1;
+  let linkRead = false;
   const reader = new CaptureReader(input, {
     packet(data, start, caplen, _wire, ts, linkType) {
       stats.packets++;
-      if (!SUPPORTED_LINK_TYPES.has(linkType)) {
+      if (linkType !== link) {
+        link = linkType;
+        linkRead = SUPPORTED_LINK_TYPES.has(linkType);
+      }
+      if (!linkRead) {
         stats.skippedLinkType++;
         return;
       }
       const r = decodeFrame(packet, linkType, data, start, caplen);
-      if (r === Decoded.IP) assembler.add(packet, ts, linkType);
+      if (r === Decoded.IP) {
+        packet.ts = ts;
+        assembler.addPacket(packet, linkType);
+      }
       else if (r === Decoded.NOT_IP) stats.nonIp++;
       else deadLetter(`packet ${stats.packets}: ${packet.reason}`, data.slice(start, start + Math.min(caplen, DEAD_PAYLOAD_BYTES)), reader.consumed);
     },

@@ -4,7 +4,7 @@
  * password, never the password); the first response's Server header; 401 answers count as failed
  * logins when Basic credentials were sent.
  */
-import { cleanText, hasAscii, hasAsciiNoCase, latin1, lineEnd, nextLine, sha256Hex } from './bytes.ts';
+import { cleanText, hasAscii, hasAsciiNoCase, latin1, lineEnd, lineEndIn, nextLine, sha256Hex, viewOf } from './bytes.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '] as const;
@@ -58,9 +58,10 @@ const scratch: Message = { start: '', host: null, userAgent: null, authorization
 /**
  * Read one message at `at` into the scratch message: the start line and headers asked for by
  * `want`, and skip its Content-Length body. Null when the start line runs past the kept bytes.
+ * `view` is `viewOf(buf)` (lines are found four bytes at a time).
  */
-function readMessage(buf: Uint8Array, at: number, want: number): Message | null {
-  let eol = lineEnd(buf, at);
+function readMessage(buf: Uint8Array, view: DataView, at: number, want: number): Message | null {
+  let eol = lineEndIn(buf, view, at);
   if (eol >= buf.length) return null;
   const m = scratch;
   m.start = want & WANT_START ? latin1(buf, at, eol) : '';
@@ -70,7 +71,7 @@ function readMessage(buf: Uint8Array, at: number, want: number): Message | null 
   let chunked = false;
   let o = nextLine(buf, eol);
   for (let guard = 0; guard < 200 && o < buf.length; guard++) {
-    eol = lineEnd(buf, o);
+    eol = lineEndIn(buf, view, o);
     if (eol === o) {
       o = nextLine(buf, eol);
       const next = chunked ? -1 : o + length;
@@ -123,9 +124,10 @@ export const http: L7Dissector = {
   match: (s: L7Streams) => isRequest(s.fwd) || (s.fwd.length === 0 && hasAscii(s.bwd, 'HTTP/1.')),
   facts(s: L7Streams, out: L7Facts) {
     let basic = false;
+    const fwdView = viewOf(s.fwd);
     for (let at = 0, n = 0; at >= 0 && at < s.fwd.length && n < 50; n++) {
       if (requestMethod(s.fwd, at) === null) break;
-      const m = readMessage(s.fwd, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : WANT_AUTH);
+      const m = readMessage(s.fwd, fwdView, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : WANT_AUTH);
       if (!m) break;
       if (n === 0) {
         const [method, target] = m.start.split(' ');
@@ -157,9 +159,10 @@ export const http: L7Dissector = {
     // Without a Basic login only the first response's Server header is a fact; with one, every
     // response is read for 401s.
     const responses = basic ? 50 : 1;
+    const bwdView = viewOf(s.bwd);
     for (let at = 0, n = 0; at >= 0 && at < s.bwd.length && n < responses; n++) {
       if (!hasAsciiNoCase(s.bwd, 'http/', at)) break;
-      const m = readMessage(s.bwd, at, n === 0 ? WANT_SERVER : 0);
+      const m = readMessage(s.bwd, bwdView, at, n === 0 ? WANT_SERVER : 0);
       if (!m) break;
       if (n === 0) out.http_server = cleanText(m.server ?? '');
       if (isStatus401(s.bwd, at)) failures++;

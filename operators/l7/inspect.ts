@@ -20,9 +20,18 @@ import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 /** Dissectors in the order they are tried (most specific signatures first). */
 export const DISSECTORS: readonly L7Dissector[] = [tls, hl7Mllp, dicom, smb, mqtt, http, ssh, vnc, telnet, ftp, dns, dhcp];
 
+/** The dissectors of each transport (TCP, UDP), in the order of DISSECTORS. */
+const TCP_DISSECTORS = DISSECTORS.filter((d) => d.transports.includes(6));
+const UDP_DISSECTORS = DISSECTORS.filter((d) => d.transports.includes(17));
+
 function run(streams: L7Streams, out: L7Facts): boolean {
-  for (const d of DISSECTORS) {
-    if (!d.transports.includes(streams.proto) || !d.match(streams)) continue;
+  const proto = streams.proto;
+  // TCP and UDP take their own list (no transport check per dissector); any other protocol the whole list, checked.
+  const list = proto === 6 ? TCP_DISSECTORS : proto === 17 ? UDP_DISSECTORS : DISSECTORS;
+  const check = list === DISSECTORS;
+  for (let k = 0; k < list.length; k++) {
+    const d = list[k];
+    if ((check && !d.transports.includes(proto)) || !d.match(streams)) continue;
     out.l7_proto = d.name;
     try {
       d.facts(streams, out);

@@ -25,6 +25,11 @@ export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([0, 1, 12, 14, 
 /** Fields of the last decoded packet. Offsets point into `data`. */
 export class DecodedPacket {
   data: Uint8Array = new Uint8Array(0);
+  /**
+   * Capture time in µs, set by the caller for the flow assembler (`FlowAssembler.addPacket`): a
+   * time passed as an argument to a call that is not inlined is a new heap number per packet.
+   */
+  ts = 0.5;
   reason = '';
   ipVersion = 0;
   /** Offset of the source address (4 or 16 bytes) in `data`. */

@@ -319,6 +319,13 @@ export class FlowAssembler {
 
   /** Account one decoded IP packet captured at `ts` (µs) on `linkType`. */
   add(p: DecodedPacket, ts: number, linkType: number): void {
+    p.ts = ts;
+    this.addPacket(p, linkType);
+  }
+
+  /** `add` of a packet whose capture time is in `p.ts` (the time stays a number field all the way: no heap number per packet). */
+  addPacket(p: DecodedPacket, linkType: number): void {
+    const ts = p.ts;
     if (ts > this.clock) this.clock = ts;
     if (this.clock >= this.nextSweep) {
       this.sweep(this.clock);
@@ -329,7 +336,16 @@ export class FlowAssembler {
     const n = p.addrLen;
     // Which endpoint is "low": compare addresses, then ports. ICMP compares addresses only.
     let cmp = 0;
-    for (let i = 0; i < n && cmp === 0; i++) cmp = data[p.srcOff + i] - data[p.dstOff + i];
+    // IPv4: each address as one big-endian word (compared unsigned, as the bytes compare).
+    let srcWord = 0;
+    let dstWord = 0;
+    if (n === 4) {
+      const so = p.srcOff;
+      const d = p.dstOff;
+      srcWord = (data[so] << 24) | (data[so + 1] << 16) | (data[so + 2] << 8) | data[so + 3];
+      dstWord = (data[d] << 24) | (data[d + 1] << 16) | (data[d + 2] << 8) | data[d + 3];
+      cmp = srcWord === dstWord ? 0 : srcWord >>> 0 < dstWord >>> 0 ? -1 : 1;
+    } else for (let i = 0; i < n && cmp === 0; i++) cmp = data[p.srcOff + i] - data[p.dstOff + i];
     const icmp = p.proto === 1 || p.proto === 58;
     let lowIsSrc: boolean;
     if (cmp !== 0) lowIsSrc = cmp < 0;
@@ -343,10 +359,8 @@ export class FlowAssembler {
     let hH = 0;
     let flow: Flow | undefined;
     if (fast) {
-      const a = lowIsSrc ? p.srcOff : p.dstOff;
-      const b = lowIsSrc ? p.dstOff : p.srcOff;
-      hA = (data[a] << 24) | (data[a + 1] << 16) | (data[a + 2] << 8) | data[a + 3];
-      hB = (data[b] << 24) | (data[b + 1] << 16) | (data[b + 2] << 8) | data[b + 3];
+      hA = lowIsSrc ? srcWord : dstWord;
+      hB = lowIsSrc ? dstWord : srcWord;
       hP = lowIsSrc ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
       hH = V4Table.hash(hA, hB, hP, p.proto);
       flow = this.v4.get(hH, hA, hB, hP, p.proto);
@@ -393,7 +407,7 @@ export class FlowAssembler {
       this.closing.append(flow);
     }
     const fwd = lowIsSrc === flow.initLow;
-    this.account(flow, p, ts, fwd);
+    this.account(flow, p, fwd);
   }
 
   /** A first fragment leaves its ports; a later one takes them (and stays without L4 facts). */
@@ -440,7 +454,8 @@ export class FlowAssembler {
     return String.fromCharCode.apply(null, u.subarray(0, k) as unknown as number[]);
   }
 
-  private account(f: Flow, p: DecodedPacket, ts: number, fwd: boolean): void {
+  private account(f: Flow, p: DecodedPacket, fwd: boolean): void {
+    const ts = p.ts;
     const len = p.ipLen;
     if (f.packets > 0) {
       const iat = ts > f.tsEnd ? (ts - f.tsEnd) / 1e6 : 0;

@@ -11,6 +11,7 @@
 import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput } from '../../pipeline/flow-id.ts';
 import { IdentityBatch } from '../../pipeline/identity-batch.ts';
 
+const UTF8 = new TextEncoder();
 /** Decimal digits of a timestamp at most, as `String(number)` writes it (exponent forms included). */
 const TS_TEXT_MAX = 32;
 
@@ -76,7 +77,8 @@ export class FlowIdentities {
   private setPrefix(site: string, sensor: string): void {
     this.site = site;
     this.sensor = sensor;
-    this.prefix = Buffer.from(`${site}\u0000${sensor}\u0000`, 'utf8');
+    // A plain Uint8Array like the first prefix (a Buffer would make the copy loop polymorphic).
+    this.prefix = UTF8.encode(`${site}\u0000${sensor}\u0000`);
   }
 }
 

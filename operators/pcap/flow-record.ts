@@ -11,6 +11,8 @@ import type { FlowColumns } from './flow-columns.ts';
 const EMPTY = new Uint8Array(0);
 /** The facts of the flow being written (one object, cleared by `writeFacts`). */
 const facts = emptyFacts();
+/** The kept payload of the flow being inspected (one object, refilled per flow: the dissectors read it during the call only). */
+const streams: { fwd: Uint8Array; bwd: Uint8Array; proto: number; srcPort: number; dstPort: number } = { fwd: EMPTY, bwd: EMPTY, proto: 0, srcPort: 0, dstPort: 0 };
 
 /**
  * Append the flow-schema row of `flow`, emitted for `reason`, to the column builder: each column
@@ -76,16 +78,14 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
     c.urg_count.setInt(i, f.urg);
   }
   if ((tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)) {
-    inspectL7Into(
-      {
-        fwd: f.fwdBuf ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY,
-        bwd: f.bwdBuf ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY,
-        proto: f.proto,
-        srcPort: f.srcPort,
-        dstPort: f.dstPort,
-      },
-      facts,
-    );
+    streams.fwd = f.fwdBuf !== null && f.fwdLen > 0 ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY;
+    streams.bwd = f.bwdBuf !== null && f.bwdLen > 0 ? f.bwdBuf.subarray(0, f.bwdLen) : EMPTY;
+    streams.proto = f.proto;
+    streams.srcPort = f.srcPort;
+    streams.dstPort = f.dstPort;
+    inspectL7Into(streams, facts);
+    // The views are not kept past the call (the buffers go back to the pool with the flow).
+    streams.fwd = streams.bwd = EMPTY;
     const notAfter = facts.tls_cert_not_after;
     if (notAfter !== null && notAfter !== undefined) c.tls_cert_expired.setBool(i, notAfter < f.tsStart);
     writeFacts(c, i, facts);

@@ -1,11 +1,12 @@
 /**
  * latin1() of the dissectors' byte helpers gives one character per byte for any range (clamped to
- * the buffer), short and long, on whole buffers and on views into larger ones.
+ * the buffer), short and long, on whole buffers and on views into larger ones; lineEndIn() (four
+ * bytes at a time) finds the line ends lineEnd() finds, from any start to any end.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { latin1 } from '../../../operators/l7/bytes.ts';
+import { latin1, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
 
 /** The definition: each byte in [max(0, start), min(end, length)) as the character of that code. */
 function reference(buf: Uint8Array, start = 0, end = buf.length): string {
@@ -32,6 +33,33 @@ test('any range of any bytes, whole buffers and views', () => {
     }),
     { seed: 8859, numRuns: 1500 },
   );
+});
+
+test('lineEndIn finds what lineEnd finds: header text, control bytes, high bytes, any alignment', () => {
+  // Bytes near the word test's edges (13 and 14, 10 and 9, 0, 0x80 and above) as well as text.
+  const byte = fc.oneof(fc.constantFrom(13, 10, 9, 11, 12, 14, 0, 1, 0x7f, 0x80, 0x8d, 0x8a, 0xff, 0x0e), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0, max: 255 }));
+  fc.assert(
+    fc.property(fc.array(byte, { maxLength: 300 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 320 }), fc.integer({ min: 0, max: 320 }), (values, cut, s, e) => {
+      const view = Uint8Array.from([...new Array(cut).fill(65), ...values]).subarray(cut);
+      const end = Math.min(e, view.length);
+      const start = Math.min(s, end);
+      assert.is(lineEndIn(view, viewOf(view), start, end), lineEnd(view, start, end));
+      assert.is(lineEndIn(view, viewOf(view), start), lineEnd(view, start));
+    }),
+    { seed: 1310, numRuns: 3000 },
+  );
+  // Every word value with one chosen byte at each place: the word test never misses a CR or LF.
+  const buf = new Uint8Array(8);
+  const v = viewOf(buf);
+  for (let place = 0; place < 4; place++) {
+    for (let other = 0; other < 256; other += 3) {
+      for (const target of [10, 13]) {
+        buf.fill(other);
+        buf[place] = target;
+        assert.is(lineEndIn(buf, v, 0), lineEnd(buf, 0));
+      }
+    }
+  }
 });
 
 test.run();
