@@ -421,6 +421,33 @@ function sameTemplate(known: TemplateSpec, spec: TemplateSpec): boolean {
   return true;
 }
 
+/**
+ * When the `count` template fields at `o` repeat `known`'s (ids, lengths, enterprise numbers) and
+ * lie within the set, the offset after them; else -1 (the caller parses them as new).
+ */
+function repeatsKnown(view: DataView, o: number, count: number, known: TemplateSpec, ipfix = true): number {
+  const fields = known.fields;
+  if (fields.length !== count) return -1;
+  const limit = view.byteLength;
+  for (let i = 0; i < count; i++) {
+    if (o + 4 > limit) return -1;
+    const f = fields[i];
+    let id = view.getUint16(o);
+    if (view.getUint16(o + 2) !== f.length) return -1;
+    o += 4;
+    let enterprise = 0;
+    // (NetFlow v9 field types have no enterprise bit.)
+    if (ipfix && id & 0x8000) {
+      if (o + 4 > limit) return -1;
+      id &= 0x7fff;
+      enterprise = view.getUint32(o);
+      o += 4;
+    }
+    if (id !== f.id || enterprise !== f.enterprise) return -1;
+  }
+  return o;
+}
+
 /** Unsigned big-endian integer of 1..8 bytes (reduced-size encoding), exact up to 2^53. */
 function readUnsigned(b: Uint8Array, o: number, length: number): number {
   switch (length) {
@@ -926,6 +953,17 @@ export class FlowDecoder {
         scopeCount = view.getUint16(o);
         o += 2;
         if (scopeCount === 0 || scopeCount > count) throw new DatagramError(`options template ${id} has ${scopeCount} scope fields of ${count}`);
+      }
+      // Exporters resend their templates every few messages: one that repeats the known template
+      // field for field is read in place, without building its field list.
+      const known = state.templates.get(id);
+      if (known !== undefined && known.options === options && known.scopeCount === scopeCount) {
+        const end = repeatsKnown(view, o, count, known);
+        if (end >= 0) {
+          o = end;
+          this.addTemplate(state, known, context, out, deadLetters);
+          continue;
+        }
       }
       const fields: FieldSpec[] = [];
       let minLength = 0;
@@ -1489,6 +1527,15 @@ export class FlowDecoder {
       if (id === 0 && count === 0) break; // padding
       if (id < 256) throw new DatagramError(`template id ${id} is below 256`);
       if (count === 0) throw new DatagramError(`template ${id} has no fields`);
+      const known = state.templates.get(id);
+      if (known !== undefined && !known.options) {
+        const end = repeatsKnown(view, o, count, known, false);
+        if (end >= 0) {
+          o = end;
+          this.addTemplate(state, known, context, out, deadLetters);
+          continue;
+        }
+      }
       const { fields, minLength } = this.v9Fields(view, o, count, body.length, id);
       o += count * 4;
       this.addTemplate(state, { id, fields, scopeCount: 0, options: false, minLength }, context, out, deadLetters);
