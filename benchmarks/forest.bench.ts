@@ -92,10 +92,15 @@ function median(values: number[]): number {
 
 /**
  * A full garbage collection and a pause of 200 ms (for V8's background sweeping to end), before
- * each timed figure: the garbage of loading the dataset and of training is otherwise collected
+ * each figure's warm-up: the garbage of loading the dataset and of training is otherwise collected
  * by V8's background threads while a prediction is timed, and process.cpuUsage() counts those
  * threads (the operator's CPU time was up to 1.8× its wall time in one run). The prediction's own
- * garbage is still collected while it is timed.
+ * garbage is still collected while it is timed. Before the warm-up, not after it: a full
+ * collection throws away optimized code that refers to objects it frees (the type feedback of
+ * the warm-up saw objects of building the batches and of earlier cases), so with the collection
+ * between warm-up and timing, the operator's featureMatrix and a few helpers were optimized
+ * again (on background threads, counted) while the repetitions were timed: 4–10 recompilations
+ * per case under --trace-opt, against 1–2 with the collection first.
  */
 v8.setFlagsFromString('--expose-gc');
 const fullGc = runInNewContext('gc') as () => void;
@@ -123,8 +128,8 @@ function warmUp(fn: () => void): void {
 
 /** Rows per second of `repeats` runs of fn over `rows` rows (after warmUp): best and median, CPU and wall. */
 function rate(rows: number, fn: () => void, repeats = REPEATS): Rate {
-  warmUp(fn);
   collectGarbage();
+  warmUp(fn);
   const cpu: number[] = [];
   const wall: number[] = [];
   for (let i = 0; i < repeats; i++) {
