@@ -26,7 +26,10 @@ export const TEXT = {
   features: 10,
 } as const;
 
-/** Numeric columns (NaN = null), in the order of the `num` array. `duration_s` is derived. */
+/**
+ * Numeric columns (NaN = null): their place in each row's NUM_COUNT numbers of `numbers`.
+ * `duration_s` is derived.
+ */
 export const NUM = {
   ts_start: 0,
   ts_end: 1,
@@ -45,6 +48,8 @@ export const NUM = {
 
 const TEXT_NAMES = Object.keys(TEXT) as (keyof typeof TEXT)[];
 const NUM_NAMES = Object.keys(NUM) as (keyof typeof NUM)[];
+/** Numbers per row. */
+export const NUM_COUNT = NUM_NAMES.length;
 const INITIAL_ROWS = 256;
 
 /** One UTF-8 text column: `bytes[offsets[i] .. offsets[i+1])` is row i; `nulls[i]` 1 = null. */
@@ -210,19 +215,25 @@ let jsonBuffer = new Uint8Array(JSON_CHUNK);
 
 /**
  * Struct-of-arrays flow records. Write a row by `reserveRow` (or `reserveRows` for many), filling
- * `num[k][length]`, writing each text column's bytes at its `end` (or `putNull`), then `endRow()`.
+ * `numbers[length × NUM_COUNT + k]`, writing each text column's bytes at its `end` (or `putNull`),
+ * then `endRow()`.
  * The columns listed in PLAIN_TEXT must only get bytes JSON needs no escape for.
  */
 export class ExportColumns {
   /** Rows complete so far. */
   length = 0;
   private capacity: number;
-  num: Float64Array[];
+  /**
+   * The numeric columns row by row (row i's at i × NUM_COUNT, in NUM order): a row's numbers are
+   * written together, and a decoder copies many rows' numbers in one call. Arrow batches get
+   * them column by column (`toBatch`).
+   */
+  numbers: Float64Array;
   text: TextColumn[];
 
   constructor(rows = INITIAL_ROWS) {
     this.capacity = rows;
-    this.num = NUM_NAMES.map(() => new Float64Array(rows));
+    this.numbers = new Float64Array(rows * NUM_COUNT);
     this.text = TEXT_NAMES.map(() => textColumn(rows));
   }
 
@@ -247,11 +258,9 @@ export class ExportColumns {
   private grow(minRows: number): void {
     let rows = Math.max(1, this.capacity * 2);
     while (rows < minRows) rows *= 2;
-    this.num = this.num.map((a) => {
-      const b = new Float64Array(rows);
-      b.set(a);
-      return b;
-    });
+    const numbers = new Float64Array(rows * NUM_COUNT);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
     for (const t of this.text) {
       const offsets = new Int32Array(rows + 1);
       offsets.set(t.offsets);
@@ -312,10 +321,10 @@ export class ExportColumns {
     const row: Record<string, unknown> = {};
     for (const name of TEXT_NAMES) row[name] = this.textAt(TEXT[name], i);
     for (const name of NUM_NAMES) {
-      const v = this.num[NUM[name]][i];
+      const v = this.numbers[i * NUM_COUNT + NUM[name]];
       row[name] = Number.isNaN(v) ? null : v;
     }
-    row.duration_s = (this.num[NUM.ts_end][i] - this.num[NUM.ts_start][i]) / 1e6;
+    row.duration_s = (this.numbers[i * NUM_COUNT + NUM.ts_end] - this.numbers[i * NUM_COUNT + NUM.ts_start]) / 1e6;
     return row as Partial<FlowRow>;
   }
 
@@ -336,13 +345,12 @@ export class ExportColumns {
       const name = field.name;
       if (name in TEXT) return this.textData(field.type as Utf8, TEXT[name as keyof typeof TEXT], n, field.nullable);
       if (name === 'duration_s') {
-        const start = this.num[NUM.ts_start];
-        const end = this.num[NUM.ts_end];
+        const numbers = this.numbers;
         const out = new Float64Array(n);
-        for (let i = 0; i < n; i++) out[i] = (end[i] - start[i]) / 1e6;
+        for (let i = 0, k = 0; i < n; i++, k += NUM_COUNT) out[i] = (numbers[k + NUM.ts_end] - numbers[k + NUM.ts_start]) / 1e6;
         return makeData({ type: field.type as Float64, length: n, nullCount: 0, data: out });
       }
-      if (name in NUM) return this.numData(field.type, this.num[NUM[name as keyof typeof NUM]], n, field.nullable, name);
+      if (name in NUM) return this.numData(field.type, this.column(NUM[name as keyof typeof NUM], n), n, field.nullable, name);
       return nullData(field.type, n);
     });
     const batch = new RecordBatch(FLOW_SCHEMA, makeData({ type: new Struct(FLOW_SCHEMA.fields), length: n, nullCount: 0, children }));
@@ -350,7 +358,7 @@ export class ExportColumns {
     const rows = Math.max(INITIAL_ROWS, this.capacity);
     this.text = TEXT_NAMES.map((_, k) => textColumn(Math.max(rows, Math.ceil(this.text[k].bytes.length / 24))));
     this.capacity = rows;
-    this.num = NUM_NAMES.map(() => new Float64Array(rows));
+    this.numbers = new Float64Array(rows * NUM_COUNT);
     this.length = 0;
     return batch as RecordBatch<FlowArrow>;
   }
@@ -359,6 +367,14 @@ export class ExportColumns {
     const t = this.text[index];
     if (t.nullCount > 0 && !nullable) throw new Error(`column ${TEXT_NAMES[index]} must not hold null`);
     return makeData({ type, length: n, nullCount: t.nullCount, nullBitmap: t.nullCount ? validity(t.nulls, n) : undefined, valueOffsets: t.offsets.subarray(0, n + 1), data: t.bytes.subarray(0, t.end) });
+  }
+
+  /** Numeric column k of the first n rows, as one array. */
+  private column(k: number, n: number): Float64Array {
+    const numbers = this.numbers;
+    const out = new Float64Array(n);
+    for (let i = 0, j = k; i < n; i++, j += NUM_COUNT) out[i] = numbers[j];
+    return out;
   }
 
   private numData(type: DataType, values: Float64Array, n: number, nullable: boolean, name: string) {
@@ -404,7 +420,7 @@ export class ExportColumns {
   jsonLines(write: (chunk: Uint8Array) => void): void {
     let out = jsonBuffer;
     let at = 0;
-    const num = this.num;
+    const numbers = this.numbers;
     const text = this.text;
     for (let i = 0; i < this.length; i++) {
       // Room for the whole line: constant text, numbers, and text values escaped at worst.
@@ -439,14 +455,14 @@ export class ExportColumns {
           case JsonKind.F64:
           case JsonKind.I32:
           case JsonKind.Ts: {
-            const v = num[part.index][i];
+            const v = numbers[i * NUM_COUNT + part.index];
             if (v !== v) at = copy(out, at, JSON_NULL, 0, 4);
             // The values the Arrow batch holds: int32 wraps, timestamps are whole microseconds.
             else at = writeNumber(out, at, part.kind === JsonKind.I32 ? v | 0 : part.kind === JsonKind.Ts ? Math.round(v) : v);
             break;
           }
           case JsonKind.Duration:
-            at = writeSeconds(out, at, num[NUM.ts_end][i] - num[NUM.ts_start][i]);
+            at = writeSeconds(out, at, numbers[i * NUM_COUNT + NUM.ts_end] - numbers[i * NUM_COUNT + NUM.ts_start]);
             break;
           default:
             break;

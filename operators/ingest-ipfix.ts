@@ -31,7 +31,7 @@ import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, 
 import { IdentityBatch } from '../pipeline/identity-batch.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
-import { ExportColumns, NUM, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
+import { ExportColumns, NUM, NUM_COUNT, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
 import { BODY, CAP, DST_OFFSETS, DST_TEXT, FEATURE_OFFSETS, FEATURE_TEXT, IDS, NUMBERS, NUM_COLUMNS, REASON_NULLS, REASON_OFFSETS, REASON_TEXT, RESULT, SRC_OFFSETS, SRC_TEXT, SetMemory, type PlanField, type SetDecode } from './ipfix-wasm.ts';
 
 /** Information element ids HEIR maps (IANA IPFIX registry; NetFlow v9 field types share 1..127). */
@@ -689,7 +689,7 @@ function putRepeated(t: TextColumn, r: RepeatRun, value: Uint8Array): void {
 // `emit` and `wholeSet` close rows by writing each text column's offset themselves: they know
 // this many columns (and `wholeSet` this many numeric columns).
 if (Object.keys(TEXT).length !== 11) throw new Error('emit writes the offsets of 11 text columns; TEXT has another number');
-if (Object.keys(NUM).length !== NUM_COLUMNS) throw new Error(`the whole-set decoder writes ${NUM_COLUMNS} numeric columns; NUM has another number`);
+if (NUM_COUNT !== NUM_COLUMNS) throw new Error(`the whole-set decoder writes ${NUM_COLUMNS} numeric columns; NUM has another number`);
 
 /** The columns written through runs, in `FlowDecoder.runs` order. */
 const RUN_COLUMNS = [TEXT.site_id, TEXT.sensor_id, TEXT.source, TEXT.end_reason, TEXT.features] as const;
@@ -1113,38 +1113,10 @@ export class FlowDecoder {
     const uptimeBase = context.version === 10 ? (state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
     if (template.decodeSet!(n, src.end, dst.end, reason.end, features.end, uptimeBase, context.exportMs * 1000) !== 0) return false;
     const row = out.length;
-    const num = out.num;
     const f64 = sets.f64;
-    // One loop over the records (their numbers lie record by record), not a set() per column:
-    // a data set holds a few dozen records, and a subarray per column costs more than the copies.
-    const c0 = num[0];
-    const c1 = num[1];
-    const c2 = num[2];
-    const c3 = num[3];
-    const c4 = num[4];
-    const c5 = num[5];
-    const c6 = num[6];
-    const c7 = num[7];
-    const c8 = num[8];
-    const c9 = num[9];
-    const c10 = num[10];
-    const c11 = num[11];
-    const c12 = num[12];
-    for (let i = row, k = NUMBERS >> 3; i < row + n; i++, k += NUM_COLUMNS) {
-      c0[i] = f64[k];
-      c1[i] = f64[k + 1];
-      c2[i] = f64[k + 2];
-      c3[i] = f64[k + 3];
-      c4[i] = f64[k + 4];
-      c5[i] = f64[k + 5];
-      c6[i] = f64[k + 6];
-      c7[i] = f64[k + 7];
-      c8[i] = f64[k + 8];
-      c9[i] = f64[k + 9];
-      c10[i] = f64[k + 10];
-      c11[i] = f64[k + 11];
-      c12[i] = f64[k + 12];
-    }
+    // The numbers of every record at once: module and columns both hold them record by record.
+    const from = NUMBERS >> 3;
+    out.numbers.set(f64.subarray(from, from + n * NUM_COLUMNS), row * NUM_COLUMNS);
     // Text bytes: the module's runs copied, the constant columns repeated.
     const words = sets.i32;
     const bytes = sets.bytes;
@@ -1380,20 +1352,21 @@ export class FlowDecoder {
       }
     } else out.putNull(TEXT.features);
 
-    const num = out.num;
-    num[NUM.ts_start][row] = startUs;
-    num[NUM.ts_end][row] = endUs;
-    num[NUM.ip_version][row] = src === src ? (srcLen === 4 ? 4 : 6) : NaN;
-    num[NUM.src_port][row] = sport;
-    num[NUM.dst_port][row] = dport;
-    num[NUM.ip_proto][row] = proto;
-    num[NUM.vlan_id][row] = v[V_VLAN];
-    num[NUM.fwd_packets][row] = fwdPackets;
-    num[NUM.bwd_packets][row] = bwdPackets;
-    num[NUM.fwd_bytes][row] = fwdBytes;
-    num[NUM.bwd_bytes][row] = bwdBytes;
-    num[NUM.tcp_flags_fwd][row] = proto === 6 ? flagsFwd : NaN;
-    num[NUM.tcp_flags_bwd][row] = proto === 6 ? flagsBwd : NaN;
+    const num = out.numbers;
+    const at = row * NUM_COUNT;
+    num[at + NUM.ts_start] = startUs;
+    num[at + NUM.ts_end] = endUs;
+    num[at + NUM.ip_version] = src === src ? (srcLen === 4 ? 4 : 6) : NaN;
+    num[at + NUM.src_port] = sport;
+    num[at + NUM.dst_port] = dport;
+    num[at + NUM.ip_proto] = proto;
+    num[at + NUM.vlan_id] = v[V_VLAN];
+    num[at + NUM.fwd_packets] = fwdPackets;
+    num[at + NUM.bwd_packets] = bwdPackets;
+    num[at + NUM.fwd_bytes] = fwdBytes;
+    num[at + NUM.bwd_bytes] = bwdBytes;
+    num[at + NUM.tcp_flags_fwd] = proto === 6 ? flagsFwd : NaN;
+    num[at + NUM.tcp_flags_bwd] = proto === 6 ? flagsBwd : NaN;
     // out.endRow(), written out per column (constant indices: no loop over the column list).
     const next = row + 1;
     let c = text[0];
