@@ -316,7 +316,10 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
   };
   /** Write the constant ASCII text at pointer local p, advancing it. */
   const text = (p: number, s: string) => {
-    for (let i = 0; i < s.length; i++) a.get(p).i32(s.charCodeAt(i)).store8(i);
+    // four bytes at a time (little-endian words), then the rest byte by byte
+    let i = 0;
+    for (; i + 4 <= s.length; i += 4) a.get(p).i32(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)).store(i);
+    for (; i < s.length; i++) a.get(p).i32(s.charCodeAt(i)).store8(i);
     a.get(p).i32(s.length).op(I32_ADD).set(p);
   };
   /** Decimal digits of the u32 in local L_V at pointer local p (p advances). */

@@ -153,8 +153,8 @@ const OP_I32_EQ = 0x46;
 const OP_I32_LT_U = 0x49;
 const OP_I32_LE_U = 0x4d;
 const OP_I32_GE_S = 0x4e;
+const OP_I32_GE_U = 0x4f;
 const OP_I32_DIV_U = 0x6e;
-const OP_I32_REM_U = 0x70;
 const OP_I32_LOAD = 0x28;
 const OP_I32_LOAD8_U = 0x2d;
 const OP_I32_STORE = 0x36;
@@ -187,7 +187,9 @@ export const IDS_OCTETS = IDS_RING + 256 * SETS;
 /** ICMP (IPv4, then IPv6) type → the reply type Community ID pairs it with, 255 = none. */
 export const IDS_ICMP4 = IDS_OCTETS + 1024;
 export const IDS_ICMP6 = IDS_ICMP4 + 256;
-export const IDS_FREE = IDS_ICMP6 + 256;
+/** "00" … "99": two decimal digits at a time. */
+const IDS_PAIRS = IDS_ICMP6 + 256;
+export const IDS_FREE = IDS_PAIRS + 256;
 /** Words per record of `flowsV4`'s table. */
 export const V4_WORDS = 12;
 /** Messages per group of the identity module's hashing (its count must be a multiple). */
@@ -451,23 +453,43 @@ function flowsV4Body(): number[] {
   const PAIR = 16;
   const c = new Code();
   const word = (w: number) => c.get(D).load(4 * w);
-  /** The decimal digits of the value in V at P (P advances); exactly `pad` digits when pad > 0. */
-  const digits = (pad: number) => {
-    if (pad > 0) c.i32(pad).set(N);
-    else {
-      // count the digits
-      c.i32(1).set(N).get(V).set(Q);
-      c.op(OP_BLOCK, BLOCK_VOID, OP_LOOP, BLOCK_VOID);
-      c.get(Q).i32(10).op(OP_I32_LT_U, OP_BR_IF, 1);
-      c.get(Q).i32(10).op(OP_I32_DIV_U).set(Q).get(N).i32(1).op(OP_I32_ADD).set(N);
-      c.op(OP_BR, 0, OP_END, OP_END);
+  const LOAD16_U = 0x2f;
+  const STORE16 = 0x3b;
+  /** Two digits of V mod 100 (from the pairs table) stored at Q + offset; V becomes V / 100 (N: scratch). */
+  const pairAt = (offset: number) => {
+    c.get(V).i32(100).op(OP_I32_DIV_U).set(N);
+    c.get(Q);
+    c.get(V).get(N).i32(100).op(OP_I32_MUL).op(OP_I32_SUB).i32(1).op(OP_I32_SHL).op(LOAD16_U, 0, ...uleb(IDS_PAIRS));
+    c.op(STORE16, 0, ...uleb(offset));
+    c.get(N).set(V);
+  };
+  /**
+   * The decimal digits of the value in V (below 2^31) at P (P advances), two at a time; exactly
+   * 8 digits (zero-padded) when `pad`.
+   */
+  const digits = (pad: boolean) => {
+    if (pad) {
+      c.get(P).set(Q);
+      for (let j = 3; j >= 0; j--) pairAt(2 * j);
+      c.get(P).i32(8).op(OP_I32_ADD).set(P);
+      return;
     }
-    c.get(P).get(N).op(OP_I32_ADD).set(Q);
-    c.op(OP_LOOP, BLOCK_VOID);
-    c.get(Q).i32(1).op(OP_I32_SUB).tee(Q).get(V).i32(10).op(OP_I32_REM_U).i32(48).op(OP_I32_ADD).store8();
-    c.get(V).i32(10).op(OP_I32_DIV_U).set(V);
-    c.get(Q).get(P).op(OP_I32_GT_U, OP_BR_IF, 0, OP_END);
-    c.get(P).get(N).op(OP_I32_ADD).set(P);
+    // N = the digit count (comparisons, no division); Q = the end, then back to P pair by pair
+    c.i32(1);
+    for (let power = 10; power <= 1e9; power *= 10) c.get(V).i32(power).op(OP_I32_GE_U, OP_I32_ADD);
+    c.get(P).op(OP_I32_ADD).tee(Q).set(P);
+    c.op(OP_BLOCK, BLOCK_VOID, OP_LOOP, BLOCK_VOID);
+    c.get(V).i32(100).op(OP_I32_LT_U, OP_BR_IF, 1);
+    c.get(Q).i32(2).op(OP_I32_SUB).set(Q);
+    pairAt(0);
+    c.op(OP_BR, 0, OP_END, OP_END);
+    // one or two digits left
+    c.get(V).i32(10).op(OP_I32_GE_U, OP_IF, BLOCK_VOID);
+    c.get(Q).i32(2).op(OP_I32_SUB).set(Q);
+    c.get(Q).get(V).i32(1).op(OP_I32_SHL).op(LOAD16_U, 0, ...uleb(IDS_PAIRS)).op(STORE16, 0, 0);
+    c.op(OP_ELSE);
+    c.get(Q).i32(1).op(OP_I32_SUB).get(V).i32(48).op(OP_I32_ADD).store8();
+    c.op(OP_END);
   };
   /** Store the byte on the stack top (value) at P + offset: value pushed by `value`. */
   const byteAt = (offset: number, value: () => void) => {
@@ -536,18 +558,18 @@ function flowsV4Body(): number[] {
     c.get(P).i32(1).op(OP_I32_ADD).set(P);
     word(8).i32(0).op(OP_I32_GE_S, OP_IF, BLOCK_VOID);
     word(8).set(V);
-    digits(0);
+    digits(false);
     c.op(OP_END);
     byteAt(0, () => c.i32(0));
     c.get(P).i32(1).op(OP_I32_ADD).set(P);
     word(10).op(OP_IF, BLOCK_VOID);
     word(10).set(V);
-    digits(0);
+    digits(false);
     word(11).set(V);
-    digits(8);
+    digits(true);
     c.op(OP_ELSE);
     word(11).set(V);
-    digits(0);
+    digits(false);
     c.op(OP_END);
     // its length into the flow id table
     c.get(FIDS);
@@ -619,6 +641,10 @@ export function compileSha1Ids(): Sha1Ids | null {
     alphabet[IDS_OCTETS + 4 * v + 3] = digits.length;
   }
   // (the ICMP pair tables are the caller's: pipeline/identity-batch.ts fills them)
-  alphabet.fill(255, IDS_ICMP4, IDS_FREE);
+  alphabet.fill(255, IDS_ICMP4, IDS_PAIRS);
+  for (let v = 0; v < 100; v++) {
+    alphabet[IDS_PAIRS + 2 * v] = 48 + Math.floor(v / 10);
+    alphabet[IDS_PAIRS + 2 * v + 1] = 48 + (v % 10);
+  }
   return exports;
 }
