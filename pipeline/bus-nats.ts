@@ -7,6 +7,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, HeirError, UserError, messageOf } from './errors.ts';
+import { alignFrame } from './ipc.ts';
 import { deadLetterSubject } from './subjects.ts';
 import type { Bus, BusCounters, ConsumeOptions, MessageHandler } from './types.ts';
 
@@ -177,12 +178,16 @@ export class NatsBus implements Bus {
     this.counters.delivered++;
     if (deliveries > 1) this.counters.redelivered++;
     const id = m.headers?.get('Nats-Msg-Id') || `${m.info.stream}:${m.info.streamSequence}`;
+    const data = payload(m);
     // Long work keeps the message ours: an in-progress ack well before AckWait runs out.
     const keepAlive = setInterval(() => m.working(), Math.max(1000, this.ackWaitMs / 3));
     try {
-      await handler({ id, subject: m.subject, data: m.data, deliveries });
+      await handler({ id, subject: m.subject, data, deliveries });
       clearInterval(keepAlive);
-      await m.ackAck().catch(() => false);
+      // The handler's effect is durable: acknowledge without waiting for the server's reply. An
+      // ack that never arrives (connection lost, process killed) means one more delivery, which
+      // the store recognises by the batch id and does not write again.
+      m.ack();
       this.counters.acked++;
     } catch (error) {
       clearInterval(keepAlive);
@@ -191,7 +196,7 @@ export class NatsBus implements Bus {
         h.set('Nats-Msg-Id', `dlq:${id}`);
         h.set('Heir-Reason', messageOf(error).slice(0, 1000).replace(/[\r\n]+/g, ' '));
         h.set('Heir-Subject', m.subject);
-        await this.js.publish(deadLetterSubject(m.subject), m.data, { headers: h, msgID: `dlq:${id}` }).catch(() => undefined);
+        await this.js.publish(deadLetterSubject(m.subject), data, { headers: h, msgID: `dlq:${id}` }).catch(() => undefined);
         // No reason text: nats-server 2.9 (Debian 12) ignores a +TERM that carries one.
         m.term();
         this.counters.deadLettered++;
@@ -220,6 +225,23 @@ export class NatsBus implements Bus {
       await this.jsm.consumers.add(this.stream, config);
     }
   }
+}
+
+/** The last bytes of a NATS header block; the payload follows them directly. */
+const HEADER_END = [13, 10, 13, 10];
+
+/**
+ * A message's payload, placed for decoding. The client hands the payload as a view into the
+ * bytes it received, right after the message's header block (at least 12 bytes, already read
+ * here); when the four bytes before the payload are the header block's end, the bytes before it
+ * are this message's own and the frame may move back into up to 7 of them so that Arrow reads the
+ * batch's columns in place (`alignFrame`). Use only the returned view afterwards.
+ */
+function payload(m: JsMsg): Uint8Array {
+  const data = m.data;
+  if (!m.headers || data.byteOffset < 12) return data;
+  const before = new Uint8Array(data.buffer, data.byteOffset - 4, 4);
+  return before.every((b, i) => b === HEADER_END[i]) ? alignFrame(data, 7) : data;
 }
 
 function sleep(ms: number): Promise<void> {

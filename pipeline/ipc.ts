@@ -1,32 +1,94 @@
 /**
  * The bytes on the bus: named Arrow record batches as IPC streams in one frame
  * (`u32 count`, then per table `u16 name length, name, u32 IPC length, IPC stream`).
+ *
+ * Copies. An IPC stream is written straight into the frame (Arrow's own `tableToIPC` joins its
+ * pieces into a buffer of their own first, which the frame then copied again), into memory that is
+ * not zero-filled first (every byte of the frame is written). Arrow reads a record batch's buffers
+ * in place only when its body starts on an 8-byte boundary, and copies the body otherwise; so the
+ * frame is placed in its buffer where the first table's stream starts on such a boundary, and
+ * `alignFrame` lets a receiver that owns a few bytes before a frame move it there.
  */
-import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { RecordBatch, RecordBatchStreamWriter, Table, tableFromIPC, type TypeMap } from 'apache-arrow';
 import { InputError } from './errors.ts';
 import type { Tables } from './types.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Arrow's stream writer, keeping the pieces it writes (flatbuffers, padding, column buffers) instead of queueing them. */
+class PieceWriter extends RecordBatchStreamWriter<TypeMap> {
+  pieces: Uint8Array[] = [];
+  size = 0;
+  protected override _write(chunk: ArrayBufferView | ArrayBuffer | ArrayLike<number> | string | null | undefined): this {
+    if (!this._started || !chunk) return this;
+    const view = ArrayBuffer.isView(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : encoder.encode(String(chunk));
+    if (view.byteLength === 0) return this;
+    this.pieces.push(view);
+    this.size += view.byteLength;
+    this._position += view.byteLength;
+    return this;
+  }
+}
+
+/** One table's IPC stream as the pieces the writer made (schema, record batch, end of stream). */
+function streamPieces(batch: RecordBatch): PieceWriter {
+  const writer = new PieceWriter();
+  writer.write(batch);
+  writer.finish();
+  return writer;
+}
+
 /** Encode named batches as one message body. */
 export function encodeTables(tables: Tables): Uint8Array {
-  const parts: { name: Uint8Array; ipc: Uint8Array }[] = [];
-  for (const [name, batch] of Object.entries(tables)) parts.push({ name: encoder.encode(name), ipc: tableToIPC(new Table(batch), 'stream') });
-  const size = 4 + parts.reduce((n, p) => n + 2 + p.name.length + 4 + p.ipc.length, 0);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  const parts: { name: Uint8Array; ipc: PieceWriter }[] = [];
+  for (const [name, batch] of Object.entries(tables)) parts.push({ name: encoder.encode(name), ipc: streamPieces(batch) });
+  const size = 4 + parts.reduce((n, p) => n + 2 + p.name.length + 4 + p.ipc.size, 0);
+  // Place the frame so that its first stream starts on an 8-byte boundary of the buffer.
+  const first = parts.length > 0 ? 4 + 2 + parts[0].name.length + 4 : 0;
+  const lead = (8 - (first % 8)) % 8;
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(size + lead).buffer, lead, size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, parts.length);
   let o = 4;
   for (const p of parts) {
     view.setUint16(o, p.name.length);
     out.set(p.name, o + 2);
     o += 2 + p.name.length;
-    view.setUint32(o, p.ipc.length);
-    out.set(p.ipc, o + 4);
-    o += 4 + p.ipc.length;
+    view.setUint32(o, p.ipc.size);
+    o += 4;
+    for (const piece of p.ipc.pieces) {
+      out.set(piece, o);
+      o += piece.length;
+    }
   }
   return out;
+}
+
+/** Byte offset of a frame's first IPC stream, or -1 when the frame holds none (or is too short to say). */
+function firstStreamOffset(data: Uint8Array): number {
+  if (data.length < 6) return -1;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (view.getUint32(0) === 0) return -1;
+  const o = 4 + 2 + view.getUint16(4) + 4;
+  return o <= data.length ? o : -1;
+}
+
+/**
+ * A frame received into memory the caller owns from `slack` bytes before it (at most 7 are
+ * used): when its first IPC stream does not start on an 8-byte boundary, the frame is moved back
+ * within the same buffer so that it does, and the moved view is returned (the bytes at the old
+ * place are no longer the frame). Arrow then reads the batch's columns in place instead of
+ * copying its body. Anything else is returned as it is.
+ */
+export function alignFrame(data: Uint8Array, slack: number): Uint8Array {
+  const first = firstStreamOffset(data);
+  if (first < 0) return data;
+  const shift = (data.byteOffset + first) % 8;
+  if (shift === 0 || shift > slack) return data;
+  const whole = new Uint8Array(data.buffer, data.byteOffset - shift, data.length + shift);
+  whole.copyWithin(0, shift);
+  return whole.subarray(0, data.length);
 }
 
 /** Decode a message body; a malformed frame is an InputError naming the message. */

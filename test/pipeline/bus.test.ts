@@ -3,6 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBus } from '../../pipeline/bus-memory.ts';
 import { NatsBus } from '../../pipeline/bus-nats.ts';
+import { decodeTables, encodeTables } from '../../pipeline/ipc.ts';
+import { syntheticSource } from '../../pipeline/synthetic-source.ts';
 import type { Bus } from '../../pipeline/types.ts';
 import { startNats, type NatsServer } from '../helpers/nats.ts';
 
@@ -102,6 +104,28 @@ test('NATS: many large batches in flight are pulled within the slow-consumer lim
   assert.is(got.size, 120);
   assert.ok([...got.values()].every((n) => n === 1), 'a batch was handled twice');
   assert.is(bus.counters.redelivered, 0);
+  await bus.close();
+});
+
+test('NATS: batch frames arrive placed for Arrow to read their columns in place; a dead-lettered frame keeps its bytes', async () => {
+  const bus = await NatsBus.connect({ url: nats.url, ackWaitMs: 2000 });
+  const frames: Uint8Array[] = [];
+  // Large frames (received across many socket reads) and small ones (inside one read).
+  for await (const b of syntheticSource({ site: 'a', sensor: 's', count: 3000, batchSize: 1500, seed: 4 }).batches()) frames.push(encodeTables(b.tables));
+  for await (const b of syntheticSource({ site: 'a', sensor: 's', count: 40, batchSize: 10, seed: 5 }).batches()) frames.push(encodeTables(b.tables));
+  for (let i = 0; i < frames.length; i++) await bus.publish('heir.frames.flows', `frame-${i}`, frames[i]);
+  const inPlace: boolean[] = [];
+  await bus.consume('heir.frames.flows', async (m) => {
+    const i = Number(m.id.slice(6));
+    assert.equal(m.data, frames[i]);
+    const flows = decodeTables(m.data, m.id).flows;
+    inPlace[i] = flows.data.children.every((d) => !d.values || d.values.buffer === m.data.buffer);
+    if (i === 1) throw new Error('poison');
+  }, { durable: 'frames', maxDeliver: 1, maxInFlight: 4, idleExitMs: 800 });
+  assert.equal(inPlace, frames.map(() => true));
+  const dead: Uint8Array[] = [];
+  await bus.consume(bus.deadLetterSubject('heir.frames.flows'), async (m) => void dead.push(m.data.slice()), { durable: 'frames-dlq', idleExitMs: 800 });
+  assert.equal(dead, [frames[1]]);
   await bus.close();
 });
 
