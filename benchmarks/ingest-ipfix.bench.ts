@@ -25,8 +25,11 @@
  * Arrow batches + DuckDB store writes, and the decoder's two SHA-1 calls per record alone
  * (Community ID and flow id) are timed, CPU and wall.
  * Every figure is measured HEIR_BENCH_RUNS times (default 3): best and median are printed.
+ * With HEIR_BENCH_AB=<another checkout of HEIR>, the decoder of that checkout and this one also
+ * decode the replay into reused columns in this process, alternating, 4 × HEIR_BENCH_RUNS pairs:
+ * the fairer comparison of two decoders on a loaded machine (the ratio of each pair's CPU times).
  *
- *   npx tsx benchmarks/ingest-ipfix.bench.ts [--write] [--loaded]
+ *   HEIR_BENCH_AB=/path/to/old/checkout npx tsx benchmarks/ingest-ipfix.bench.ts [--write] [--loaded]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { hash } from 'node:crypto';
@@ -54,6 +57,8 @@ const NF_PACE_MS = Number(process.env.HEIR_BENCH_NF_PACE_MS ?? 10);
 const BURST = 40;
 /** Replays sent to each collector before measuring (a running collector is warmed up; nfcapd too, for symmetry). */
 const WARMUP = Number(process.env.HEIR_BENCH_WARMUP ?? 10);
+/** Another checkout whose decoder is compared with this one in process (A/B), or undefined. */
+const AB = process.env.HEIR_BENCH_AB;
 /** Rows per batch in the in-process figures (what the collector cuts at most between sequence buckets). */
 const BATCH_ROWS = 16384;
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -212,6 +217,46 @@ try {
   const decodeOnly = timeInProcess(decodeWith((c) => c.clear()));
   decodeWith((c) => c.clear(), true)(); // the reused columns grow once, here
   const decodeReused = timeInProcess(decodeWith((c) => c.clear(), true));
+  // A/B: another checkout's decoder and this one into reused columns, alternating (who goes first
+  // alternates too); the ratio of each pair's CPU times, its median and the best against the best.
+  let abLine = '';
+  if (AB !== undefined) {
+    type Decoder = { decodeInto(d: Uint8Array, exporter: string, columns: unknown): { records: number } };
+    type Columns = { length: number; clear(): void };
+    const old = (await import(join(AB, 'operators/ingest-ipfix.ts'))) as { FlowDecoder: new (o: { site: string }) => Decoder };
+    const oldColumns = (await import(join(AB, 'operators/ingest-ipfix-columns.ts'))) as { ExportColumns: new () => Columns };
+    const pairOf = (make: () => Decoder, columns: Columns) => () => {
+      const decoder = make();
+      columns.clear();
+      let n = 0;
+      for (const d of datagrams) {
+        n += decoder.decodeInto(d, 'sf:1', columns).records;
+        if (columns.length >= BATCH_ROWS) columns.clear();
+      }
+      if (n !== records) throw new Error(`A/B: decoded ${n} records, expected ${records}`);
+    };
+    const runOld = pairOf(() => new old.FlowDecoder({ site: 'bench' }), new oldColumns.ExportColumns());
+    const runNew = pairOf(() => new FlowDecoder({ site: 'bench' }), new ExportColumns());
+    const cpuOf = (fn: () => void) => {
+      const c0 = process.cpuUsage();
+      fn();
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1000;
+    };
+    runOld();
+    runNew();
+    const a: number[] = [];
+    const b: number[] = [];
+    const pairs: number[] = [];
+    for (let k = 0; k < 4 * RUNS; k++) {
+      const [x, y] = k & 1 ? [cpuOf(runNew), cpuOf(runOld)].reverse() : [cpuOf(runOld), cpuOf(runNew)];
+      a.push(x);
+      b.push(y);
+      pairs.push(x / y);
+    }
+    const us = (ms: number) => ((ms * 1000) / records).toFixed(2);
+    abLine = `  A/B in process, reused columns, ${4 * RUNS} alternating pairs: ${AB} ${us(median(a))} µs/record (best ${us(best(a))}), this checkout ${us(median(b))} (best ${us(best(b))}): ${median(pairs).toFixed(2)}× less CPU by median of pairs, ${(best(a) / best(b)).toFixed(2)}× best against best`;
+  }
   const decodeArrow = timeInProcess(decodeWith((c) => void c.toBatch()));
   const decodeJson = timeInProcess(
     decodeWith((c) => {
@@ -396,6 +441,7 @@ try {
     ratio('ratio HEIR decoder / nfcapd (CPU)', perCpu(records, median(decodeOnly.cpu)), perCpu(records, best(decodeOnly.cpu))),
     ratio('ratio heir collect --db / nfcapd (CPU)', median(rates(runs.db)), Math.max(...rates(runs.db))),
     ratio('ratio heir collect --json / nfcapd (CPU)', median(rates(runs.json)), Math.max(...rates(runs.json))),
+    ...(abLine ? [abLine] : []),
   ];
   const lost = (Object.entries(runs) as [string, CollectorRun[]][]).flatMap(([who, rs]) => rs.filter((r) => r.received !== r.expected).map((r) => `${who} received ${fmt(r.received)} of ${fmt(r.expected)}`));
   const lossNote = lost.length === 0 ? 'Every collector received (and the --db run stored) every record of every replay.' : `Not every record arrived: ${lost.join('; ')} (the receiver fell behind the paced sender and its socket buffer overflowed; its rate is per record it did receive).`;

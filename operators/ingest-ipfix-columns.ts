@@ -336,8 +336,9 @@ export class ExportColumns {
   }
 
   /**
-   * The rows as one flow-schema Arrow batch. The arrays move into the batch (the columns start
-   * afresh with new buffers), so the batch stays valid while the store writes it asynchronously.
+   * The rows as one flow-schema Arrow batch. The text arrays move into the batch (the text
+   * columns start afresh with new buffers) and the numbers are copied into arrays of its own, so
+   * the batch stays valid while the store writes it asynchronously.
    */
   toBatch(): RecordBatch<FlowArrow> {
     const n = this.length;
@@ -350,15 +351,16 @@ export class ExportColumns {
         for (let i = 0, k = 0; i < n; i++, k += NUM_COUNT) out[i] = (numbers[k + NUM.ts_end] - numbers[k + NUM.ts_start]) / 1e6;
         return makeData({ type: field.type as Float64, length: n, nullCount: 0, data: out });
       }
-      if (name in NUM) return this.numData(field.type, this.column(NUM[name as keyof typeof NUM], n), n, field.nullable, name);
+      if (name in NUM) return this.numData(field.type, NUM[name as keyof typeof NUM], n, field.nullable, name);
       return nullData(field.type, n);
     });
     const batch = new RecordBatch(FLOW_SCHEMA, makeData({ type: new Struct(FLOW_SCHEMA.fields), length: n, nullCount: 0, children }));
-    // The text bytes and offsets now belong to the batch.
+    // The text bytes and offsets now belong to the batch; the numbers were copied out of theirs
+    // (every row writes all its numbers, so the old ones need no clearing).
     const rows = Math.max(INITIAL_ROWS, this.capacity);
     this.text = TEXT_NAMES.map((_, k) => textColumn(Math.max(rows, Math.ceil(this.text[k].bytes.length / 24))));
     this.capacity = rows;
-    this.numbers = new Float64Array(rows * NUM_COUNT);
+    if (this.numbers.length < rows * NUM_COUNT) this.numbers = new Float64Array(rows * NUM_COUNT);
     this.length = 0;
     return batch as RecordBatch<FlowArrow>;
   }
@@ -369,33 +371,35 @@ export class ExportColumns {
     return makeData({ type, length: n, nullCount: t.nullCount, nullBitmap: t.nullCount ? validity(t.nulls, n) : undefined, valueOffsets: t.offsets.subarray(0, n + 1), data: t.bytes.subarray(0, t.end) });
   }
 
-  /** Numeric column k of the first n rows, as one array. */
-  private column(k: number, n: number): Float64Array {
-    const numbers = this.numbers;
-    const out = new Float64Array(n);
-    for (let i = 0, j = k; i < n; i++, j += NUM_COUNT) out[i] = numbers[j];
-    return out;
-  }
-
-  private numData(type: DataType, values: Float64Array, n: number, nullable: boolean, name: string) {
+  /**
+   * Numeric column k of the first n rows as Arrow data: read from the rows' numbers (value of row
+   * i at i × NUM_COUNT + k), each column written once in its Arrow form.
+   */
+  private numData(type: DataType, k: number, n: number, nullable: boolean, name: string) {
+    const values = this.numbers;
+    const end = n * NUM_COUNT;
     let nullCount = 0;
-    for (let i = 0; i < n; i++) if (values[i] !== values[i]) nullCount++;
+    for (let j = k; j < end; j += NUM_COUNT) if (values[j] !== values[j]) nullCount++;
     if (nullCount > 0 && !nullable) throw new Error(`column ${name} must not hold null`);
     let bitmap: Uint8Array | undefined;
     if (nullCount > 0) {
       bitmap = new Uint8Array((n + 7) >> 3);
-      for (let i = 0; i < n; i++) if (values[i] === values[i]) bitmap[i >> 3] |= 1 << (i & 7);
+      for (let i = 0, j = k; i < n; i++, j += NUM_COUNT) if (values[j] === values[j]) bitmap[i >> 3] |= 1 << (i & 7);
     }
-    if (DataType.isFloat(type)) return makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: values.subarray(0, n) });
+    if (DataType.isFloat(type)) {
+      const out = new Float64Array(n);
+      for (let i = 0, j = k; i < n; i++, j += NUM_COUNT) out[i] = values[j];
+      return makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: out });
+    }
     if (DataType.isInt(type)) {
       const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = values[i] === values[i] ? values[i] : 0;
+      for (let i = 0, j = k; i < n; i++, j += NUM_COUNT) out[i] = values[j] === values[j] ? values[j] : 0;
       return makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: out });
     }
     // Timestamps: µs since the epoch as int64, written as two 32-bit halves (no BigInt per value).
     const out = new Int32Array(n * 2);
     for (let i = 0; i < n; i++) {
-      const v = Math.round(values[i]);
+      const v = Math.round(values[i * NUM_COUNT + k]);
       if (v !== v) continue;
       if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
         const high = Math.floor(v / 4294967296);
