@@ -69,6 +69,13 @@ interface Layout {
 export interface StoreOptions {
   /** Open without write access (reading commands). */
   readonly readOnly?: boolean;
+  /**
+   * DuckDB's threads. A store opened for writing uses one unless told otherwise: its work is one
+   * connection's appends and commits, which run on the calling thread, and a second DuckDB thread
+   * only waited on its task queue's locks (10–15 % more CPU for the same writes). Reading stores
+   * keep DuckDB's default (one per core) for their queries.
+   */
+  readonly threads?: number;
 }
 
 // Each entry migrates the bookkeeping schema from version i to i+1. Append; never edit one.
@@ -120,7 +127,8 @@ export class Store implements BatchSink {
     let instance: DuckDBInstance;
     let connection: DuckDBConnection;
     try {
-      instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      const threads = options.threads ?? (options.readOnly ? undefined : 1);
+      instance = await DuckDBInstance.create(path, { ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}), ...(threads ? { threads: String(threads) } : {}) });
       connection = await instance.connect();
     } catch (error) {
       throw openError(path, error);

@@ -303,4 +303,23 @@ test('Parquet export of a split table has every flow column, in order, and the r
   await store.close();
 });
 
+test('a store opened for writing runs DuckDB on one thread unless told otherwise; a reading store keeps DuckDB\'s default', async () => {
+  const path = join(dir, 'threads.duckdb');
+  const threads = async (store: Store) => Number((await store.all<{ t: number }>("SELECT current_setting('threads') AS t"))[0].t);
+  const writer = await openStore(path);
+  assert.is(await threads(writer), 1);
+  await writer.close();
+  const wider = await openStore(path, { threads: 2 });
+  assert.is(await threads(wider), 2);
+  await wider.close();
+  const reader = await openStore(path, { readOnly: true });
+  const defaults = await DuckDBInstance.create(':memory:');
+  const connection = await defaults.connect();
+  const expected = Number((await connection.runAndReadAll("SELECT current_setting('threads') AS t")).getRowObjectsJS()[0].t);
+  connection.closeSync();
+  defaults.closeSync();
+  assert.is(await threads(reader), expected);
+  await reader.close();
+});
+
 test.run();
