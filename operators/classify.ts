@@ -228,7 +228,10 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       const explaining = explainTrees > 0 && top > 0;
       // The explanation trees' leaves come from the same pass as the probabilities.
       if (explaining && scratch.leaves.length < rows * explainTrees) scratch.leaves = new Int32Array(rows * explainTrees);
-      const { proba, leaves } = forest.predictProbaWithLeaves(x, rows, scratch.proba.subarray(0, rows * K), explaining ? explainTrees : 0, scratch.leaves);
+      // The class sums unscaled: each row's probabilities are taken (sum × 1 / trees, as
+      // predictProba has them) where the argmax reads them, with no pass over rows × classes.
+      const { proba: sums, leaves } = forest.predictProbaWithLeaves(x, rows, scratch.proba.subarray(0, rows * K), explaining ? explainTrees : 0, scratch.leaves, false);
+      const scale = 1 / forest.trees;
       const flowIds = batch.getChild('flow_id');
       const sites = batch.getChild('site_id');
       const deviceCol = batch.getChild('device') ?? batch.getChild('src_addr');
@@ -242,9 +245,16 @@ export function classifyOperator(model: Model, options: ClassifyOptions = {}): O
       for (let r = 0; r < rows; r++) {
         const o = r * K;
         let b = 0;
-        for (let k = 1; k < K; k++) if (proba[o + k] > proba[o + b]) b = k;
+        let bestP = sums[o] * scale;
+        for (let k = 1; k < K; k++) {
+          const p = sums[o + k] * scale;
+          if (p > bestP) {
+            bestP = p;
+            b = k;
+          }
+        }
         best[r] = b;
-        confidence[r] = proba[o + b];
+        confidence[r] = bestP;
         if (b === benignIndex) benignBits[r >> 3] |= 1 << (r & 7);
       }
       // Flow id, site and device pass through as the input's own Arrow buffers where they are plain

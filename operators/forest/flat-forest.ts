@@ -131,22 +131,29 @@ export class FlatForest implements FlatForestArrays {
    * predictProba and the leaves of the first `trees` trees (as `leaves(x, rows, 0, trees)` gives
    * them) in one pass: those trees are walked once, for their leaves, and their leaf values are
    * added from the leaves, tree by tree from zero, before the other trees are walked on top; each
-   * row's sums are the same doubles added in the same order as predictProba's.
+   * row's sums are the same doubles added in the same order as predictProba's. With `scaled`
+   * false the sums are left unscaled (predictProba's values are each sum × (1 / trees), the
+   * product a caller can take itself where it reads them, without a pass over rows × classes).
    */
-  predictProbaWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number, leavesOut?: Int32Array): { proba: Float64Array; leaves: Int32Array } {
+  predictProbaWithLeaves(x: Float64Array, rows: number, out: Float64Array, trees: number, leavesOut?: Int32Array, scaled = true): { proba: Float64Array; leaves: Int32Array } {
     this.check(x, rows, out);
     const T = this.roots.length;
     const E = Math.min(trees, T);
     const K = this.classes;
-    if (E === 0) return { proba: this.predictProba(x, rows, out), leaves: new Int32Array(0) };
+    const scale = 1 / T;
+    const n = rows * K;
+    if (E === 0) {
+      if (scaled) return { proba: this.predictProba(x, rows, out), leaves: new Int32Array(0) };
+      out.fill(0, 0, n);
+      this.accumulate(x, rows, out, 0, T);
+      return { proba: out, leaves: new Int32Array(0) };
+    }
     const wasm = this.wasmFor(rows);
     if (wasm) {
       // In the module: each block of rows copied in once, leaves and sums of the first trees together.
       const leaves = leavesOut && leavesOut.length >= E * rows ? leavesOut.subarray(0, E * rows) : new Int32Array(E * rows);
       wasm.accumulateWithLeaves(x, rows, out, E, leaves);
-      const scale = 1 / T;
-      const n = rows * K;
-      for (let i = 0; i < n; i++) out[i] *= scale;
+      if (scaled) for (let i = 0; i < n; i++) out[i] *= scale;
       return { proba: out, leaves };
     }
     const leaves = this.leaves(x, rows, 0, E, leavesOut);
@@ -167,9 +174,7 @@ export class FlatForest implements FlatForestArrays {
       }
     }
     if (E < T) this.accumulate(x, rows, out, E, T);
-    const scale = 1 / T;
-    const n = rows * K;
-    for (let i = 0; i < n; i++) out[i] *= scale;
+    if (scaled) for (let i = 0; i < n; i++) out[i] *= scale;
     return { proba: out, leaves };
   }
 

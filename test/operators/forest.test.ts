@@ -184,7 +184,16 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
           const both = forest.predictProbaWithLeaves(x, rows, reused, trees);
           sameBits(both.proba.subarray(0, rows * s.classes.length), reference, `${target}, ${rows} rows, with the leaves of ${trees} trees`);
           assert.equal(both.leaves, expected);
+          // Unscaled (as the classify operator reads them): each sum × (1 / trees) is predictProba's value.
+          const sums = forest.predictProbaWithLeaves(x, rows, reused, trees, undefined, false);
+          sameBits(sums.proba.subarray(0, rows * s.classes.length).map((v) => v * (1 / js.trees)), reference, `${target}, ${rows} rows, unscaled sums with the leaves of ${trees} trees`);
+          assert.equal(sums.leaves, expected);
         }
+      }
+      // No explanation trees, unscaled: the sums of all trees from zero.
+      for (const forest of [wasm, plain, js]) {
+        const sums = forest.predictProbaWithLeaves(x, rows, reused, 0, undefined, false);
+        sameBits(sums.proba.subarray(0, rows * s.classes.length).map((v) => v * (1 / js.trees)), reference, `${target}, ${rows} rows, unscaled sums without leaves`);
       }
     }
     // The leaves each row reaches (what explanations start from) are the plain walk's, and each
