@@ -6,7 +6,7 @@
  */
 import { deadLetterBatch } from './dead-letters.ts';
 import { InputError, messageOf } from './errors.ts';
-import { decodeTables, encodeTables } from './ipc.ts';
+import { FramePool, decodeTables, encodeTables } from './ipc.ts';
 import { flowsSubject } from './subjects.ts';
 import type { BatchSink, BatchSource, Bus, BusMessage, DeadLetter, Operator, OperatorContext, SourceBatch, Tables } from './types.ts';
 import { warn } from './warn.ts';
@@ -46,20 +46,27 @@ export class Runner {
   readonly counters: RunnerCounters = { batchesPublished: 0, rowsPublished: 0, batchesProcessed: 0, batchesDuplicate: 0, rowsIn: 0, rowsStored: 0, deadLetters: 0, operatorFailures: 0, warnings: 0 };
   readonly subject: string;
   private readonly options: RunnerOptions;
+  private readonly framePool = new FramePool();
 
   constructor(options: RunnerOptions) {
     this.options = options;
     this.subject = flowsSubject(options.site);
   }
 
-  /** Publish every batch of a source, keeping up to `maxPublishing` acknowledgements in flight. */
+  /**
+   * Publish every batch of a source, keeping up to `maxPublishing` acknowledgements in flight.
+   * Over NATS the frames are written into reused buffers: the client has copied a message into its
+   * socket buffer before the server acknowledges it, so a frame's buffer is free once its publish
+   * resolved (the in-process bus keeps the frame itself, so there every frame is new).
+   */
   async publish(source: BatchSource | AsyncIterable<SourceBatch>, signal?: AbortSignal): Promise<void> {
     const limit = this.options.maxPublishing ?? 32;
     const pending = new Set<Promise<void>>();
     let failure: unknown;
+    const pool = this.options.bus.kind === 'nats' ? this.framePool : undefined;
     const iterable = 'batches' in source ? source.batches(signal) : source;
     for await (const whole of iterable) {
-      for (const batch of this.fit(whole)) {
+      for (const batch of this.fit(whole, pool)) {
         if (signal?.aborted || failure) break;
         const rows = batch.tables.flows?.numRows ?? 0;
         const p = this.options.bus
@@ -67,6 +74,8 @@ export class Runner {
           .then(() => {
             this.counters.batchesPublished++;
             this.counters.rowsPublished += rows;
+            // Only after success: a failed publish may still be queued in the client for a reconnect.
+            pool?.release(batch.data);
           })
           .catch((error) => {
             failure ??= error;
@@ -96,17 +105,18 @@ export class Runner {
    * `id/1`, `id/2`, … (deterministic, so a re-published part is still deduplicated); dead letters
    * ride with the first part.
    */
-  private *fit(batch: SourceBatch): Generator<{ id: string; tables: Tables; data: Uint8Array }> {
-    const data = encodeTables(batch.tables);
+  private *fit(batch: SourceBatch, pool?: FramePool): Generator<{ id: string; tables: Tables; data: Uint8Array }> {
+    const data = encodeTables(batch.tables, pool);
     const flows = batch.tables.flows;
     if (data.length <= this.options.bus.maxPayload || !flows || flows.numRows < 2) {
       yield { id: batch.id, tables: batch.tables, data };
       return;
     }
+    pool?.release(data);
     const half = Math.ceil(flows.numRows / 2);
     const { flows: _, ...rest } = batch.tables;
-    yield* this.fit({ id: `${batch.id}/1`, tables: { ...rest, flows: flows.slice(0, half) } });
-    yield* this.fit({ id: `${batch.id}/2`, tables: { flows: flows.slice(half) } });
+    yield* this.fit({ id: `${batch.id}/1`, tables: { ...rest, flows: flows.slice(0, half) } }, pool);
+    yield* this.fit({ id: `${batch.id}/2`, tables: { flows: flows.slice(half) } }, pool);
   }
 
   /** Batches this runner has finished with: stored, found duplicate, or dead-lettered. */

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { RecordBatch, Table, tableToIPC, type Data } from 'apache-arrow';
-import { alignFrame, decodeTables, encodeTables } from '../../pipeline/ipc.ts';
+import { FramePool, alignFrame, decodeTables, encodeTables } from '../../pipeline/ipc.ts';
 import { deadLetterBatch } from '../../pipeline/dead-letters.ts';
 import { flowRows } from '../../pipeline/flow-schema.ts';
 import { syntheticSource } from '../../pipeline/synthetic-source.ts';
@@ -91,6 +91,33 @@ test('alignFrame moves a misplaced frame back into the bytes the caller owns, an
   assert.is(alignFrame(empty, 7), empty);
   const short = new Uint8Array(new ArrayBuffer(8), 3, 3);
   assert.is(alignFrame(short, 3), short);
+});
+
+test('frames written into pooled buffers: same bytes, buffers used again after release, foreign frames ignored', async () => {
+  const big = await flows(900, 4);
+  const small = await flows(120, 5);
+  const pool = new FramePool(2);
+  const first = encodeTables({ flows: big }, pool);
+  assert.equal(first, encodeTables({ flows: big }));
+  pool.release(first);
+  // A smaller frame goes into the released buffer, over the larger frame's bytes.
+  const second = encodeTables({ flows: small }, pool);
+  assert.is(second.buffer, first.buffer);
+  assert.equal(second, encodeTables({ flows: small }));
+  assert.equal(flowRows(decodeTables(second, 'test').flows), flowRows(small));
+  // Taken and not released: a new buffer.
+  const third = encodeTables({ flows: small }, pool);
+  assert.is.not(third.buffer, second.buffer);
+  // Released twice or not the pool's: ignored; at most `keep` buffers stay free.
+  pool.release(second);
+  pool.release(second);
+  pool.release(encodeTables({ flows: small }));
+  pool.release(third);
+  const a = pool.take(10);
+  const b = pool.take(10);
+  const c = pool.take(10);
+  assert.ok([second.buffer, third.buffer].includes(a) && [second.buffer, third.buffer].includes(b) && a !== b);
+  assert.ok(c !== a && c !== b, 'a third buffer is new');
 });
 
 test.run();
