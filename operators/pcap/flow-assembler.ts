@@ -400,9 +400,13 @@ export class FlowAssembler {
       } else this.table.set(key, flow);
       this.open.append(flow);
     } else if (flow.closeReason === null) {
-      this.open.remove(flow);
-      this.open.append(flow);
-    } else {
+      // Most packets follow one of the same flow: it is the tail already (moving it would touch
+      // its neighbours, cold flows, for nothing).
+      if (this.open.tail !== flow) {
+        this.open.remove(flow);
+        this.open.append(flow);
+      }
+    } else if (this.closing.tail !== flow) {
       this.closing.remove(flow);
       this.closing.append(flow);
     }
@@ -505,7 +509,11 @@ export class FlowAssembler {
       if (fl & 0x08) f.psh++;
       if (fl & 0x10) f.ack++;
       if (fl & 0x20) f.urg++;
-      if (this.inspectBytes > 0) this.keepTcp(f, p, fwd);
+      // A direction that has kept all it wants needs no call (most packets of a long flow).
+      if (this.inspectBytes > 0) {
+        const want = fwd ? f.fwdWant : f.bwdWant;
+        if (want < 0 || (fwd ? f.fwdLen : f.bwdLen) < want) this.keepTcp(f, p, fwd);
+      }
       if (f.closeReason === null && ((fl & 0x04) !== 0 || (f.finFwd && f.finBwd))) {
         f.closeReason = fl & 0x04 ? 'rst' : 'fin';
         this.open.remove(f);

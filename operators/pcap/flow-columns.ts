@@ -23,6 +23,7 @@ const EMPTY_F64 = new Float64Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const UTF8 = new TextEncoder();
 
 /**
  * Where the number columns of the batch being gathered take their arrays: carved from one buffer
@@ -88,7 +89,7 @@ export class ColumnStore {
   text: Buffer = Buffer.alloc(0);
   /** utf8: bytes used. */
   textEnd = 0;
-  /** utf8: where each set row's bytes end. */
+  /** utf8: where each row's bytes end, up to the last row set (a null row: where the row before it ended); the batch's offsets. */
   ends = EMPTY_I32;
   /** 1 where the row holds a value; rows at or past its length are null. */
   valid = EMPTY_U8;
@@ -96,6 +97,9 @@ export class ColumnStore {
   private start = FIRST_CAPACITY;
   /** utf8: the last row set (rows are set in order). */
   private lastText = -1;
+  /** utf8: rows 0 .. sameRows - 1 all hold `sameText`, not yet written as bytes (see `setSame`). */
+  private sameText = '';
+  private sameRows = 0;
 
   /** The Arrow type (the flow schema's own object: batches share it). */
   private readonly type: DataType;
@@ -143,11 +147,13 @@ export class ColumnStore {
     this.valid.fill(0, 0, length);
     this.textEnd = 0;
     this.lastText = -1;
+    this.sameText = '';
+    this.sameRows = 0;
   }
 
   /** Whether a row of the batch being gathered was set. */
   private get touched(): boolean {
-    return this.kind === 'utf8' ? this.lastText >= 0 : this.kind === 'f64' || this.kind === 'ts' ? this.num.length > 0 : this.int.length > 0;
+    return this.kind === 'utf8' ? this.lastText >= 0 || this.sameRows > 0 : this.kind === 'f64' || this.kind === 'ts' ? this.num.length > 0 : this.int.length > 0;
   }
 
   /** f64 or ts value of row `i`. */
@@ -169,6 +175,7 @@ export class ColumnStore {
    * `endText(i, end)` before another row of this column is set.
    */
   beginText(i: number, n: number): number {
+    if (this.sameRows > 0) this.writeSame();
     if (i <= this.lastText) throw new Error(`column ${this.name}: row ${i} set after row ${this.lastText}`);
     if (i >= this.valid.length) this.ensure(i);
     const at = this.textEnd;
@@ -182,6 +189,8 @@ export class ColumnStore {
 
   /** Row `i`, begun by `beginText`, ends at byte `end`. */
   endText(i: number, end: number): void {
+    // Rows left null since the last one set end where it ended: `ends` is the offsets column as it goes.
+    for (let r = this.lastText + 1; r < i; r++) this.ends[r] = this.textEnd;
     this.ends[i] = end;
     this.textEnd = end;
     this.valid[i] = 1;
@@ -206,6 +215,43 @@ export class ColumnStore {
       }
     } else at += text.write(v, at, 'utf8');
     this.endText(i, at);
+  }
+
+  /**
+   * Text of row `i` that is the same on every row of a batch as a rule (site, sensor, source):
+   * while every row from the first holds the same text, a row costs a count, and the text is
+   * written out once per batch (`writeSame`, at the cut). A row with other text, or after rows
+   * left null, writes the run out and is set as by `setStr`.
+   */
+  setSame(i: number, v: string): void {
+    if (i === this.sameRows && this.lastText < 0 && (i === 0 || v === this.sameText)) {
+      this.sameText = v;
+      this.sameRows = i + 1;
+      return;
+    }
+    this.writeSame();
+    this.setStr(i, v);
+  }
+
+  /** Write the rows `setSame` holds as text rows: the bytes once, then copied to fill the run. */
+  writeSame(): void {
+    const n = this.sameRows;
+    if (n === 0) return;
+    this.sameRows = 0;
+    const bytes = UTF8.encode(this.sameText);
+    const len = bytes.length;
+    const total = len * n;
+    this.beginText(n - 1, total);
+    const text = this.text;
+    if (len > 0) {
+      text.set(bytes, 0);
+      for (let have = len; have < total; have *= 2) text.copyWithin(have, 0, Math.min(have, total - have));
+    }
+    const ends = this.ends;
+    for (let r = 0, end = len; r < n; r++, end += len) ends[r] = end;
+    this.valid.fill(1, 0, n);
+    this.textEnd = total;
+    this.lastText = n - 1;
   }
 
   /** Dotted IPv4 or RFC 5952 IPv6 text of the `length` (4 or 16) address bytes `a`. */
@@ -309,11 +355,9 @@ export class ColumnStore {
       case 'utf8': {
         const offsets = new Int32Array(arena, at, length + 1);
         const ends = this.ends;
-        let end = 0;
-        for (let i = 0; i < length; i++) {
-          if (valid[i] !== 0) end = ends[i];
-          offsets[i + 1] = end;
-        }
+        const end = this.textEnd;
+        for (let r = this.lastText + 1; r < length; r++) ends[r] = end;
+        offsets.set(ends.subarray(0, length), 1);
         const bytes = new Uint8Array(arena, at + align8(4 * (length + 1)), end);
         bytes.set(this.text.subarray(0, end));
         return columnData(type, length, nullCount, nullBitmap, bytes, offsets);
@@ -426,6 +470,7 @@ export class FlowColumns {
   build(): RecordBatch<FlowArrow> {
     const length = this.n;
     this.ids.finish(this.col.community_id.text, this.col.flow_id.text);
+    for (let k = 0; k < this.all.length; k++) this.all[k].writeSame();
     // One buffer per batch: the zeros the all-null columns share (read-only), then the bitmaps
     // and copied values of every column set.
     const all = this.all;

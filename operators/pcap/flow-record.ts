@@ -31,9 +31,9 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
   const cidAt = c.community_id.beginText(i, COMMUNITY_ID_TEXT_LENGTH);
   c.community_id.endText(i, cidAt + COMMUNITY_ID_TEXT_LENGTH);
   b.ids.add(f.srcAddr, f.dstAddr, f.srcAddr.length, f.proto, f.srcPort, f.dstPort, f.tsStart, site, sensor, cidAt, fidAt);
-  c.site_id.setStr(i, site);
-  c.sensor_id.setStr(i, sensor);
-  c.source.setStr(i, 'pcap');
+  c.site_id.setSame(i, site);
+  c.sensor_id.setSame(i, sensor);
+  c.source.setSame(i, 'pcap');
   c.ts_start.setNum(i, f.tsStart);
   c.ts_end.setNum(i, f.tsEnd);
   c.duration_s.setNum(i, (f.tsEnd - f.tsStart) / 1e6);
@@ -86,9 +86,12 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
     inspectL7Into(streams, facts);
     // The views are not kept past the call (the buffers go back to the pool with the flow).
     streams.fwd = streams.bwd = EMPTY;
-    const notAfter = facts.tls_cert_not_after;
-    if (notAfter !== null && notAfter !== undefined) c.tls_cert_expired.setBool(i, notAfter < f.tsStart);
-    writeFacts(c, i, facts);
+    // No dissector recognised the payload: no fact was set (a match names the protocol first).
+    if (facts.l7_proto !== undefined) {
+      const notAfter = facts.tls_cert_not_after;
+      if (notAfter !== null && notAfter !== undefined) c.tls_cert_expired.setBool(i, notAfter < f.tsStart);
+      writeFacts(c, i, facts);
+    }
   }
   c.link_type.setInt(i, f.linkType);
   b.commit();
