@@ -83,6 +83,8 @@ const OCTETS = 0;
 const REASONS = 1024;
 /** Text ends after a call: source, destination, end reason, features; then the end reason's null count. */
 export const RESULT = 1152;
+/** "00" … "99": two decimal digits at a time. */
+const PAIRS = 1280;
 /** The data set's bytes, copied in by the caller. */
 export const BODY = 2048;
 /** Numeric columns: NUM_COLUMNS doubles per record (record-major), in the decoder's NUM order. */
@@ -115,6 +117,7 @@ const BLOCK_VOID = 0x40;
 const OP_BLOCK = 0x02;
 const OP_LOOP = 0x03;
 const OP_IF = 0x04;
+const OP_ELSE = 0x05;
 const OP_END = 0x0b;
 const OP_BR = 0x0c;
 const OP_BR_IF = 0x0d;
@@ -127,10 +130,13 @@ const I32_LOAD = 0x28;
 const I32_LOAD8_U = 0x2d;
 const I32_STORE = 0x36;
 const I32_STORE8 = 0x3a;
+const I32_LOAD16_U = 0x2f;
+const I32_STORE16 = 0x3b;
 const F64_STORE = 0x39;
 const I32_CONST = 0x41;
 const F64_CONST = 0x44;
 const I32_EQZ = 0x45;
+const I32_LT_U = 0x49;
 const I32_GE_U = 0x4f;
 const F64_EQ = 0x61;
 const F64_NE = 0x62;
@@ -298,9 +304,12 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
     u32(offset, length);
     a.op(F64_CONVERT_I32_U);
   };
-  /** x mod 256 of a non-negative integral double x (the row writer's flags byte). */
+  /**
+   * x mod 256 of a non-negative integral double x (the row writer's flags byte). (Here and below
+   * x × 2^-8 stands for x / 256: scaling by a power of two is exact either way, and cheaper.)
+   */
   const byteOf = (slot: number) => {
-    a.get(F_SLOT + slot).get(F_SLOT + slot).f64(256).op(F64_DIV).op(F64_FLOOR).f64(256).op(F64_MUL).op(F64_SUB);
+    a.get(F_SLOT + slot).get(F_SLOT + slot).f64(1 / 256).op(F64_MUL).op(F64_FLOOR).f64(256).op(F64_MUL).op(F64_SUB);
   };
   /** Math.round of the double on the stack (via F_X): floor, up when the rest is ≥ 0.5, sign of x. */
   const round = () => {
@@ -324,6 +333,15 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
   };
   /** Decimal digits of the u32 in local L_V at pointer local p (p advances). */
   const digits = (p: number) => {
+    // Below 100 (most interface numbers): one or two digits from the pairs table.
+    a.get(L_V).i32(10).op(I32_LT_U, OP_IF, BLOCK_VOID);
+    a.get(p).get(L_V).i32(48).op(I32_ADD).store8();
+    a.get(p).i32(1).op(I32_ADD).set(p);
+    a.op(OP_ELSE);
+    a.get(L_V).i32(100).op(I32_LT_U, OP_IF, BLOCK_VOID);
+    a.get(p).get(L_V).i32(1).op(I32_SHL).op(I32_LOAD16_U, 0, ...uleb(PAIRS)).op(I32_STORE16, 0, 0);
+    a.get(p).i32(2).op(I32_ADD).set(p);
+    a.op(OP_ELSE);
     // count: N = 1 + number of powers of ten ≤ v
     a.i32(1).set(L_N);
     for (const power of [10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000]) a.get(L_N).get(L_V).i32(power).op(I32_GE_U).op(I32_ADD).set(L_N);
@@ -332,6 +350,7 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
     a.get(L_Q).i32(1).op(I32_SUB).tee(L_Q).get(L_V).i32(10).op(I32_REM_U).i32(48).op(I32_ADD).store8();
     a.get(L_V).i32(10).op(I32_DIV_U).tee(L_V).op(OP_BR_IF, 0);
     a.op(OP_END);
+    a.op(OP_END, OP_END);
   };
   /** Dotted text of the big-endian address in local addr at pointer local p. */
   const dotted = (addr: number, p: number) => {
@@ -423,14 +442,14 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
   a.get(proto).f64(1).op(F64_EQ).get(proto).f64(58).op(F64_EQ).op(I32_OR).op(OP_IF, BLOCK_VOID);
   if (has(SLOT.icmp)) {
     const icmp = F_SLOT + SLOT.icmp;
-    a.get(icmp).f64(256).op(F64_DIV).op(F64_FLOOR).set(F_SPORT);
+    a.get(icmp).f64(1 / 256).op(F64_MUL).op(F64_FLOOR).set(F_SPORT);
     byteOf(SLOT.icmp);
     a.set(F_DPORT);
   } else {
     // dport present and (sport absent or 0)
     a.get(F_DPORT).get(F_DPORT).op(F64_EQ).get(F_SPORT).get(F_SPORT).op(F64_NE).get(F_SPORT).f64(0).op(F64_EQ).op(I32_OR).op(I32_AND).op(OP_IF, BLOCK_VOID);
-    a.get(F_DPORT).f64(256).op(F64_DIV).op(F64_FLOOR).set(F_SPORT);
-    a.get(F_DPORT).get(F_DPORT).f64(256).op(F64_DIV).op(F64_FLOOR).f64(256).op(F64_MUL).op(F64_SUB).set(F_DPORT);
+    a.get(F_DPORT).f64(1 / 256).op(F64_MUL).op(F64_FLOOR).set(F_SPORT);
+    a.get(F_DPORT).get(F_DPORT).f64(1 / 256).op(F64_MUL).op(F64_FLOOR).f64(256).op(F64_MUL).op(F64_SUB).set(F_DPORT);
     a.op(OP_END);
   }
   a.op(OP_END);
@@ -574,6 +593,10 @@ export class SetMemory {
       const digits = String(v);
       for (let i = 0; i < digits.length; i++) b[OCTETS + 4 * v + i] = digits.charCodeAt(i);
       b[OCTETS + 4 * v + 3] = digits.length;
+    }
+    for (let v = 0; v < 100; v++) {
+      b[PAIRS + 2 * v] = 48 + Math.floor(v / 10);
+      b[PAIRS + 2 * v + 1] = 48 + (v % 10);
     }
     REASON_WORDS.forEach((word, code) => {
       for (let i = 0; i < word.length; i++) b[REASONS + 16 * code + i] = word.charCodeAt(i);
