@@ -305,9 +305,10 @@ export function appendBatch(appender: DuckDBAppender, batch: RecordBatch, part: 
   const pick = part.rows;
   const total = pick ? pick.length : batch.numRows;
   const raw = (appender as unknown as { appender: Parameters<typeof bindings.append_data_chunk>[0] }).appender;
+  const chunk = reusableChunk(types, `${keyed ? 'key,' : ''}${fields.map(duckTypeName).join(',')}`);
   for (let start = 0; start < total; start += CHUNK_ROWS) {
     const rows: ChunkRows = { start, length: Math.min(CHUNK_ROWS, total - start), pick };
-    const chunk = bindings.create_data_chunk(types);
+    bindings.data_chunk_reset(chunk);
     if (keyed) fillKeys(bindings.data_chunk_get_vector(chunk, 0), part.firstKey!, rows);
     const first = keyed ? 1 : 0;
     for (let c = 0; c < columns.length; c++) fillVector(bindings.data_chunk_get_vector(chunk, first + c), columns[c], rows);
@@ -317,6 +318,18 @@ export function appendBatch(appender: DuckDBAppender, batch: RecordBatch, part: 
 }
 
 const BIGINT = DuckDBBigIntType.instance.toLogicalType().logical_type;
+
+type DataChunk = ReturnType<typeof bindings.create_data_chunk>;
+// One data chunk per column-type list, used again for every chunk appended with those types: the
+// appender copies a chunk's rows when it is appended, and a reset chunk starts over with its
+// vectors all valid and its string heap empty. A new chunk per 2,048 rows allocated its vectors
+// afresh (about 1.5 MB for the flow core) and freed them only when the garbage collector got to it.
+const chunks = new Map<string, DataChunk>();
+function reusableChunk(types: ReturnType<typeof logicalType>[], key: string): DataChunk {
+  let chunk = chunks.get(key);
+  if (!chunk) chunks.set(key, (chunk = bindings.create_data_chunk(types)));
+  return chunk;
+}
 
 /** The rows (ascending) where at least one of the given columns holds a value. */
 export function rowsWithValues(batch: RecordBatch, columns: readonly number[]): Int32Array {

@@ -322,4 +322,31 @@ test('a store opened for writing runs DuckDB on one thread unless told otherwise
   await reader.close();
 });
 
+test('data chunks used again for later batches start clean: no nulls, strings or values carried over from the batch before', async () => {
+  const store = await openStore(join(dir, 'reuse.duckdb'));
+  // First: nulls in every other row and long strings; then the same columns with no nulls, then all null.
+  const first = flows(3000).map((r, i) => ({ ...r, src_addr: i % 2 ? null : `host-${'y'.repeat(20)}-${i}`, src_port: i % 2 ? null : i, http_user_agent: `agent ${'z'.repeat(40)} ${i}` }));
+  const second = flows(3000, 3000).map((r, i) => ({ ...r, src_addr: `10.1.${i % 250}.1`, src_port: 7, http_user_agent: null }));
+  const third = flows(100, 6000).map((r) => ({ ...r, src_addr: null, src_port: null }));
+  assert.ok(await store.write('first', { flows: flowBatch(first) }));
+  assert.ok(await store.write('second', { flows: flowBatch(second) }));
+  assert.ok(await store.write('third', { flows: flowBatch(third) }));
+  const [counts] = await store.all<{ addr: number; port: number; ua: number; ua_second: number; nulls_third: number }>(`SELECT
+      count(src_addr) FILTER (WHERE flow_id IN (SELECT 'f' || i FROM range(3000, 6000) t(i)))::INTEGER AS addr,
+      count(src_port) FILTER (WHERE src_port = 7)::INTEGER AS port,
+      count(http_user_agent)::INTEGER AS ua,
+      count(http_user_agent) FILTER (WHERE flow_id IN (SELECT 'f' || i FROM range(3000, 6000) t(i)))::INTEGER AS ua_second,
+      count(*) FILTER (WHERE flow_id IN (SELECT 'f' || i FROM range(6000, 6100) t(i)) AND src_addr IS NULL AND src_port IS NULL)::INTEGER AS nulls_third
+    FROM flows`);
+  assert.equal(counts, { addr: 3000, port: 3000, ua: 3000, ua_second: 0, nulls_third: 100 });
+  const back = await store.all<{ flow_id: string; src_addr: string | null; http_user_agent: string | null }>("SELECT flow_id, src_addr, http_user_agent FROM flows WHERE flow_id IN ('f2', 'f3', 'f3001', 'f6001') ORDER BY flow_id");
+  assert.equal(back, [
+    { flow_id: 'f2', src_addr: `host-${'y'.repeat(20)}-2`, http_user_agent: `agent ${'z'.repeat(40)} 2` },
+    { flow_id: 'f3', src_addr: null, http_user_agent: `agent ${'z'.repeat(40)} 3` },
+    { flow_id: 'f3001', src_addr: '10.1.1.1', http_user_agent: null },
+    { flow_id: 'f6001', src_addr: null, http_user_agent: null },
+  ]);
+  await store.close();
+});
+
 test.run();
