@@ -19,6 +19,9 @@
  * Each template is compiled once into a field plan (an operation and a value slot per field, and
  * fixed offsets when no field has a variable length); records are decoded by walking the plan and
  * written straight into struct-of-arrays columns (ingest-ipfix-columns.ts), no object per record.
+ * A fixed-length IPv4 template's plan is also compiled into a WebAssembly function that decodes a
+ * whole data set at once (ipfix-wasm.ts: the same rows, byte for byte); other templates, and data
+ * sets with a record that function leaves to this one, go field by field.
  * Flow identity (Community ID v1 and the flow id of flow schema v1, both SHA-1) is hashed per
  * datagram inside WebAssembly (pipeline/identity-batch.ts) and its text written into the column bytes: no
  * string per record.
