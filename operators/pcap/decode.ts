@@ -71,9 +71,59 @@ function bad(p: DecodedPacket, reason: string): Decoded {
   return Decoded.BAD;
 }
 
+// Reasons of the per-packet decoders, formatted out of line by `badHeader`: with their texts
+// built in place, ipv4() and transport() were too large for V8 to inline into the frame decoder.
+const IPV4_CUT = 0;
+const IPV4_VERSION = 1;
+const IPV4_IHL = 2;
+const IPV4_OPTIONS = 3;
+const IPV4_TOTAL = 4;
+const TCP_CUT = 5;
+const TCP_SHORT = 6;
+const TCP_OFFSET = 7;
+const TCP_LONG = 8;
+const UDP_CUT = 9;
+const UDP_SHORT = 10;
+const ICMP_CUT = 11;
+
+/** `bad()` with the reason `what` about the values `a` and `b`. */
+function badHeader(p: DecodedPacket, what: number, a: number, b: number): Decoded {
+  return bad(p, headerReason(what, a, b));
+}
+
+function headerReason(what: number, a: number, b: number): string {
+  switch (what) {
+    case IPV4_CUT:
+      return `IPv4 header cut short (${Math.max(0, a)} of 20 bytes)`;
+    case IPV4_VERSION:
+      return `IPv4 header with version ${a}`;
+    case IPV4_IHL:
+      return `IPv4 header length ${a} below 20`;
+    case IPV4_OPTIONS:
+      return `IPv4 options cut short (${a} of ${b} bytes)`;
+    case IPV4_TOTAL:
+      return `IPv4 total length ${a} below its header length ${b}`;
+    case TCP_CUT:
+      return `TCP header cut short (${Math.max(0, a)} bytes captured)`;
+    case TCP_SHORT:
+      return `TCP segment of ${a} bytes`;
+    case TCP_OFFSET:
+      return `TCP data offset ${a} below 20`;
+    case TCP_LONG:
+      return `TCP header length ${a} exceeds the segment (${b} bytes)`;
+    case UDP_CUT:
+      return `UDP header cut short (${Math.max(0, a)} bytes captured)`;
+    case UDP_SHORT:
+      return `UDP datagram of ${a} bytes`;
+    default:
+      return `ICMP header cut short (${Math.max(0, a)} bytes captured)`;
+  }
+}
+
 /** Decode one frame of `linkType` at `data[start, start + caplen)`. */
 export function decodeFrame(p: DecodedPacket, linkType: number, data: Uint8Array, start: number, caplen: number): Decoded {
-  p.data = data;
+  // The same chunk for many packets: a store only when it changes.
+  if (p.data !== data) p.data = data;
   p.srcMac = -1;
   p.dstMac = -1;
   p.vlan = -1;
@@ -195,15 +245,15 @@ function ipByVersion(p: DecodedPacket, data: Uint8Array, o: number, end: number)
 }
 
 function ipv4(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decoded {
-  if (end - o < 20) return bad(p, `IPv4 header cut short (${Math.max(0, end - o)} of 20 bytes)`);
-  if (data[o] >> 4 !== 4) return bad(p, `IPv4 header with version ${data[o] >> 4}`);
+  if (end - o < 20) return badHeader(p, IPV4_CUT, end - o, 0);
+  if (data[o] >> 4 !== 4) return badHeader(p, IPV4_VERSION, data[o] >> 4, 0);
   const ihl = (data[o] & 0x0f) * 4;
-  if (ihl < 20) return bad(p, `IPv4 header length ${ihl} below 20`);
-  if (end - o < ihl) return bad(p, `IPv4 options cut short (${end - o} of ${ihl} bytes)`);
+  if (ihl < 20) return badHeader(p, IPV4_IHL, ihl, 0);
+  if (end - o < ihl) return badHeader(p, IPV4_OPTIONS, end - o, ihl);
   let total = (data[o + 2] << 8) | data[o + 3];
   // Segmentation offload writes 0 here; the captured length is then the best there is.
   if (total === 0) total = end - o;
-  if (total < ihl) return bad(p, `IPv4 total length ${total} below its header length ${ihl}`);
+  if (total < ihl) return badHeader(p, IPV4_TOTAL, total, ihl);
   p.ipVersion = 4;
   p.addrLen = 4;
   p.srcOff = o + 12;
@@ -268,45 +318,48 @@ function ipv6(p: DecodedPacket, data: Uint8Array, o: number, end: number): Decod
 }
 
 function transport(p: DecodedPacket, data: Uint8Array, o: number, capEnd: number, length: number): Decoded {
-  const cap = capEnd - o;
-  switch (p.proto) {
-    case 6: {
-      if (cap < 14) return cap < 0 || length >= 20 ? bad(p, `TCP header cut short (${Math.max(0, cap)} bytes captured)`) : bad(p, `TCP segment of ${length} bytes`);
-      const off = (data[o + 12] >> 4) * 4;
-      if (off < 20) return bad(p, `TCP data offset ${off} below 20`);
-      if (off > length) return bad(p, `TCP header length ${off} exceeds the segment (${length} bytes)`);
-      p.srcPort = (data[o] << 8) | data[o + 1];
-      p.dstPort = (data[o + 2] << 8) | data[o + 3];
-      p.tcpSeq = ((data[o + 4] << 24) | (data[o + 5] << 16) | (data[o + 6] << 8) | data[o + 7]) >>> 0;
-      p.tcpFlags = data[o + 13];
-      p.hasL4 = true;
-      p.payloadLen = length - off;
-      p.payloadOff = o + off;
-      p.payloadCap = Math.max(0, Math.min(cap - off, p.payloadLen));
-      return Decoded.IP;
-    }
-    case 17: {
-      if (cap < 8) return bad(p, `UDP header cut short (${Math.max(0, cap)} bytes captured)`);
-      if (length < 8) return bad(p, `UDP datagram of ${length} bytes`);
-      p.srcPort = (data[o] << 8) | data[o + 1];
-      p.dstPort = (data[o + 2] << 8) | data[o + 3];
-      p.hasL4 = true;
-      p.payloadLen = length - 8;
-      p.payloadOff = o + 8;
-      p.payloadCap = Math.min(cap - 8, p.payloadLen);
-      return Decoded.IP;
-    }
-    case 1:
-    case 58: {
-      if (cap < 2) return bad(p, `ICMP header cut short (${Math.max(0, cap)} bytes captured)`);
-      p.srcPort = data[o];
-      p.dstPort = data[o + 1];
-      p.hasL4 = true;
-      p.payloadLen = Math.max(0, length - 8);
-      return Decoded.IP;
-    }
-    default:
-      p.payloadLen = length;
-      return Decoded.IP;
-  }
+  // One small function per transport (each small enough for V8 to inline where it is hot).
+  const proto = p.proto;
+  if (proto === 6) return tcp(p, data, o, capEnd - o, length);
+  if (proto === 17) return udp(p, data, o, capEnd - o, length);
+  if (proto === 1 || proto === 58) return icmp(p, data, o, capEnd - o, length);
+  p.payloadLen = length;
+  return Decoded.IP;
+}
+
+function tcp(p: DecodedPacket, data: Uint8Array, o: number, cap: number, length: number): Decoded {
+  if (cap < 14) return cap < 0 || length >= 20 ? badHeader(p, TCP_CUT, cap, 0) : badHeader(p, TCP_SHORT, length, 0);
+  const off = (data[o + 12] >> 4) * 4;
+  if (off < 20) return badHeader(p, TCP_OFFSET, off, 0);
+  if (off > length) return badHeader(p, TCP_LONG, off, length);
+  p.srcPort = (data[o] << 8) | data[o + 1];
+  p.dstPort = (data[o + 2] << 8) | data[o + 3];
+  p.tcpSeq = ((data[o + 4] << 24) | (data[o + 5] << 16) | (data[o + 6] << 8) | data[o + 7]) >>> 0;
+  p.tcpFlags = data[o + 13];
+  p.hasL4 = true;
+  p.payloadLen = length - off;
+  p.payloadOff = o + off;
+  p.payloadCap = Math.max(0, Math.min(cap - off, p.payloadLen));
+  return Decoded.IP;
+}
+
+function udp(p: DecodedPacket, data: Uint8Array, o: number, cap: number, length: number): Decoded {
+  if (cap < 8) return badHeader(p, UDP_CUT, cap, 0);
+  if (length < 8) return badHeader(p, UDP_SHORT, length, 0);
+  p.srcPort = (data[o] << 8) | data[o + 1];
+  p.dstPort = (data[o + 2] << 8) | data[o + 3];
+  p.hasL4 = true;
+  p.payloadLen = length - 8;
+  p.payloadOff = o + 8;
+  p.payloadCap = Math.min(cap - 8, p.payloadLen);
+  return Decoded.IP;
+}
+
+function icmp(p: DecodedPacket, data: Uint8Array, o: number, cap: number, length: number): Decoded {
+  if (cap < 2) return badHeader(p, ICMP_CUT, cap, 0);
+  p.srcPort = data[o];
+  p.dstPort = data[o + 1];
+  p.hasL4 = true;
+  p.payloadLen = Math.max(0, length - 8);
+  return Decoded.IP;
 }
