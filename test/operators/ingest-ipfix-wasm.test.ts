@@ -225,7 +225,8 @@ test('random fixed-length IPv4 templates: the whole-set path equals the field-by
       fc.constantFrom('ipfix', 'v9'),
       fc.boolean(),
       fc.nat(),
-      (fields, sets, systemInitMs, protocol, late, cutAt) => {
+      fc.boolean(),
+      (fields, sets, systemInitMs, protocol, late, cutAt, early) => {
         const recordLength = fields.reduce((n, f) => n + f[1], 0);
         const datagrams: [string, Buffer][] = [];
         let sequence = 0;
@@ -247,13 +248,15 @@ test('random fixed-length IPv4 templates: the whole-set path equals the field-by
           const v9Length = v9Fields.reduce((n, f) => n + f[1], 0);
           const templates = Buffer.concat([u16(0), u16(4 + 4 + 4 * v9Fields.length), v9Template(400, v9Fields)]);
           const uptime = systemInitMs === undefined ? 4000000000 : systemInitMs % 2 ** 32;
-          if (!late) datagrams.push(['[2001:db8::1]:2055', v9(sequence++, uptime, 1709287200, templates)]);
+          // An export clock behind the exporter's uptime puts uptime-based starts before 1970.
+          const unix = early ? 1000 : 1709287200;
+          if (!late) datagrams.push(['[2001:db8::1]:2055', v9(sequence++, uptime, unix, templates)]);
           sets.forEach(([records, trailing, truncate], k) => {
             const body = Buffer.concat([...records.map(([raw, picks]) => record(v9Fields, raw, picks)), Buffer.alloc(trailing % (v9Length + 3))]);
-            let datagram = v9(sequence++, uptime, 1709287200 + k, Buffer.concat([u16(400), u16(body.length + 4), body]));
+            let datagram = v9(sequence++, uptime, unix + k, Buffer.concat([u16(400), u16(body.length + 4), body]));
             if (truncate) datagram = datagram.subarray(0, 20 + (cutAt % (datagram.length - 19)));
             datagrams.push(['[2001:db8::1]:2055', datagram]);
-            if (late && k === 0) datagrams.push(['[2001:db8::1]:2055', v9(sequence++, uptime, 1709287200, templates)]);
+            if (late && k === 0) datagrams.push(['[2001:db8::1]:2055', v9(sequence++, uptime, unix, templates)]);
           });
         }
         const fast = decodeAll(datagrams, 'h1', true, 7);
