@@ -32,6 +32,7 @@
  */
 import { COMMUNITY_ID_INPUT_MAX, COMMUNITY_ID_TEXT_LENGTH, FLOW_ID_TEXT_LENGTH, communityIdInput, writeAddressText } from '../pipeline/flow-id.ts';
 import { IdentityBatch } from '../pipeline/identity-batch.ts';
+import { warn } from '../pipeline/warn.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { ExportColumns, NUM, NUM_COUNT, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
@@ -762,7 +763,7 @@ export class FlowDecoder {
   private rowsReserved = 0;
   /** Memory of the whole-set decoders of this decoder's templates (made with the first template; null: field by field only). */
   private sets: SetMemory | null = null;
-  private readonly wholeSets: boolean;
+  private wholeSets: boolean;
 
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
@@ -993,7 +994,16 @@ export class FlowDecoder {
   private addTemplate(state: DomainState, spec: TemplateSpec, context: Context, out: ExportColumns, deadLetters: DeadLetter[]): void {
     // Exporters resend their templates every few messages: an unchanged one keeps its plan.
     const known = state.templates.get(spec.id);
-    if (this.sets === null && this.wholeSets && !spec.options) this.sets = new SetMemory();
+    if (this.sets === null && this.wholeSets && !spec.options) {
+      try {
+        this.sets = new SetMemory();
+      } catch (error) {
+        // No memory for the module (address space): every template goes field by field.
+        if (!(error instanceof RangeError)) throw error;
+        this.wholeSets = false;
+        warn(`IPFIX decoder: whole data sets are decoded field by field (${error.message})`);
+      }
+    }
     const template = known !== undefined && sameTemplate(known, spec) ? known : compile(spec, this.sets);
     if (!state.templates.has(template.id) && state.templates.size >= MAX_TEMPLATES) throw new DatagramError(`more than ${MAX_TEMPLATES} templates for ${context.stateKey}`);
     state.templates.set(template.id, template);
