@@ -9,17 +9,36 @@
  * frame is placed in its buffer where the first table's stream starts on such a boundary, and
  * `alignFrame` lets a receiver that owns a few bytes before a frame move it there.
  */
-import { RecordBatch, RecordBatchStreamWriter, Table, tableFromIPC, type TypeMap } from 'apache-arrow';
+import { RecordBatch, RecordBatchStreamWriter, Schema, Table, tableFromIPC, type TypeMap } from 'apache-arrow';
 import { InputError } from './errors.ts';
 import type { Tables } from './types.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * A schema's stream message (continuation marker, length, flatbuffer, padding), encoded once per
+ * Schema object: encoding the flow schema's 92 fields with their metadata took longer than
+ * writing the record batch itself, and batches of one source share their schema object.
+ */
+const schemaMessages = new WeakMap<Schema, Uint8Array>();
+
 /** Arrow's stream writer, keeping the pieces it writes (flatbuffers, padding, column buffers) instead of queueing them. */
 class PieceWriter extends RecordBatchStreamWriter<TypeMap> {
   pieces: Uint8Array[] = [];
   size = 0;
+
+  protected override _writeSchema(schema: Schema<TypeMap>): this {
+    const known = schemaMessages.get(schema);
+    if (known) return this._write(known);
+    const from = this.pieces.length;
+    super._writeSchema(schema);
+    const written = this.pieces.slice(from);
+    const message = new Uint8Array(written.reduce((n, p) => n + p.length, 0));
+    written.reduce((o, p) => (message.set(p, o), o + p.length), 0);
+    schemaMessages.set(schema, message);
+    return this;
+  }
   protected override _write(chunk: ArrayBufferView | ArrayBuffer | ArrayLike<number> | string | null | undefined): this {
     if (!this._started || !chunk) return this;
     const view = ArrayBuffer.isView(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : encoder.encode(String(chunk));
