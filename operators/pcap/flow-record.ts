@@ -16,7 +16,8 @@ const streams: { fwd: Uint8Array; bwd: Uint8Array; proto: number; srcPort: numbe
 
 /**
  * Append the flow-schema row of `flow`, emitted for `reason`, to the column builder: each column
- * by name in code, nulls left unset.
+ * by name in code, nulls left unset. Number columns are set with `putNum`/`putInt` (the row is
+ * opened by `b.row()`, which makes room in every number column).
  */
 export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, site: string, sensor: string): void {
   const f = flow;
@@ -34,48 +35,48 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
   c.site_id.setSame(i, site);
   c.sensor_id.setSame(i, sensor);
   c.source.setSame(i, 'pcap');
-  c.ts_start.setNum(i, f.tsStart);
-  c.ts_end.setNum(i, f.tsEnd);
-  c.duration_s.setNum(i, (f.tsEnd - f.tsStart) / 1e6);
+  c.ts_start.putNum(i, f.tsStart);
+  c.ts_end.putNum(i, f.tsEnd);
+  c.duration_s.putNum(i, (f.tsEnd - f.tsStart) / 1e6);
   c.end_reason.setStr(i, reason);
-  c.ip_version.setInt(i, f.ipVersion);
+  c.ip_version.putInt(i, f.ipVersion);
   c.src_addr.setAddress(i, f.srcAddr, f.srcAddr.length);
   c.dst_addr.setAddress(i, f.dstAddr, f.dstAddr.length);
   if (hasPorts) {
-    c.src_port.setInt(i, f.srcPort);
-    c.dst_port.setInt(i, f.dstPort);
+    c.src_port.putInt(i, f.srcPort);
+    c.dst_port.putInt(i, f.dstPort);
   }
-  c.ip_proto.setInt(i, f.proto);
+  c.ip_proto.putInt(i, f.proto);
   if (f.srcMac >= 0) c.src_mac.setMac(i, f.srcMac);
   if (f.dstMac >= 0) c.dst_mac.setMac(i, f.dstMac);
-  if (f.vlan >= 0) c.vlan_id.setInt(i, f.vlan);
-  c.fwd_packets.setNum(i, f.fwdPackets);
-  c.bwd_packets.setNum(i, f.bwdPackets);
-  c.fwd_bytes.setNum(i, f.fwdBytes);
-  c.bwd_bytes.setNum(i, f.bwdBytes);
-  c.fwd_payload_bytes.setNum(i, f.fwdPayload);
-  c.bwd_payload_bytes.setNum(i, f.bwdPayload);
+  if (f.vlan >= 0) c.vlan_id.putInt(i, f.vlan);
+  c.fwd_packets.putNum(i, f.fwdPackets);
+  c.bwd_packets.putNum(i, f.bwdPackets);
+  c.fwd_bytes.putNum(i, f.fwdBytes);
+  c.bwd_bytes.putNum(i, f.bwdBytes);
+  c.fwd_payload_bytes.putNum(i, f.fwdPayload);
+  c.bwd_payload_bytes.putNum(i, f.bwdPayload);
   if (f.iatN > 0) {
-    c.iat_min.setNum(i, f.iatMin);
-    c.iat_max.setNum(i, f.iatMax);
-    c.iat_mean.setNum(i, f.iatMean);
-    c.iat_std.setNum(i, Math.sqrt(f.iatM2 / f.iatN));
+    c.iat_min.putNum(i, f.iatMin);
+    c.iat_max.putNum(i, f.iatMax);
+    c.iat_mean.putNum(i, f.iatMean);
+    c.iat_std.putNum(i, Math.sqrt(f.iatM2 / f.iatN));
   }
-  c.pkt_len_min.setNum(i, f.lenMin);
-  c.pkt_len_max.setNum(i, f.lenMax);
-  c.pkt_len_mean.setNum(i, f.lenMean);
-  c.pkt_len_std.setNum(i, Math.sqrt(f.lenM2 / packets));
-  c.ttl_min.setInt(i, f.ttlMin);
-  c.ttl_max.setInt(i, f.ttlMax);
+  c.pkt_len_min.putNum(i, f.lenMin);
+  c.pkt_len_max.putNum(i, f.lenMax);
+  c.pkt_len_mean.putNum(i, f.lenMean);
+  c.pkt_len_std.putNum(i, Math.sqrt(f.lenM2 / packets));
+  c.ttl_min.putInt(i, f.ttlMin);
+  c.ttl_max.putInt(i, f.ttlMax);
   if (tcp) {
-    c.tcp_flags_fwd.setInt(i, f.flagsFwd);
-    c.tcp_flags_bwd.setInt(i, f.flagsBwd);
-    c.syn_count.setInt(i, f.syn);
-    c.fin_count.setInt(i, f.fin);
-    c.rst_count.setInt(i, f.rst);
-    c.psh_count.setInt(i, f.psh);
-    c.ack_count.setInt(i, f.ack);
-    c.urg_count.setInt(i, f.urg);
+    c.tcp_flags_fwd.putInt(i, f.flagsFwd);
+    c.tcp_flags_bwd.putInt(i, f.flagsBwd);
+    c.syn_count.putInt(i, f.syn);
+    c.fin_count.putInt(i, f.fin);
+    c.rst_count.putInt(i, f.rst);
+    c.psh_count.putInt(i, f.psh);
+    c.ack_count.putInt(i, f.ack);
+    c.urg_count.putInt(i, f.urg);
   }
   if ((tcp || f.proto === 17) && (f.fwdLen > 0 || f.bwdLen > 0)) {
     streams.fwd = f.fwdBuf !== null && f.fwdLen > 0 ? f.fwdBuf.subarray(0, f.fwdLen) : EMPTY;
@@ -93,6 +94,6 @@ export function writeFlowRecord(b: FlowColumns, flow: Flow, reason: EndReason, s
       writeFacts(c, i, facts);
     }
   }
-  c.link_type.setInt(i, f.linkType);
+  c.link_type.putInt(i, f.linkType);
   b.commit();
 }
