@@ -36,7 +36,7 @@ import { warn } from '../pipeline/warn.ts';
 import type { FlowRow } from '../pipeline/flow-schema.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { ExportColumns, NUM, NUM_COUNT, TEXT, writeDigits, type TextColumn } from './ingest-ipfix-columns.ts';
-import { BODY, CAP, DST_OFFSETS, DST_TEXT, FEATURE_OFFSETS, FEATURE_TEXT, IDS, NUMBERS, NUM_COLUMNS, REASON_NULLS, REASON_OFFSETS, REASON_TEXT, RESULT, SRC_OFFSETS, SRC_TEXT, SetMemory, type PlanField, type SetDecode } from './ipfix-wasm.ts';
+import { BODY, CAP, DST_OFFSETS, DST_TEXT, FEATURE_OFFSETS, FEATURE_TEXT, NUMBERS, NUM_COLUMNS, REASON_NULLS, REASON_OFFSETS, REASON_TEXT, RESULT, SET_END, SRC_OFFSETS, SRC_TEXT, SetMemory, type PlanField, type SetDecode } from './ipfix-wasm.ts';
 
 /** Information element ids HEIR maps (IANA IPFIX registry; NetFlow v9 field types share 1..127). */
 export const IE = {
@@ -754,7 +754,7 @@ export class FlowDecoder {
    * once per datagram; their id text goes to the columns from these offsets on (-1: none yet).
    * Only ids are written into those two columns, so a datagram's ids lie there one after another.
    */
-  private readonly ids = new IdentityBatch();
+  private readonly ids: IdentityBatch;
   private cidColumnAt = -1;
   private fidColumnAt = -1;
   /** Runs of repeated text in the datagram being decoded, one per column of RUN_COLUMNS. */
@@ -768,6 +768,8 @@ export class FlowDecoder {
   constructor(private readonly options: DecoderOptions) {
     this.maxPending = options.maxPendingSets ?? DEFAULT_MAX_PENDING;
     this.wholeSets = options.wholeSets !== false && typeof WebAssembly === 'object';
+    // Whole-set functions share the identity batch's memory: it keeps their region free.
+    this.ids = new IdentityBatch(this.wholeSets ? SET_END : undefined);
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) throw new RangeError(`invalid maxPendingSets: ${options.maxPendingSets}`);
     this.siteText = utf8.encode(options.site);
     this.siteRun = repeatedText(this.siteText);
@@ -996,7 +998,7 @@ export class FlowDecoder {
     const known = state.templates.get(spec.id);
     if (this.sets === null && this.wholeSets && !spec.options) {
       try {
-        this.sets = new SetMemory();
+        this.sets = new SetMemory(this.ids.memory);
       } catch (error) {
         // No memory for the module (address space): every template goes field by field.
         if (!(error instanceof RangeError)) throw error;
@@ -1116,6 +1118,10 @@ export class FlowDecoder {
    */
   private wholeSet(body: Uint8Array, n: number, template: Template, state: DomainState, context: Context, out: ExportColumns): boolean {
     const sets = this.sets!;
+    const exporter = context.text;
+    // The identity numbers go straight into the identity batch's room for them (same memory).
+    const idsAt = this.ids.v4SetNumbers(exporter.idPrefix, n);
+    sets.views();
     sets.bytes.set(body, BODY);
     out.reserveRows(n, context.text.rowText);
     const text = out.text;
@@ -1124,7 +1130,7 @@ export class FlowDecoder {
     const reason = text[TEXT.end_reason];
     const features = text[TEXT.features];
     const uptimeBase = context.version === 10 ? (state.systemInitMs ?? NaN) : context.exportMs - context.sysUptimeMs;
-    if (template.decodeSet!(n, src.end, dst.end, reason.end, features.end, uptimeBase, context.exportMs * 1000) !== 0) return false;
+    if (template.decodeSet!(n, src.end, dst.end, reason.end, features.end, uptimeBase, context.exportMs * 1000, idsAt) !== 0) return false;
     const row = out.length;
     const f64 = sets.f64;
     // The numbers of every record at once: module and columns both hold them record by record.
@@ -1137,7 +1143,6 @@ export class FlowDecoder {
     copyText(dst, bytes, DST_TEXT, words[(RESULT >> 2) + 1]);
     copyText(reason, bytes, REASON_TEXT, words[(RESULT >> 2) + 2]);
     copyText(features, bytes, FEATURE_TEXT, words[(RESULT >> 2) + 3]);
-    const exporter = context.text;
     const site = text[TEXT.site_id];
     const sensor = text[TEXT.sensor_id];
     const source = text[TEXT.source];
@@ -1147,7 +1152,7 @@ export class FlowDecoder {
     const sourceStart = fillConstant(source, sourceText, SOURCE_RUN[context.version], n);
     // Identity: the module builds every record's messages from its numbers; the id text goes to
     // the places taken here when the datagram ends (finishIdentity).
-    this.ids.pushV4Words(exporter.idPrefix, words, IDS >> 2, n);
+    this.ids.pushV4Set(idsAt, n);
     const cid = text[TEXT.community_id];
     const fid = text[TEXT.flow_id];
     const cidStart = cid.end;

@@ -77,24 +77,32 @@ export interface PlanField {
 
 /** Records of one data set at most: a set is at most 65,535 bytes and a covered record at least 9. */
 export const CAP = 8192;
+/**
+ * The whole-set region starts here, in the identity module's memory (pipeline/identity-batch.ts):
+ * that module's own tables lie below it, its messages above SET_END, so the identity numbers a
+ * whole-set function writes are read by the identity module where they are.
+ */
+export const SET_BASE = 4096;
 /** Per byte value its decimal text (up to 3 bytes) and, in the fourth byte, the text's length. */
-const OCTETS = 0;
+const OCTETS = SET_BASE;
 /** End reason words: 16 bytes per code 0..7, the word then its length in byte 8 (0 = null). */
-const REASONS = 1024;
+const REASONS = SET_BASE + 1024;
 /** Text ends after a call: source, destination, end reason, features; then the end reason's null count. */
-export const RESULT = 1152;
+export const RESULT = SET_BASE + 1152;
 /** "00" … "99": two decimal digits at a time. */
-const PAIRS = 1280;
+const PAIRS = SET_BASE + 1280;
 /** The data set's bytes, copied in by the caller. */
-export const BODY = 2048;
+export const BODY = SET_BASE + 2048;
 /** Numeric columns: NUM_COLUMNS doubles per record (record-major), in the decoder's NUM order. */
 export const NUMBERS = BODY + 65536;
 export const NUM_COLUMNS = 13;
-/** Identity numbers: ID_WORDS i32 per record (source, destination, protocol, ports, start halves). */
-export const IDS = NUMBERS + NUM_COLUMNS * CAP * 8;
+/**
+ * Identity numbers: ID_WORDS i32 per record (source, destination, protocol, ports, start halves),
+ * written where the caller says (the identity batch's room for them, IdentityBatch.v4SetNumbers).
+ */
 export const ID_WORDS = 7;
 /** Column offsets (absolute: the caller's text end plus the bytes written) of the four text columns. */
-export const SRC_OFFSETS = IDS + ID_WORDS * CAP * 4;
+export const SRC_OFFSETS = NUMBERS + NUM_COLUMNS * CAP * 8;
 export const DST_OFFSETS = SRC_OFFSETS + 4 * CAP;
 export const REASON_OFFSETS = DST_OFFSETS + 4 * CAP;
 export const FEATURE_OFFSETS = REASON_OFFSETS + 4 * CAP;
@@ -105,8 +113,9 @@ export const DST_TEXT = SRC_TEXT + 16 * CAP;
 export const REASON_TEXT = DST_TEXT + 16 * CAP;
 /** Longest features text: `{"ingressInterface":4294967295,"egressInterface":4294967295}` is 60 bytes. */
 export const FEATURE_TEXT = REASON_TEXT + 16 * CAP;
-const MEMORY_END = FEATURE_TEXT + 64 * CAP;
-const PAGES = Math.ceil(MEMORY_END / 65536);
+/** End of the whole-set region (the identity batch keeps its messages above it). */
+export const SET_END = FEATURE_TEXT + 64 * CAP;
+const PAGES = Math.ceil(SET_END / 65536);
 
 /** End reason text of codes 1..5 (flowEndReason, IANA), as the row writer writes it. */
 const REASON_WORDS = ['', 'idle', 'active', 'fin', 'eof', 'exporter'];
@@ -232,7 +241,7 @@ export function covers(fields: readonly PlanField[], recordLength: number): bool
 }
 
 /** A compiled whole-set decoder: `(count, srcEnd, dstEnd, reasonEnd, featuresEnd, uptimeBaseMs, exportUs) → 0 | 1`. */
-export type SetDecode = (count: number, srcEnd: number, dstEnd: number, reasonEnd: number, featuresEnd: number, uptimeBaseMs: number, exportUs: number) => number;
+export type SetDecode = (count: number, srcEnd: number, dstEnd: number, reasonEnd: number, featuresEnd: number, uptimeBaseMs: number, exportUs: number, idsAt: number) => number;
 
 // Parameters and locals of the function.
 const P_COUNT = 0;
@@ -242,27 +251,28 @@ const P_REASON_END = 3;
 const P_FEATURES_END = 4;
 const P_UPTIME_BASE = 5; // f64
 const P_EXPORT_US = 6; // f64
-const PARAMS = [I32, I32, I32, I32, I32, F64, F64];
+const P_IDS = 7; // where the identity numbers go (4-aligned)
+const PARAMS = [I32, I32, I32, I32, I32, F64, F64, I32];
 // i32 locals
-const L_I = 7;
-const L_REC = 8;
-const L_SRC = 9;
-const L_DST = 10;
-const L_SP = 11; // source text pointer
-const L_DP = 12;
-const L_RP = 13;
-const L_FP = 14;
-const L_NULLS = 15;
-const L_T = 16;
-const L_Q = 17;
-const L_N = 18;
-const L_V = 19;
-const L_IN = 20; // ingress / egress as u32
-const L_EG = 21;
-const L_ID = 22; // identity record pointer
+const L_I = 8;
+const L_REC = 9;
+const L_SRC = 10;
+const L_DST = 11;
+const L_SP = 12; // source text pointer
+const L_DP = 13;
+const L_RP = 14;
+const L_FP = 15;
+const L_NULLS = 16;
+const L_T = 17;
+const L_Q = 18;
+const L_N = 19;
+const L_V = 20;
+const L_IN = 21; // ingress / egress as u32
+const L_EG = 22;
+const L_ID = 23; // identity record pointer
 const I32_LOCALS = 16;
 // f64 locals: one per value slot (0..31), then scratch
-const F_SLOT = 23;
+const F_SLOT = 24;
 const F_START = F_SLOT + 32;
 const F_END = F_START + 1;
 const F_SPORT = F_START + 2;
@@ -374,7 +384,7 @@ function decodeBody(fields: readonly PlanField[], recordLength: number): number[
   // Slots the template does not fill are NaN in every record.
   for (let s = 0; s < 32; s++) if (!has(s)) a.f64(NaN).set(F_SLOT + s);
   a.i32(SRC_TEXT).set(L_SP).i32(DST_TEXT).set(L_DP).i32(REASON_TEXT).set(L_RP).i32(FEATURE_TEXT).set(L_FP).i32(0).set(L_NULLS);
-  a.i32(0).set(L_I).i32(0).set(L_REC).i32(IDS).set(L_ID);
+  a.i32(0).set(L_I).i32(0).set(L_REC).get(P_IDS).set(L_ID);
   a.op(OP_BLOCK, BLOCK_VOID, OP_LOOP, BLOCK_VOID);
   a.get(L_I).get(P_COUNT).op(I32_GE_U, OP_BR_IF, 1);
 
@@ -578,16 +588,23 @@ const modules = new Map<string, WebAssembly.Module>();
 const MAX_MODULES = 256;
 
 /**
- * The memory of one decoder's whole-set functions, and its views. `compile` makes a template's
- * function over it; the caller copies a data set to BODY, calls it, and reads the runs.
+ * The whole-set region of one decoder, in the memory of its identity batch, and views of that
+ * memory. `compile` makes a template's function over it; the caller copies a data set to BODY,
+ * calls it, and reads the runs. The identity batch may grow the memory: `views()` renews the
+ * views then (call it after anything that may have grown it, before reading them).
  */
 export class SetMemory {
-  readonly memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES });
-  readonly bytes = new Uint8Array(this.memory.buffer);
-  readonly f64 = new Float64Array(this.memory.buffer);
-  readonly i32 = new Int32Array(this.memory.buffer);
+  bytes: Uint8Array;
+  f64: Float64Array;
+  i32: Int32Array;
 
-  constructor() {
+  /** `memory`: the identity batch's, kept free by it below SET_END (grown here to reach it). */
+  constructor(readonly memory: WebAssembly.Memory) {
+    const have = memory.buffer.byteLength;
+    if (have < PAGES * 65536) memory.grow(PAGES - have / 65536);
+    this.bytes = new Uint8Array(memory.buffer);
+    this.f64 = new Float64Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
     const b = this.bytes;
     for (let v = 0; v < 256; v++) {
       const digits = String(v);
@@ -602,6 +619,15 @@ export class SetMemory {
       for (let i = 0; i < word.length; i++) b[REASONS + 16 * code + i] = word.charCodeAt(i);
       b[REASONS + 16 * code + 8] = word.length;
     });
+  }
+
+  /** Renew the views when the memory has grown (a grown memory detaches the old buffer). */
+  views(): void {
+    if (this.bytes.byteLength !== 0) return;
+    const buffer = this.memory.buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.i32 = new Int32Array(buffer);
   }
 
   /** The whole-set decoder of a fixed-length template's used fields, or null when not covered. */

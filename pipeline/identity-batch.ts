@@ -50,8 +50,10 @@ export class IdentityBatch {
   bytes: Uint8Array;
   /** The same memory as 32-bit words. */
   private words: Int32Array;
+  /** Where messages start: IDS_FREE, or above a region the owner keeps for itself (64-byte aligned). */
+  private readonly free: number;
   /** Where the next message goes (64-byte aligned). */
-  private end = IDS_FREE;
+  private end: number;
   /** Longest message slot of the batch (lanes of a group read up to it past their own). */
   private longest = 64;
   private cids: Int32Array<ArrayBuffer> = new Int32Array(2 * 64);
@@ -60,6 +62,13 @@ export class IdentityBatch {
   /** IPv4 flows whose messages the module writes (V4_WORDS each), and their count. */
   private v4: Int32Array<ArrayBuffer> = new Int32Array(V4_WORDS * 64);
   private v4Count = 0;
+  /**
+   * Runs of IPv4 flows whose numbers lie in the memory (`pushV4Set`), 8 words each: numbers
+   * address, count, first slot, slot stride, first Community ID and flow id index, prefix address
+   * and length.
+   */
+  private sets: Int32Array<ArrayBuffer> = new Int32Array(8 * 8);
+  private setCount = 0;
   /** The exporter prefix last copied into the memory, and where. */
   private prefix: Uint8Array | null = null;
   private prefixAt = 0;
@@ -70,12 +79,23 @@ export class IdentityBatch {
   communityIdText = 0;
   flowIdText = 0;
 
-  constructor() {
+  /**
+   * `low`: the memory below this address (rounded up to 64 bytes) is the owner's (a whole-set
+   * decoder's region, operators/ipfix-wasm.ts); messages and tables go above it.
+   */
+  constructor(low = IDS_FREE) {
+    this.free = (Math.max(low, IDS_FREE) + 63) & ~63;
+    this.end = this.free;
     const wasm = identityModule();
     if (wasm === null) throw new Error('WebAssembly SIMD is not available in this runtime (flow identity needs it; Node.js 20 has it)');
     this.wasm = wasm;
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
     this.words = new Int32Array(this.wasm.memory.buffer);
+  }
+
+  /** The module's memory (shared with the owner of the region below `low`). */
+  get memory(): WebAssembly.Memory {
+    return this.wasm.memory;
   }
 
   /** Make room for a message of at most `n` bytes; returns where to write it in `bytes`. */
@@ -123,6 +143,7 @@ export class IdentityBatch {
   private room(need: number): void {
     const want = need + this.longest + 256;
     if (want <= this.bytes.length) return;
+    // (a memory grown by the owner of the low region detaches these views too: length 0)
     const memory = this.wasm.memory;
     if (want > memory.buffer.byteLength) memory.grow(Math.ceil((want - memory.buffer.byteLength) / 65536));
     this.bytes = new Uint8Array(memory.buffer);
@@ -240,6 +261,63 @@ export class IdentityBatch {
     this.end = first + n * stride;
   }
 
+  /**
+   * Where `n` IPv4 flows of exporter prefix `prefix` may write their numbers (seven words each, as
+   * `pushV4Words` takes them) for `pushV4Set`: room is made for them and their messages. Nothing
+   * is pushed until `pushV4Set`; read `bytes` again afterwards (the memory may have grown).
+   */
+  v4SetNumbers(prefix: Uint8Array, n: number): number {
+    if (prefix !== this.prefix) {
+      const p = this.reserve(prefix.length);
+      this.bytes.set(prefix, p);
+      this.end = p + ((prefix.length + 63) & ~63);
+      this.prefix = prefix;
+      this.prefixAt = p;
+    }
+    const at = this.end;
+    const fidSlot = slotBytes(prefix.length + V4_MESSAGE_MAX);
+    if (fidSlot > this.longest) this.longest = fidSlot;
+    this.room(((at + 28 * n + 63) & ~63) + n * (64 + fidSlot));
+    return at;
+  }
+
+  /**
+   * `pushV4Words` for the `n` flows whose numbers were written at `at` (from `v4SetNumbers`, with
+   * the same prefix and no push in between): the module reads them there when the batch runs.
+   */
+  pushV4Set(at: number, n: number): void {
+    if (n <= 0) return;
+    const prefixLength = this.prefix!.length;
+    const fidSlot = slotBytes(prefixLength + V4_MESSAGE_MAX);
+    if (fidSlot > this.longest) this.longest = fidSlot;
+    const stride = 64 + fidSlot;
+    const first = (at + 28 * n + 63) & ~63;
+    const k0 = this.communityIds;
+    const j0 = this.flowIds;
+    // The tables are copied into the memory whole when the batch runs: room for these flows'
+    // entries (the module writes them).
+    if (2 * (k0 + n) > this.cids.length) {
+      this.cids = ensure(this.cids, 2 * (k0 + n));
+      this.keys = ensure(this.keys, k0 + n);
+    }
+    if (2 * (j0 + n) > this.fids.length) this.fids = ensure(this.fids, 2 * (j0 + n));
+    const s = this.setCount++;
+    if (8 * (s + 1) > this.sets.length) this.sets = ensure(this.sets, 8 * (s + 1));
+    const t = this.sets;
+    const o = 8 * s;
+    t[o] = at;
+    t[o + 1] = n;
+    t[o + 2] = first;
+    t[o + 3] = stride;
+    t[o + 4] = k0;
+    t[o + 5] = j0;
+    t[o + 6] = this.prefixAt;
+    t[o + 7] = prefixLength;
+    this.communityIds = k0 + n;
+    this.flowIds = j0 + n;
+    this.end = first + n * stride;
+  }
+
   /** Hash everything pushed and write the ids' text (see `communityIdText`, `flowIdText`). */
   run(): void {
     const nc = this.communityIds;
@@ -274,6 +352,10 @@ export class IdentityBatch {
       words[i + 1] = 0;
     }
     if (nv4 > 0) words.set(this.v4.subarray(0, V4_WORDS * nv4), v4Table >> 2);
+    const t = this.sets;
+    for (let s = 0, o = 0; s < this.setCount; s++, o += 8) {
+      this.wasm.flowsV4Set(t[o], t[o + 1], t[o + 2], t[o + 3], t[o + 4], t[o + 5], t[o + 6], t[o + 7], cidTable, keyTable, fidTable);
+    }
     // One call for the messages, both hashes and both texts.
     this.wasm.run(v4Table, nv4, fidTable, cidTable, gc, cidDigests, nc, this.communityIdText, keyTable, gf, fidDigests, nf, this.flowIdText);
   }
@@ -283,8 +365,9 @@ export class IdentityBatch {
     this.communityIds = 0;
     this.flowIds = 0;
     this.v4Count = 0;
+    this.setCount = 0;
     this.prefix = null;
-    this.end = IDS_FREE;
+    this.end = this.free;
     this.longest = 64;
   }
 }

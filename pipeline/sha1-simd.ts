@@ -433,26 +433,46 @@ function flowIdsBody(): number[] {
  * (0..65535, -1 absent), start time as high and low decimal halves (µs = high × 10^8 + low).
  * The bytes are `communityIdInput`'s and the decoder's flow id key's, byte for byte.
  */
-function flowsV4Body(): number[] {
+function flowsV4Body(set = false): number[] {
+  // flowsV4Set's parameters (see there); flowsV4's are the first three.
   const TABLE = 0;
   const COUNT = 1;
-  const FIDS = 2;
-  const I = 3;
-  const D = 4; // the record's words
-  const P = 5; // write pointer
-  const SRC = 6;
-  const DST = 7;
-  const PROTO = 8;
-  const SP = 9; // Community ID ports
-  const DP = 10;
-  const SWAP = 11;
-  const ONEWAY = 12;
-  const V = 13; // digits: value, count, scratch
-  const N = 14;
-  const Q = 15;
-  const PAIR = 16;
+  const FIDS = set ? 10 : 2;
+  const FIRST = 2;
+  const STRIDE = 3;
+  const K0 = 4;
+  const J0 = 5;
+  const PREFIX_AT = 6;
+  const PREFIX_LENGTH = 7;
+  const CIDS = 8;
+  const KEYS = 9;
+  const L = set ? 11 : 3; // the first local
+  const I = L;
+  const D = L + 1; // the record's words
+  const P = L + 2; // write pointer
+  const SRC = L + 3;
+  const DST = L + 4;
+  const PROTO = L + 5;
+  const SP = L + 6; // Community ID ports
+  const DP = L + 7;
+  const SWAP = L + 8;
+  const ONEWAY = L + 9;
+  const V = L + 10; // digits: value, count, scratch
+  const N = L + 11;
+  const Q = L + 12;
+  const PAIR = L + 13;
+  const C = L + 14; // flowsV4Set: the record's Community ID input address
   const c = new Code();
-  const word = (w: number) => c.get(D).load(4 * w);
+  /** Word w of the record (flowsV4's table layout; flowsV4Set makes words 0..4 from its parameters). */
+  const word = (w: number): Code => {
+    if (!set) return c.get(D).load(4 * w);
+    if (w === 0) return c.get(C);
+    if (w === 1) return c.get(C).i32(64).op(OP_I32_ADD);
+    if (w === 2) return c.get(J0).get(I).op(OP_I32_ADD);
+    if (w === 3) return c.get(PREFIX_AT);
+    if (w === 4) return c.get(PREFIX_LENGTH);
+    return c.get(D).load(4 * (w - 5));
+  };
   const LOAD16_U = 0x2f;
   const STORE16 = 0x3b;
   /** Two digits of V mod 100 (from the pairs table) stored at Q + offset; V becomes V / 100 (N: scratch). */
@@ -498,10 +518,27 @@ function flowsV4Body(): number[] {
     c.store8(offset);
   };
   c.countUp(I, COUNT, () => {
-    c.get(TABLE).get(I).i32(4 * V4_WORDS).op(OP_I32_MUL).op(OP_I32_ADD).set(D);
+    c.get(TABLE).get(I).i32(set ? 28 : 4 * V4_WORDS).op(OP_I32_MUL).op(OP_I32_ADD).set(D);
+    if (set) c.get(FIRST).get(I).get(STRIDE).op(OP_I32_MUL).op(OP_I32_ADD).set(C);
     word(5).set(SRC);
     word(6).set(DST);
     word(7).set(PROTO);
+    if (set) {
+      // The hash tables' entries: Community ID input (address, 16 bytes with ports, else 12), its
+      // text's hole in the flow id message, the flow id message's address (its length below).
+      c.get(CIDS).get(K0).get(I).op(OP_I32_ADD).i32(3).op(OP_I32_SHL).op(OP_I32_ADD).tee(Q).get(C).store(0);
+      c.get(Q).i32(16).i32(12);
+      for (const [k, p] of [6, 17, 132, 1, 58].entries()) {
+        c.get(PROTO).i32(p).op(OP_I32_EQ);
+        if (k > 0) c.op(OP_I32_OR);
+      }
+      c.op(OP_SELECT).store(4);
+      c.get(KEYS).get(K0).get(I).op(OP_I32_ADD).i32(2).op(OP_I32_SHL).op(OP_I32_ADD);
+      word(1).get(PREFIX_LENGTH).op(OP_I32_ADD).store(0);
+      c.get(FIDS);
+      word(2).i32(3).op(OP_I32_SHL).op(OP_I32_ADD);
+      word(1).store(0);
+    }
     // Community ID ports: absent ones are 0.
     word(8).i32(0);
     word(8).i32(0).op(OP_I32_GE_S, OP_SELECT).set(SP);
@@ -577,7 +614,7 @@ function flowsV4Body(): number[] {
     word(1).op(OP_I32_SUB).store(4);
   });
   c.op(OP_END);
-  return [1, 14, I32, ...c.bytes];
+  return [1, set ? 15 : 14, I32, ...c.bytes];
 }
 
 /**
@@ -609,6 +646,15 @@ export interface Sha1Ids {
   readonly communityIds: (digests: number, count: number, out: number, keys: number) => void;
   readonly flowIds: (digests: number, count: number, out: number) => void;
   readonly flowsV4: (table: number, count: number, fids: number) => void;
+  /**
+   * `flowsV4Set(numbers, count, first, stride, k0, j0, prefixAt, prefixLength, cids, keys, fids)`:
+   * `flowsV4` for `count` IPv4 flows whose numbers lie at `numbers`, seven words each (source,
+   * destination, protocol, ports, start halves: flowsV4's words 5..11), their message slots
+   * `stride` bytes apart from `first` (the Community ID input, then 64 bytes on the flow id
+   * message), Community IDs k0…, flow ids j0…; it also writes their entries of the hash tables
+   * (`cids`, `keys`, `fids`: the layout `run` takes).
+   */
+  readonly flowsV4Set: (numbers: number, count: number, first: number, stride: number, k0: number, j0: number, prefixAt: number, prefixLength: number, cids: number, keys: number, fids: number) => void;
   readonly run: (v4Table: number, nv4: number, fidTable: number, cidTable: number, gc: number, cidDigests: number, nc: number, cidText: number, keyTable: number, gf: number, fidDigests: number, nf: number, fidText: number) => void;
   readonly memory: WebAssembly.Memory;
 }
@@ -627,6 +673,7 @@ export function compileSha1Ids(): Sha1Ids | null {
       { params: 3, results: 0, body: flowIdsBody(), export: 'flowIds' },
       { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
       { params: 13, results: 0, body: runBody(), export: 'run' },
+      { params: 11, results: 0, body: flowsV4Body(true), export: 'flowsV4Set' },
     ]);
     idsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }

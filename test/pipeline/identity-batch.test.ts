@@ -189,6 +189,70 @@ test('pushV4Words (many flows at once) equals pushV4 flow by flow, between other
   );
 });
 
+test('pushV4Set (numbers written into the module memory above a kept region) equals pushV4 flow by flow, with abandoned reservations, other messages and prefixes (fast-check)', () => {
+  const LOW = 300_000;
+  const bulk = new IdentityBatch(LOW);
+  const single = new IdentityBatch();
+  const word = (a: Uint8Array) => (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+  // The kept region: bytes the batch must never write (grown into first, as a whole-set decoder does).
+  bulk.memory.grow(Math.ceil(LOW / 65536));
+  const pattern = (i: number) => (i * 7 + 3) & 0xff;
+  const low = new Uint8Array(bulk.memory.buffer, 4096, LOW - 4096);
+  for (let i = 0; i < low.length; i++) low[i] = pattern(i);
+  fc.assert(
+    fc.property(fc.string({ maxLength: 20 }), fc.array(fc.tuple(fc.array(v4Arb, { minLength: 0, maxLength: 40 }), fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 5 }), (site, runs) => {
+      const prefixes = [Buffer.from(`${site}\u0000a\u0000`), Buffer.from(`${site}\u0000sensor-b\u0000`)];
+      let flows = 0;
+      runs.forEach(([run, other, abandon], r) => {
+        const prefix = prefixes[r % 2];
+        const numbers = (f: (typeof run)[number]) => [word(f.src), word(f.same ? f.src : f.dst), f.proto, f.sport, f.dport, Math.floor(f.start / 1e8), f.start % 1e8];
+        if (abandon) {
+          // Room taken and numbers written, then not pushed (a data set that goes field by field).
+          const at = bulk.v4SetNumbers(prefix, run.length + 1);
+          new Int32Array(bulk.bytes.buffer).fill(-3, at >> 2, (at >> 2) + 7 * (run.length + 1));
+        }
+        const at = bulk.v4SetNumbers(prefix, run.length);
+        const words = new Int32Array(bulk.bytes.buffer);
+        run.forEach((f, i) => {
+          words.set(numbers(f), (at >> 2) + 7 * i);
+          single.pushV4(prefix, ...(numbers(f) as [number, number, number, number, number, number, number]));
+        });
+        bulk.pushV4Set(at, run.length);
+        flows += run.length;
+        if (other) {
+          // A flow pushed by pushV4 and a message written outside the module, between runs.
+          const f = run[0] ?? { src: Uint8Array.of(10, 0, 0, 1), dst: Uint8Array.of(10, 0, 0, 2), same: false, proto: 6, sport: 1, dport: 2, start: 5 };
+          for (const batch of [bulk, single]) {
+            batch.pushV4(prefix, ...(numbers(f) as [number, number, number, number, number, number, number]));
+            const at = batch.reserve(12);
+            batch.bytes.set([0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 0], at);
+            const k = batch.pushCommunityId(at, at + 12);
+            const m = batch.reserve(prefix.length + 40);
+            batch.bytes.set(prefix, m);
+            batch.bytes.fill(0x2e, m + prefix.length, m + prefix.length + 40);
+            batch.holeAt(k, m + prefix.length);
+            batch.pushFlowId(m, m + prefix.length + 40);
+          }
+          flows += 2;
+        }
+      });
+      bulk.run();
+      single.run();
+      assert.is(bulk.communityIds, flows);
+      assert.is(bulk.flowIds, flows);
+      assert.is(text(bulk, bulk.communityIdText, 30 * flows), text(single, single.communityIdText, 30 * flows));
+      assert.is(text(bulk, bulk.flowIdText, 16 * flows), text(single, single.flowIdText, 16 * flows));
+      bulk.clear();
+      single.clear();
+    }),
+    { numRuns: 300, seed: 31 },
+  );
+  const after = new Uint8Array(bulk.memory.buffer, 4096, LOW - 4096);
+  let changed = -1;
+  for (let i = 0; i < after.length && changed < 0; i++) if (after[i] !== pattern(i)) changed = 4096 + i;
+  assert.is(changed, -1, 'the kept region was written');
+});
+
 test('two batches filled at the same time keep their messages apart (an instance each)', () => {
   const a = new IdentityBatch();
   const b = new IdentityBatch();
