@@ -69,6 +69,8 @@ export class IdentityBatch {
    */
   private sets: Int32Array<ArrayBuffer> = new Int32Array(8 * 8);
   private setCount = 0;
+  /** Flows of those runs (when they are all the batch's flows, the JavaScript tables hold nothing). */
+  private setFlows = 0;
   /** The exporter prefix last copied into the memory, and where. */
   private prefix: Uint8Array | null = null;
   private prefixAt = 0;
@@ -315,6 +317,7 @@ export class IdentityBatch {
     t[o + 7] = prefixLength;
     this.communityIds = k0 + n;
     this.flowIds = j0 + n;
+    this.setFlows += n;
     this.end = first + n * stride;
   }
 
@@ -339,14 +342,15 @@ export class IdentityBatch {
     const words = this.words;
     const c = cidTable >> 2;
     // Spare lanes of a last group hash the empty message.
-    words.set(this.cids.subarray(0, 2 * nc), c);
+    // (entries of pushV4Set's flows are the module's to write: no copy when they are all)
+    if (this.setFlows < nc) words.set(this.cids.subarray(0, 2 * nc), c);
     for (let i = c + 2 * nc; i < c + 2 * gc; i += 2) {
       words[i] = IDS_EMPTY;
       words[i + 1] = 0;
     }
-    words.set(this.keys.subarray(0, nc), keyTable >> 2);
+    if (this.setFlows < nc) words.set(this.keys.subarray(0, nc), keyTable >> 2);
     const f = fidTable >> 2;
-    words.set(this.fids.subarray(0, 2 * nf), f);
+    if (this.setFlows < nf) words.set(this.fids.subarray(0, 2 * nf), f);
     for (let i = f + 2 * nf; i < f + 2 * gf; i += 2) {
       words[i] = IDS_EMPTY;
       words[i + 1] = 0;
@@ -366,6 +370,7 @@ export class IdentityBatch {
     this.flowIds = 0;
     this.v4Count = 0;
     this.setCount = 0;
+    this.setFlows = 0;
     this.prefix = null;
     this.end = this.free;
     this.longest = 64;
