@@ -197,76 +197,10 @@ export class IdentityBatch {
   }
 
   /**
-   * `pushV4` for `n` flows whose numbers lie in `words` from `at` on, seven per flow: source,
-   * destination, protocol, source port, destination port, start high and low halves.
-   */
-  pushV4Words(prefix: Uint8Array, words: Int32Array, at: number, n: number): void {
-    if (n <= 0) return;
-    if (prefix !== this.prefix) {
-      const p = this.reserve(prefix.length);
-      this.bytes.set(prefix, p);
-      this.end = p + ((prefix.length + 63) & ~63);
-      this.prefix = prefix;
-      this.prefixAt = p;
-    }
-    // The slots pushV4 takes, for all n flows at once: a 64-byte Community ID input slot, then
-    // the flow id message's slot.
-    const fidLength = prefix.length + V4_MESSAGE_MAX;
-    const fidSlot = slotBytes(fidLength);
-    if (fidSlot > this.longest) this.longest = fidSlot;
-    const stride = 64 + fidSlot;
-    const first = this.end;
-    this.room(first + n * stride);
-    const k0 = this.communityIds;
-    const j0 = this.flowIds;
-    const v0 = this.v4Count;
-    if (2 * (k0 + n) > this.cids.length) {
-      this.cids = ensure(this.cids, 2 * (k0 + n));
-      this.keys = ensure(this.keys, k0 + n);
-    }
-    if (2 * (j0 + n) > this.fids.length) this.fids = ensure(this.fids, 2 * (j0 + n));
-    if ((v0 + n) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (v0 + n) * V4_WORDS);
-    const cids = this.cids;
-    const keys = this.keys;
-    const fids = this.fids;
-    const w = this.v4;
-    const prefixAt = this.prefixAt;
-    const prefixLength = prefix.length;
-    for (let i = 0; i < n; i++, at += 7) {
-      const c = first + i * stride;
-      const f = c + 64;
-      const k = k0 + i;
-      const j = j0 + i;
-      const proto = words[at + 2];
-      cids[2 * k] = c;
-      cids[2 * k + 1] = proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58 ? 16 : 12;
-      keys[k] = f + prefixLength;
-      fids[2 * j] = f;
-      fids[2 * j + 1] = fidLength;
-      const o = (v0 + i) * V4_WORDS;
-      w[o] = c;
-      w[o + 1] = f;
-      w[o + 2] = j;
-      w[o + 3] = prefixAt;
-      w[o + 4] = prefixLength;
-      w[o + 5] = words[at];
-      w[o + 6] = words[at + 1];
-      w[o + 7] = proto;
-      w[o + 8] = words[at + 3];
-      w[o + 9] = words[at + 4];
-      w[o + 10] = words[at + 5];
-      w[o + 11] = words[at + 6];
-    }
-    this.communityIds = k0 + n;
-    this.flowIds = j0 + n;
-    this.v4Count = v0 + n;
-    this.end = first + n * stride;
-  }
-
-  /**
-   * Where `n` IPv4 flows of exporter prefix `prefix` may write their numbers (seven words each, as
-   * `pushV4Words` takes them) for `pushV4Set`: room is made for them and their messages. Nothing
-   * is pushed until `pushV4Set`; read `bytes` again afterwards (the memory may have grown).
+   * Where `n` IPv4 flows of exporter prefix `prefix` may write their numbers for `pushV4Set`, seven
+   * words each (source, destination, protocol, source port, destination port, start high and low
+   * halves): room is made for them and their messages. Nothing is pushed until `pushV4Set`; read
+   * `bytes` again afterwards (the memory may have grown).
    */
   v4SetNumbers(prefix: Uint8Array, n: number): number {
     if (prefix !== this.prefix) {
@@ -284,7 +218,7 @@ export class IdentityBatch {
   }
 
   /**
-   * `pushV4Words` for the `n` flows whose numbers were written at `at` (from `v4SetNumbers`, with
+   * `pushV4` for the `n` flows whose numbers were written at `at` (from `v4SetNumbers`, with
    * the same prefix and no push in between): the module reads them there when the batch runs.
    */
   pushV4Set(at: number, n: number): void {

@@ -143,52 +143,6 @@ test('IPv4 flows built inside the module equal communityIdBytes() and flowId() (
   );
 });
 
-test('pushV4Words (many flows at once) equals pushV4 flow by flow, between other messages and across prefixes (fast-check)', () => {
-  const bulk = new IdentityBatch();
-  const single = new IdentityBatch();
-  const word = (a: Uint8Array) => (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
-  fc.assert(
-    fc.property(fc.string({ maxLength: 20 }), fc.array(fc.tuple(fc.array(v4Arb, { minLength: 0, maxLength: 20 }), fc.boolean(), fc.nat({ max: 5 })), { minLength: 1, maxLength: 5 }), (site, runs) => {
-      const prefixes = [Buffer.from(`${site}\u0000a\u0000`), Buffer.from(`${site}\u0000sensor-b\u0000`)];
-      let flows = 0;
-      runs.forEach(([run, other, skip], r) => {
-        const prefix = prefixes[r % 2];
-        // The run's numbers, seven per flow, after `skip` unrelated words.
-        const words = new Int32Array(skip + 7 * run.length).fill(-7);
-        run.forEach((f, i) => {
-          const dst = f.same ? f.src : f.dst;
-          words.set([word(f.src), word(dst), f.proto, f.sport, f.dport, Math.floor(f.start / 1e8), f.start % 1e8], skip + 7 * i);
-          single.pushV4(prefix, word(f.src), word(dst), f.proto, f.sport, f.dport, Math.floor(f.start / 1e8), f.start % 1e8);
-        });
-        bulk.pushV4Words(prefix, words, skip, run.length);
-        flows += run.length;
-        if (other) {
-          // A message written outside the module, between runs.
-          for (const batch of [bulk, single]) {
-            const at = batch.reserve(12);
-            batch.bytes.set([0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 0], at);
-            const k = batch.pushCommunityId(at, at + 12);
-            const m = batch.reserve(prefix.length + 40);
-            batch.bytes.set(prefix, m);
-            batch.holeAt(k, m + prefix.length);
-            batch.pushFlowId(m, m + prefix.length + 40);
-          }
-          flows++;
-        }
-      });
-      bulk.run();
-      single.run();
-      assert.is(bulk.communityIds, flows);
-      assert.is(bulk.flowIds, flows);
-      assert.is(text(bulk, bulk.communityIdText, 30 * flows), text(single, single.communityIdText, 30 * flows));
-      assert.is(text(bulk, bulk.flowIdText, 16 * flows), text(single, single.flowIdText, 16 * flows));
-      bulk.clear();
-      single.clear();
-    }),
-    { numRuns: 300, seed: 29 },
-  );
-});
-
 test('pushV4Set (numbers written into the module memory above a kept region) equals pushV4 flow by flow, with abandoned reservations, other messages and prefixes (fast-check)', () => {
   const LOW = 300_000;
   const bulk = new IdentityBatch(LOW);
