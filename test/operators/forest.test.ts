@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import RF from 'ml-random-forest';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadNamed, trainOnDataset } from '../../datasets/experiment.ts';
@@ -8,7 +9,8 @@ import { permutationImportance } from '../../operators/forest/importance.ts';
 import { evaluate } from '../../operators/forest/metrics.ts';
 import { trainForest } from '../../operators/forest/train-forest.ts';
 import { Rng } from '../../operators/forest/rng.ts';
-import { FlatForest } from '../../operators/forest/flat-forest.ts';
+import { FlatForest, type FlatForestArrays } from '../../operators/forest/flat-forest.ts';
+import { importMlRandomForest } from '../../operators/forest/import-mljs.ts';
 import { setWarningSink } from '../../pipeline/warn.ts';
 import { join } from 'node:path';
 import { loadModel, serializeModel } from '../../operators/forest/model-file.ts';
@@ -236,6 +238,92 @@ test('the WebAssembly walk gives the same doubles as the plain walk on real fore
       for (let k = 0; k < K; k++) assert.ok(Math.abs(p[r * K + k] - q[k]) < 1e-12, `row ${r}`);
     }
   }
+});
+
+/** The same forest with every pure leaf (-1, one vote) turned into a one-hot distribution (-2). */
+function oneHot(forest: FlatForestArrays): FlatForestArrays {
+  const K = forest.classes;
+  const feature = Int32Array.from(forest.feature);
+  const right = Int32Array.from(forest.right);
+  const proba: number[] = Array.from(forest.proba);
+  for (let i = 0; i < feature.length; i++) {
+    if (feature[i] !== -1) continue;
+    const at = proba.length;
+    for (let k = 0; k < K; k++) proba.push(k === right[i] ? 1 : 0);
+    feature[i] = -2;
+    right[i] = at;
+  }
+  return { ...forest, feature, right, proba: Float64Array.from(proba) };
+}
+
+/**
+ * A forest whose leaves are all pure gets a module that adds one vote per tree and row; the same
+ * trees with one-hot distributions go through the general leaf, class by class. Every layout and
+ * row order of both must give the same doubles as the plain walk (sums of 1.0 are exact).
+ */
+function sameAsOneHot(votes: FlatForestArrays, x: Float64Array, rows: number, what: string): void {
+  const general = oneHot(votes);
+  for (let i = 0; i < votes.feature.length; i++) assert.ok(votes.feature[i] !== -2, `${what}: every leaf votes`);
+  const reference = new FlatForest(votes, { walk: 'js' }).predictProba(x, rows);
+  sameBits(new FlatForest(general, { walk: 'js' }).predictProba(x, rows), reference, `${what}: plain walk, one-hot leaves`);
+  const classes = new FlatForest(votes, { walk: 'js' }).predict(x, rows);
+  const leaves = new FlatForest(votes, { walk: 'js' }).leaves(x, rows, 0, Math.min(votes.roots.length, 20));
+  let differ = 0;
+  for (let i = 0; i < votes.feature.length; i++) if (votes.feature[i] === -1 && votes.right[i] !== votes.right[0]) differ++;
+  assert.ok(differ > 0, `${what}: leaves vote for more than one class`);
+  for (const arrays of [votes, general]) {
+    const kind = arrays === votes ? 'votes' : 'one-hot';
+    for (const apart of [false, true]) {
+      for (const sortRows of [false, true]) {
+        const forest = new FlatForest(arrays, { walk: 'wasm', apart, sortRows });
+        const how = `${what}, ${kind}, leaves apart ${apart}, rows ordered ${sortRows}`;
+        sameBits(forest.predictProba(x, rows), reference, how);
+        assert.equal(forest.predict(x, rows), classes, how);
+        const both = forest.predictProbaWithLeaves(x, rows, new Float64Array(rows * arrays.classes), 20);
+        sameBits(both.proba, reference, `${how}, with leaves`);
+        assert.equal(both.leaves, leaves, how);
+      }
+    }
+  }
+}
+
+test('a forest of voting leaves (an imported ml.js model, a hand-made one) predicts what its one-hot twin does', () => {
+  // ml.js trees: every leaf one class, 6 categories.
+  const d = cic.features.length;
+  const all = takeRows(cic, 'category', Int32Array.from({ length: cic.rows }, (_, i) => i));
+  const n = 400;
+  const ml = new RF.RandomForestClassifier({ nEstimators: 24, seed: 5, maxFeatures: 0.3, noOOB: true });
+  ml.train(
+    Array.from({ length: n }, (_, i) => Array.from(all.x.subarray(i * 5 * d, i * 5 * d + d))),
+    Array.from({ length: n }, (_, i) => all.y[i * 5]),
+  );
+  const imported = importMlRandomForest(JSON.parse(JSON.stringify(ml.toJSON())), d, 6);
+  for (const rows of [9, 519, 1100]) sameAsOneHot(imported, all.x.subarray(0, rows * d), rows, `ml.js model, ${rows} rows`);
+  // Hand-made: 40 random trees of depth up to 6 over 3 features and 5 classes, rows with NaN and
+  // values at the thresholds.
+  const rng = new Rng(21);
+  const feature: number[] = [];
+  const threshold: number[] = [];
+  const right: number[] = [];
+  const roots: number[] = [];
+  const grow = (depth: number): number => {
+    const id = feature.length;
+    feature.push(-1);
+    threshold.push(0);
+    right.push(rng.int(5));
+    if (depth < 6 && rng.float() < 0.8) {
+      feature[id] = rng.int(3);
+      threshold[id] = rng.int(8) / 8;
+      grow(depth + 1);
+      right[id] = grow(depth + 1);
+    }
+    return id;
+  };
+  for (let t = 0; t < 40; t++) roots.push(grow(0));
+  const hand = { classes: 5, features: 3, roots: Int32Array.from(roots), feature: Int32Array.from(feature), threshold: Float64Array.from(threshold), right: Int32Array.from(right), proba: new Float64Array(0) };
+  const rows = 777;
+  const x = Float64Array.from({ length: rows * 3 }, () => (rng.float() < 0.05 ? NaN : rng.int(9) / 8));
+  sameAsOneHot(hand, x, rows, 'hand-made forest');
 });
 
 test('trees that share nodes (roots at one node) predict as the plain walk does, in either layout', () => {
