@@ -91,11 +91,21 @@ function cpuSeconds(): number {
  * CPU seconds of the main thread alone (Linux: /proc/thread-self/schedstat, nanoseconds on the
  * CPU), NaN elsewhere. Beside the process's figure it separates the code's own time from what
  * V8's background threads (optimizing compilers, concurrent marking and sweeping) spend meanwhile.
+ * The kernel brings a running thread's figure up to date only at a scheduler tick or a switch
+ * (here every 4 ms: read in a busy loop it moves in 4 ms steps), so a run of ~10 ms read as it
+ * runs was off by up to a tick at each end (ours on the 6-category ml.js trees: 2.46M rows/s
+ * "main thread" against 1.67M wall). A sleep of 50 µs first makes the switch that updates it
+ * (busy runs of 10 ms, 40 each, |main thread − wall|: mean 2.0 ms and worst 3.1 ms read as
+ * they run; mean 0.45 ms and worst 4.0 ms after a 1 µs sleep, which often does not sleep;
+ * mean 0.04 ms and worst 0.06 ms after 50 µs).
  */
 const SCHEDSTAT = '/proc/thread-self/schedstat';
 const hasSchedstat = existsSync(SCHEDSTAT);
+const switchCell = new Int32Array(new SharedArrayBuffer(4));
 function mainThreadSeconds(): number {
-  return hasSchedstat ? Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]) / 1e9 : NaN;
+  if (!hasSchedstat) return NaN;
+  Atomics.wait(switchCell, 0, 0, 0.05);
+  return Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]) / 1e9;
 }
 
 function median(values: number[]): number {
