@@ -25,6 +25,8 @@ function identityModule(): Sha1Ids | null {
 
 /** Bytes of a flow id message `pushV4` reserves besides its prefix: hole, |, address, |, port, \0, start. */
 const V4_MESSAGE_MAX = 30 + 1 + 15 + 1 + 5 + 1 + 16;
+/** The same for `pushV4Pcap`: hole, \0, start. */
+const PCAP_MESSAGE_MAX = 30 + 1 + 16;
 
 /** Bytes a message slot takes: the message, 0x80, zeros and the 8-byte length, in whole blocks. */
 const slotBytes = (length: number) => (((length + 8) >>> 6) + 1) << 6;
@@ -62,6 +64,9 @@ export class IdentityBatch {
   /** IPv4 flows whose messages the module writes (V4_WORDS each), and their count. */
   private v4: Int32Array<ArrayBuffer> = new Int32Array(V4_WORDS * 64);
   private v4Count = 0;
+  /** The same for flows of a capture (`pushV4Pcap`). */
+  private pcapV4: Int32Array<ArrayBuffer> = new Int32Array(V4_WORDS * 64);
+  private pcapCount = 0;
   /**
    * Runs of IPv4 flows whose numbers lie in the memory (`pushV4Set`), 8 words each: numbers
    * address, count, first slot, slot stride, first Community ID and flow id index, prefix address
@@ -161,6 +166,19 @@ export class IdentityBatch {
    * call). Returns the Community ID's index; the flow id's index is `flowIds - 1` after the call.
    */
   pushV4(prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startHigh: number, startLow: number): number {
+    return this.pushV4To(false, prefix, src, dst, proto, sport, dport, startHigh, startLow);
+  }
+
+  /**
+   * `pushV4` for a flow of a capture: the flow id message is `site \0 sensor \0 <Community ID> \0
+   * <start>` (no exporter address and port: the bytes operators/pcap/flow-identity.ts writes),
+   * `prefix` being `site \0 sensor \0`. Ports 0..65535 (ICMP: type and code).
+   */
+  pushV4Pcap(prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startHigh: number, startLow: number): number {
+    return this.pushV4To(true, prefix, src, dst, proto, sport, dport, startHigh, startLow);
+  }
+
+  private pushV4To(pcap: boolean, prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startHigh: number, startLow: number): number {
     if (prefix !== this.prefix) {
       const at = this.reserve(prefix.length);
       this.bytes.set(prefix, at);
@@ -172,14 +190,22 @@ export class IdentityBatch {
     // 64-byte slot, the flow id message the slot right after it.
     const c = this.end;
     const f = c + 64;
-    const fidLength = prefix.length + V4_MESSAGE_MAX;
+    const fidLength = prefix.length + (pcap ? PCAP_MESSAGE_MAX : V4_MESSAGE_MAX);
     this.room(f + slotBytes(fidLength));
     const k = this.pushCommunityId(c, c + (proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58 ? 16 : 12));
     const j = this.pushFlowId(f, f + fidLength);
     this.keys[k] = f + prefix.length;
-    const n = this.v4Count++;
-    if ((n + 1) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (n + 1) * V4_WORDS);
-    const w = this.v4;
+    let w: Int32Array<ArrayBuffer>;
+    let n: number;
+    if (pcap) {
+      n = this.pcapCount++;
+      if ((n + 1) * V4_WORDS > this.pcapV4.length) this.pcapV4 = ensure(this.pcapV4, (n + 1) * V4_WORDS);
+      w = this.pcapV4;
+    } else {
+      n = this.v4Count++;
+      if ((n + 1) * V4_WORDS > this.v4.length) this.v4 = ensure(this.v4, (n + 1) * V4_WORDS);
+      w = this.v4;
+    }
     const o = n * V4_WORDS;
     w[o] = c;
     w[o + 1] = f;
@@ -271,7 +297,9 @@ export class IdentityBatch {
     this.flowIdText = this.communityIdText + COMMUNITY_ID_TEXT_LENGTH * nc;
     const v4Table = (this.flowIdText + FLOW_ID_TEXT_LENGTH * nf + 3) & ~3;
     const nv4 = this.v4Count;
-    this.room(v4Table + 4 * V4_WORDS * nv4);
+    const npcap = this.pcapCount;
+    const pcapTable = v4Table + 4 * V4_WORDS * nv4;
+    this.room(pcapTable + 4 * V4_WORDS * npcap);
     // (Every table address is a multiple of 4: word index = address / 4.)
     const words = this.words;
     const c = cidTable >> 2;
@@ -294,6 +322,10 @@ export class IdentityBatch {
     for (let s = 0, o = 0; s < this.setCount; s++, o += 8) {
       this.wasm.flowsV4Set(t[o], t[o + 1], t[o + 2], t[o + 3], t[o + 4], t[o + 5], t[o + 6], t[o + 7], cidTable, keyTable, fidTable);
     }
+    if (npcap > 0) {
+      words.set(this.pcapV4.subarray(0, V4_WORDS * npcap), pcapTable >> 2);
+      this.wasm.flowsV4Pcap(pcapTable, npcap, fidTable);
+    }
     // One call for the messages, both hashes and both texts.
     this.wasm.run(v4Table, nv4, fidTable, cidTable, gc, cidDigests, nc, this.communityIdText, keyTable, gf, fidDigests, nf, this.flowIdText);
   }
@@ -303,6 +335,7 @@ export class IdentityBatch {
     this.communityIds = 0;
     this.flowIds = 0;
     this.v4Count = 0;
+    this.pcapCount = 0;
     this.setCount = 0;
     this.setFlows = 0;
     this.prefix = null;

@@ -433,7 +433,7 @@ function flowIdsBody(): number[] {
  * (0..65535, -1 absent), start time as high and low decimal halves (µs = high × 10^8 + low).
  * The bytes are `communityIdInput`'s and the decoder's flow id key's, byte for byte.
  */
-function flowsV4Body(set = false): number[] {
+function flowsV4Body(set = false, pcap = false): number[] {
   // flowsV4Set's parameters (see there); flowsV4's are the first three.
   const TABLE = 0;
   const COUNT = 1;
@@ -517,6 +517,27 @@ function flowsV4Body(set = false): number[] {
     value();
     c.store8(offset);
   };
+  /** `|source|port` of the IPFIX message (the exporter's address and port) at P (P advances). */
+  const exporter = () => {
+    byteAt(0, () => c.i32(124));
+    c.get(P).i32(1).op(OP_I32_ADD).set(P);
+    for (let j = 0; j < 4; j++) {
+      if (j > 0) {
+        byteAt(0, () => c.i32(46));
+        c.get(P).i32(1).op(OP_I32_ADD).set(P);
+      }
+      // the octet's text (4 bytes written, the length byte overwritten next)
+      c.get(SRC).i32(24 - 8 * j).op(OP_I32_SHR_U).i32(255).op(OP_I32_AND).i32(2).op(OP_I32_SHL).load(IDS_OCTETS).set(Q);
+      c.get(P).get(Q).store();
+      c.get(P).get(Q).i32(24).op(OP_I32_SHR_U).op(OP_I32_ADD).set(P);
+    }
+    byteAt(0, () => c.i32(124));
+    c.get(P).i32(1).op(OP_I32_ADD).set(P);
+    word(8).i32(0).op(OP_I32_GE_S, OP_IF, BLOCK_VOID);
+    word(8).set(V);
+    digits(false);
+    c.op(OP_END);
+  };
   c.countUp(I, COUNT, () => {
     c.get(TABLE).get(I).i32(set ? 28 : 4 * V4_WORDS).op(OP_I32_MUL).op(OP_I32_ADD).set(D);
     if (set) c.get(FIRST).get(I).get(STRIDE).op(OP_I32_MUL).op(OP_I32_ADD).set(C);
@@ -573,30 +594,13 @@ function flowsV4Body(set = false): number[] {
     byteAt(13, p);
     byteAt(14, () => q().i32(8).op(OP_I32_SHR_U));
     byteAt(15, q);
-    // The flow id message: prefix, the 30-byte hole, |source|port\0start.
+    // The flow id message: prefix, the 30-byte hole, |source|port\0start (pcap: \0start).
     word(1).tee(P);
     word(3);
     word(4).op(BULK, MEMORY_COPY, 0, 0);
     c.get(P);
     word(4).op(OP_I32_ADD).i32(30).op(OP_I32_ADD).set(P);
-    byteAt(0, () => c.i32(124));
-    c.get(P).i32(1).op(OP_I32_ADD).set(P);
-    for (let j = 0; j < 4; j++) {
-      if (j > 0) {
-        byteAt(0, () => c.i32(46));
-        c.get(P).i32(1).op(OP_I32_ADD).set(P);
-      }
-      // the octet's text (4 bytes written, the length byte overwritten next)
-      c.get(SRC).i32(24 - 8 * j).op(OP_I32_SHR_U).i32(255).op(OP_I32_AND).i32(2).op(OP_I32_SHL).load(IDS_OCTETS).set(Q);
-      c.get(P).get(Q).store();
-      c.get(P).get(Q).i32(24).op(OP_I32_SHR_U).op(OP_I32_ADD).set(P);
-    }
-    byteAt(0, () => c.i32(124));
-    c.get(P).i32(1).op(OP_I32_ADD).set(P);
-    word(8).i32(0).op(OP_I32_GE_S, OP_IF, BLOCK_VOID);
-    word(8).set(V);
-    digits(false);
-    c.op(OP_END);
+    if (!pcap) exporter();
     byteAt(0, () => c.i32(0));
     c.get(P).i32(1).op(OP_I32_ADD).set(P);
     word(10).op(OP_IF, BLOCK_VOID);
@@ -655,6 +659,12 @@ export interface Sha1Ids {
    * (`cids`, `keys`, `fids`: the layout `run` takes).
    */
   readonly flowsV4Set: (numbers: number, count: number, first: number, stride: number, k0: number, j0: number, prefixAt: number, prefixLength: number, cids: number, keys: number, fids: number) => void;
+  /**
+   * `flowsV4Pcap(table, count, fids)`: `flowsV4` for flows of a capture, whose flow id message is
+   * `prefix <hole> \0 start` (no exporter address and port; words 3..4 are the `site \0 sensor \0`
+   * prefix).
+   */
+  readonly flowsV4Pcap: (table: number, count: number, fids: number) => void;
   readonly run: (v4Table: number, nv4: number, fidTable: number, cidTable: number, gc: number, cidDigests: number, nc: number, cidText: number, keyTable: number, gf: number, fidDigests: number, nf: number, fidText: number) => void;
   readonly memory: WebAssembly.Memory;
 }
@@ -674,6 +684,7 @@ export function compileSha1Ids(): Sha1Ids | null {
       { params: 3, results: 0, body: flowsV4Body(), export: 'flowsV4' },
       { params: 13, results: 0, body: runBody(), export: 'run' },
       { params: 11, results: 0, body: flowsV4Body(true), export: 'flowsV4Set' },
+      { params: 3, results: 0, body: flowsV4Body(false, true), export: 'flowsV4Pcap' },
     ]);
     idsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }

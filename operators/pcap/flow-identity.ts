@@ -2,7 +2,8 @@
  * The Community ID and flow id of a batch's flows, hashed together when the batch is cut: each
  * flow writes its two hash inputs into the identity module's memory as it is written
  * (pipeline/identity-batch.ts: its Community ID input, then `site \0 sensor \0 [hole] \0 start`
- * with the start time's digits written directly), and `finish` runs the module once: it hashes
+ * with the start time's digits written directly; an IPv4 flow hands over its numbers and the
+ * module writes both, `pushV4Pcap`), and `finish` runs the module once: it hashes
  * all Community IDs, writes their text into the holes and into one run, hashes all flow ids and
  * writes their hex into a second run; each run goes into its column's bytes with one copy. The
  * same ids, byte for byte, as `communityIdBytes` and `flowId` of pipeline/flow-id.ts, without a
@@ -47,9 +48,15 @@ export class FlowIdentities {
       throw new Error(`flow ids of row ${k} not right after the previous row's`);
     }
     const w = this.batch;
+    if (site !== this.site || sensor !== this.sensor) this.setPrefix(site, sensor);
+    if (length === 4 && Number.isSafeInteger(tsStart) && tsStart >= 0 && srcPort >= 0 && srcPort <= 0xffff && dstPort >= 0 && dstPort <= 0xffff) {
+      // The module writes both messages of an IPv4 flow from its numbers.
+      const high = Math.floor(tsStart / 1e8);
+      w.pushV4Pcap(this.prefix, (src[0] << 24) | (src[1] << 16) | (src[2] << 8) | src[3], (dst[0] << 24) | (dst[1] << 16) | (dst[2] << 8) | dst[3], proto, srcPort, dstPort, high, tsStart - high * 1e8);
+      return;
+    }
     const cid = w.reserve(COMMUNITY_ID_INPUT_MAX);
     const j = w.pushCommunityId(cid, communityIdInput(w.bytes, cid, src, 0, dst, 0, length, proto, srcPort, dstPort));
-    if (site !== this.site || sensor !== this.sensor) this.setPrefix(site, sensor);
     const prefix = this.prefix;
     const start = w.reserve(prefix.length + COMMUNITY_ID_TEXT_LENGTH + 1 + TS_TEXT_MAX);
     const bytes = w.bytes;
