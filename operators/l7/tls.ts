@@ -135,10 +135,12 @@ export interface ClientHello {
   supportedVersions: number[];
   sni: string | null;
   alpn: string[];
+  /** The 32-bit hash of what JA3 and JA4 read (`shapeOf`), taken while parsing. */
+  shape: number;
 }
 
 function emptyHello(): ClientHello {
-  return { version: 0, ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], supportedVersions: [], sni: null, alpn: [] };
+  return { version: 0, ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], supportedVersions: [], sni: null, alpn: [], shape: 0 };
 }
 
 /** Parse a ClientHello handshake message (type byte first); null when it is not one. */
@@ -177,6 +179,19 @@ function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello |
   let ns = 0;
   let nv = 0;
   let na = 0;
+  // The shape's list hashes (`listHash`), taken as the values are read: no second pass over them.
+  let hc = LIST_SEED;
+  let he = LIST_SEED;
+  let hg = LIST_SEED;
+  let hp = LIST_SEED;
+  let hsa = LIST_SEED;
+  let hv = LIST_SEED;
+  let kc = 0;
+  let ke = 0;
+  let kg = 0;
+  let kp = 0;
+  let ksa = 0;
+  let kv = 0;
   hello.sni = null;
   o += 2 + 32;
   o += 1 + hs[o]; // session id
@@ -184,41 +199,86 @@ function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello |
   const cipherLen = u16(hs, o);
   o += 2;
   if (o + cipherLen > end) return null;
-  for (let i = 0; i + 1 < cipherLen; i += 2) ciphers[nc++] = u16(hs, o + i);
+  for (let i = 0; i + 1 < cipherLen; i += 2) {
+    const v = u16(hs, o + i);
+    ciphers[nc++] = v;
+    if (!isGrease(v)) {
+      hc = mix(hc, v);
+      kc++;
+    }
+  }
   o += cipherLen;
   if (o + 1 > end) return null;
   o += 1 + hs[o]; // compression methods
-  if (o + 2 > end) return cutLists(hello, nc, ne, ng, np, ns, nv, na);
-  const extEnd = Math.min(end, o + 2 + u16(hs, o));
-  o += 2;
-  while (o + 4 <= extEnd) {
-    const type = u16(hs, o);
-    const len = u16(hs, o + 2);
-    const d = o + 4;
-    const dEnd = Math.min(extEnd, d + len);
-    extensions[ne++] = type;
-    if (type === EXT_SNI && d + 5 <= dEnd && hs[d + 2] === 0) {
-      const n = u16(hs, d + 3);
-      if (d + 5 + n <= dEnd) hello.sni = latin1(hs, d + 5, d + 5 + n);
-    } else if (type === EXT_GROUPS && d + 2 <= dEnd) {
-      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) groups[ng++] = u16(hs, i);
-    } else if (type === EXT_POINT_FORMATS && d + 1 <= dEnd) {
-      for (let i = d + 1; i < Math.min(dEnd, d + 1 + hs[d]); i++) pointFormats[np++] = hs[i];
-    } else if (type === EXT_SIG_ALGS && d + 2 <= dEnd) {
-      for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) sigAlgs[ns++] = u16(hs, i);
-    } else if (type === EXT_SUPPORTED_VERSIONS && d + 1 <= dEnd) {
-      for (let i = d + 1; i + 1 < Math.min(dEnd, d + 1 + hs[d]); i += 2) supportedVersions[nv++] = u16(hs, i);
-    } else if (type === EXT_ALPN && d + 2 <= dEnd) {
-      const listEnd = Math.min(dEnd, d + 2 + u16(hs, d));
-      for (let i = d + 2; i < listEnd; ) {
-        const n = hs[i];
-        if (i + 1 + n > listEnd) break;
-        alpn[na++] = latin1(hs, i + 1, i + 1 + n);
-        i += 1 + n;
+  if (o + 2 <= end) {
+    const extEnd = Math.min(end, o + 2 + u16(hs, o));
+    o += 2;
+    while (o + 4 <= extEnd) {
+      const type = u16(hs, o);
+      const len = u16(hs, o + 2);
+      const d = o + 4;
+      const dEnd = Math.min(extEnd, d + len);
+      extensions[ne++] = type;
+      if (!isGrease(type)) {
+        he = mix(he, type);
+        ke++;
       }
+      if (type === EXT_SNI && d + 5 <= dEnd && hs[d + 2] === 0) {
+        const n = u16(hs, d + 3);
+        if (d + 5 + n <= dEnd) hello.sni = latin1(hs, d + 5, d + 5 + n);
+      } else if (type === EXT_GROUPS && d + 2 <= dEnd) {
+        for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) {
+          const v = u16(hs, i);
+          groups[ng++] = v;
+          if (!isGrease(v)) {
+            hg = mix(hg, v);
+            kg++;
+          }
+        }
+      } else if (type === EXT_POINT_FORMATS && d + 1 <= dEnd) {
+        // (one byte each: never GREASE)
+        for (let i = d + 1; i < Math.min(dEnd, d + 1 + hs[d]); i++) {
+          pointFormats[np++] = hs[i];
+          hp = mix(hp, hs[i]);
+          kp++;
+        }
+      } else if (type === EXT_SIG_ALGS && d + 2 <= dEnd) {
+        for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) {
+          const v = u16(hs, i);
+          sigAlgs[ns++] = v;
+          if (!isGrease(v)) {
+            hsa = mix(hsa, v);
+            ksa++;
+          }
+        }
+      } else if (type === EXT_SUPPORTED_VERSIONS && d + 1 <= dEnd) {
+        for (let i = d + 1; i + 1 < Math.min(dEnd, d + 1 + hs[d]); i += 2) {
+          const v = u16(hs, i);
+          supportedVersions[nv++] = v;
+          if (!isGrease(v)) {
+            hv = mix(hv, v);
+            kv++;
+          }
+        }
+      } else if (type === EXT_ALPN && d + 2 <= dEnd) {
+        const listEnd = Math.min(dEnd, d + 2 + u16(hs, d));
+        for (let i = d + 2; i < listEnd; ) {
+          const n = hs[i];
+          if (i + 1 + n > listEnd) break;
+          alpn[na++] = latin1(hs, i + 1, i + 1 + n);
+          i += 1 + n;
+        }
+      }
+      o = d + len;
     }
-    o = d + len;
   }
+  let h = shapeHead(hello.version, hello.sni !== null, na > 0 ? alpn[0] : '');
+  h = mix(h, mix(hc, 0x10000 + kc));
+  h = mix(h, mix(he, 0x10000 + ke));
+  h = mix(h, mix(hg, 0x10000 + kg));
+  h = mix(h, mix(hp, 0x10000 + kp));
+  h = mix(h, mix(hsa, 0x10000 + ksa));
+  hello.shape = mix(h, mix(hv, 0x10000 + kv));
   return cutLists(hello, nc, ne, ng, np, ns, nv, na);
 }
 
@@ -328,7 +388,7 @@ export function tlsVersionName(v: number): string {
 // Bounded; cleared when full.
 const FINGERPRINT_CACHE_SIZE = 4096;
 
-interface Shape extends Omit<ClientHello, 'sni' | 'alpn'> {
+interface Shape extends Omit<ClientHello, 'sni' | 'alpn' | 'shape'> {
   hasSni: boolean;
   alpn: string;
   ja3: string;
@@ -341,7 +401,12 @@ function mix(h: number, v: number): number {
   return Math.imul(h ^ v, 0x01000193);
 }
 
-function mixKept(h: number, values: readonly number[]): number {
+/** The seed of a list's hash. */
+const LIST_SEED = 0x811c9dc5;
+
+/** A list's part of the shape: its non-GREASE values and their count. */
+function listHash(values: readonly number[]): number {
+  let h = LIST_SEED;
   let n = 0;
   for (const v of values) {
     if (isGrease(v)) continue;
@@ -349,6 +414,25 @@ function mixKept(h: number, values: readonly number[]): number {
     n++;
   }
   return mix(h, 0x10000 + n);
+}
+
+/** The shape's hash up to its lists: version, SNI or not, the first ALPN protocol. */
+function shapeHead(version: number, hasSni: boolean, alpn: string): number {
+  let h = mix(LIST_SEED, version);
+  h = mix(h, hasSni ? 1 : 0);
+  for (let i = 0; i < alpn.length; i++) h = mix(h, alpn.charCodeAt(i));
+  return h;
+}
+
+/** The hash of what JA3 and JA4 read of `hello` (what the parser leaves in `hello.shape`). */
+export function shapeOf(hello: ClientHello): number {
+  let h = shapeHead(hello.version, hello.sni !== null, hello.alpn[0] ?? '');
+  h = mix(h, listHash(hello.ciphers));
+  h = mix(h, listHash(hello.extensions));
+  h = mix(h, listHash(hello.groups));
+  h = mix(h, listHash(hello.pointFormats));
+  h = mix(h, listHash(hello.sigAlgs));
+  return mix(h, listHash(hello.supportedVersions));
 }
 
 /** `kept` holds exactly the non-GREASE values of `values`, in order. */
@@ -392,18 +476,13 @@ function sameShape(e: Shape, h: ClientHello, alpn: string): boolean {
   );
 }
 
-/** JA3 hash and JA4 of a ClientHello, from the cache when the same shape was seen before. */
+/**
+ * JA3 hash and JA4 of a ClientHello, from the cache when the same shape was seen before (found by
+ * `hello.shape`, which the parser sets: a hello made otherwise needs `shapeOf`).
+ */
 export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string] {
   const alpn = hello.alpn[0] ?? '';
-  let h = mix(0x811c9dc5, hello.version);
-  h = mix(h, hello.sni !== null ? 1 : 0);
-  for (let i = 0; i < alpn.length; i++) h = mix(h, alpn.charCodeAt(i));
-  h = mixKept(h, hello.ciphers);
-  h = mixKept(h, hello.extensions);
-  h = mixKept(h, hello.groups);
-  h = mixKept(h, hello.pointFormats);
-  h = mixKept(h, hello.sigAlgs);
-  h = mixKept(h, hello.supportedVersions);
+  const h = hello.shape;
   const bucket = fingerprintCache.get(h);
   if (bucket !== undefined) for (const e of bucket) if (sameShape(e, hello, alpn)) return [e.ja3, e.ja4];
   const text = `${hello.version},${joinKept(hello.ciphers)},${joinKept(hello.extensions)},${joinKept(hello.groups)},${hello.pointFormats.join('-')}`;

@@ -1,13 +1,14 @@
 /**
  * The TLS dissector reads every ClientHello into one reused object; a sequence of hellos of
  * different sizes (long lists, then short ones, GREASE, SNI or not, ALPN or not) must give for each
- * the SNI, JA3 and JA4 of a fresh parse of that hello alone.
+ * the SNI, JA3 and JA4 of a fresh parse of that hello alone, and the shape hash the parser takes
+ * as it reads (the fingerprint cache's key) must be `shapeOf` the lists it read.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { inspectL7 } from '../../../operators/l7/inspect.ts';
-import { ja3, ja4, parseClientHello } from '../../../operators/l7/tls.ts';
+import { ja3, ja4, parseClientHello, shapeOf } from '../../../operators/l7/tls.ts';
 
 const u16 = (v: number) => [v >> 8, v & 255];
 
@@ -68,6 +69,8 @@ test('each ClientHello of a sequence gives the facts of a fresh parse', () => {
         assert.is(facts.tls_ja4, ja4(fresh));
         assert.equal(fresh.ciphers, h.ciphers);
         assert.equal(fresh.alpn, h.alpn);
+        // the shape hash taken while parsing is the one of the lists read
+        assert.is(fresh.shape, shapeOf(fresh));
       }
     }),
     { seed: 771, numRuns: 300 },
