@@ -115,18 +115,23 @@ test('NATS: batch frames arrive placed for Arrow to read their columns in place;
   for await (const b of syntheticSource({ site: 'a', sensor: 's', count: 40, batchSize: 10, seed: 5 }).batches()) frames.push(encodeTables(b.tables));
   for (let i = 0; i < frames.length; i++) await bus.publish('heir.frames.flows', `frame-${i}`, frames[i]);
   const inPlace: boolean[] = [];
-  await bus.consume('heir.frames.flows', async (m) => {
-    const i = Number(m.id.slice(6));
-    assert.equal(m.data, frames[i]);
-    const flows = decodeTables(m.data, m.id).flows;
-    inPlace[i] = flows.data.children.every((d) => !d.values || d.values.buffer === m.data.buffer);
-    if (i === 1) throw new Error('poison');
-  }, { durable: 'frames', maxDeliver: 1, maxInFlight: 4, idleExitMs: 800 });
-  assert.equal(inPlace, frames.map(() => true));
-  const dead: Uint8Array[] = [];
-  await bus.consume(bus.deadLetterSubject('heir.frames.flows'), async (m) => void dead.push(m.data.slice()), { durable: 'frames-dlq', idleExitMs: 800 });
-  assert.equal(dead, [frames[1]]);
-  await bus.close();
+  // Bytes compared as bytes: a frame that needed no move is still the client's Buffer.
+  const bytes = (d: Uint8Array) => new Uint8Array(d);
+  try {
+    await bus.consume('heir.frames.flows', async (m) => {
+      const i = Number(m.id.slice(6));
+      assert.equal(bytes(m.data), frames[i]);
+      const flows = decodeTables(m.data, m.id).flows;
+      inPlace[i] = flows.data.children.every((d) => !d.values || d.values.buffer === m.data.buffer);
+      if (i === 1) throw new Error('poison');
+    }, { durable: 'frames', maxDeliver: 1, maxInFlight: 4, idleExitMs: 800 });
+    assert.equal(inPlace, frames.map(() => true));
+    const dead: Uint8Array[] = [];
+    await bus.consume(bus.deadLetterSubject('heir.frames.flows'), async (m) => void dead.push(bytes(m.data)), { durable: 'frames-dlq', idleExitMs: 800 });
+    assert.equal(dead, [frames[1]]);
+  } finally {
+    await bus.close();
+  }
 });
 
 test.run();
