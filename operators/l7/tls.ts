@@ -5,6 +5,7 @@
  */
 import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
 import { X509Certificate } from 'node:crypto';
+import { pushRecord, recordOf, streamByte, type TlsRecords } from './tls-records.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const HANDSHAKE = 22;
@@ -40,14 +41,9 @@ let joined = new Uint8Array(16 * 1024);
  * and the server's certificate are read in place when each lies within one record (joining all
  * records copied every certificate a second time).
  */
-interface HandshakeRecords {
-  buf: Uint8Array;
-  /** Records held. */
-  count: number;
+interface HandshakeRecords extends TlsRecords {
   /** Bytes of the handshake stream. */
   total: number;
-  starts: Int32Array;
-  offsets: Int32Array;
   /** With one record: its payload (the whole stream). */
   view: Uint8Array;
 }
@@ -63,17 +59,7 @@ function handshakeRecords(buf: Uint8Array): HandshakeRecords {
   let o = 0;
   while (o + 5 <= buf.length && buf[o] === HANDSHAKE && buf[o + 1] === 3) {
     const len = u16(buf, o + 3);
-    if (r.count === r.starts.length) {
-      const starts = new Int32Array(r.count * 2);
-      const offsets = new Int32Array(r.count * 2);
-      starts.set(r.starts);
-      offsets.set(r.offsets);
-      r.starts = starts;
-      r.offsets = offsets;
-    }
-    r.starts[r.count] = o + 5;
-    r.offsets[r.count] = total;
-    r.count++;
+    pushRecord(r, o + 5, total);
     total += Math.min(buf.length, o + 5 + len) - o - 5;
     o += 5 + len;
   }
@@ -82,27 +68,14 @@ function handshakeRecords(buf: Uint8Array): HandshakeRecords {
   return r;
 }
 
-/** Record holding byte `h` of the handshake stream. */
-function recordAt(r: HandshakeRecords, h: number): number {
-  let k = r.count - 1;
-  while (k > 0 && r.offsets[k] > h) k--;
-  return k;
-}
-
-/** Byte `h` of the handshake stream. */
-function streamByte(r: HandshakeRecords, h: number): number {
-  const k = recordAt(r, h);
-  return r.buf[r.starts[k] + h - r.offsets[k]];
-}
-
 /** Bytes [from, to) of the handshake stream: a view when one record holds them, else joined into the scratch buffer. */
 function streamBytes(r: HandshakeRecords, from: number, to: number): Uint8Array {
-  const k = recordAt(r, from);
+  const k = recordOf(r, from);
   const end = k + 1 < r.count ? r.offsets[k + 1] : r.total;
   if (to <= end) return r.buf.subarray(r.starts[k] + from - r.offsets[k], r.starts[k] + to - r.offsets[k]);
   if (joined.length < to - from) joined = new Uint8Array(Math.max(to - from, joined.length * 2));
   for (let h = from, at = 0; h < to; ) {
-    const j = recordAt(r, h);
+    const j = recordOf(r, h);
     const jEnd = Math.min(to, j + 1 < r.count ? r.offsets[j + 1] : r.total);
     const s = r.starts[j] + h - r.offsets[j];
     joined.set(r.buf.subarray(s, s + jEnd - h), at);

@@ -4,6 +4,7 @@
  * long they are, and encrypted or unknown binary data needs nothing more; text protocols keep the
  * full allowance. This keeps the copy per flow near the size of the handshake instead of the limit.
  */
+import { pushRecord, recordOf, streamByte, type TlsRecords } from './tls-records.ts';
 
 /** Bytes worth keeping for a direction whose payload starts with `data[at, at + n)`; `limit` when unsure. */
 export function bytesWanted(data: Uint8Array, at: number, n: number, limit: number): number {
@@ -60,40 +61,19 @@ export function tlsServerSizeHint(data: Uint8Array, at: number, n: number): numb
   return first + 3 + ((data[at + first] << 16) | (data[at + first + 1] << 8) | data[at + first + 2]) + 5;
 }
 
-/** Handshake records joined without copying: where each record's payload starts in the buffer and in the joined stream. */
-interface Joined {
-  buf: Uint8Array;
-  starts: Int32Array;
-  offsets: Int32Array;
-  /** Records held in starts/offsets. */
-  count: number;
-}
-
-function recordOf(j: Joined, h: number): number {
-  let r = j.count - 1;
-  while (r > 0 && j.offsets[r] > h) r--;
-  return r;
-}
-
-/** Byte `h` of the joined stream. */
-function joinedByte(j: Joined, h: number): number {
-  const r = recordOf(j, h);
-  return j.buf[j.starts[r] + h - j.offsets[r]];
-}
-
 /** Big-endian 24-bit value at joined byte `h`. */
-function joinedU24(j: Joined, h: number): number {
-  return (joinedByte(j, h) << 16) | (joinedByte(j, h + 1) << 8) | joinedByte(j, h + 2);
+function joinedU24(j: TlsRecords, h: number): number {
+  return (streamByte(j, h) << 16) | (streamByte(j, h + 1) << 8) | streamByte(j, h + 2);
 }
 
 /** The buffer length that holds joined bytes [0, h). */
-function joinedEnd(j: Joined, h: number): number {
+function joinedEnd(j: TlsRecords, h: number): number {
   const r = recordOf(j, h - 1);
   return j.starts[r] + h - j.offsets[r];
 }
 
 /** Reused by every call (one per server packet until the answer is known): no garbage per call. */
-const scratch: Joined = { buf: new Uint8Array(0), starts: new Int32Array(64), offsets: new Int32Array(64), count: 0 };
+const scratch: TlsRecords = { buf: new Uint8Array(0), starts: new Int32Array(64), offsets: new Int32Array(64), count: 0 };
 
 /**
  * Bytes of a server direction opening with a ServerHello that the TLS facts read, once the kept
@@ -117,46 +97,36 @@ export function tlsServerBytesWanted(buf: Uint8Array, n: number): number {
       break;
     }
     const len = (buf[o + 3] << 8) | buf[o + 4];
-    if (hs.count === hs.starts.length) {
-      const starts = new Int32Array(hs.count * 2);
-      const offsets = new Int32Array(hs.count * 2);
-      starts.set(hs.starts);
-      offsets.set(hs.offsets);
-      hs.starts = starts;
-      hs.offsets = offsets;
-    }
-    hs.starts[hs.count] = o + 5;
-    hs.offsets[hs.count] = available;
-    hs.count++;
+    pushRecord(hs, o + 5, available);
     available += Math.min(len, n - o - 5);
     if (o + 5 + len > n) break;
     o += 5 + len;
   }
   // Not known yet: wait for more bytes, unless the handshake run has already ended.
   const unknown = ended ? n : -1;
-  if (available < 4 || joinedByte(hs, 0) !== 2) return unknown;
+  if (available < 4 || streamByte(hs, 0) !== 2) return unknown;
   const helloEnd = 4 + joinedU24(hs, 1);
   // Anything odd (a hello too short for its fields) keeps the whole allowance, as before.
   if (available < helloEnd || helloEnd < 4 + 2 + 32 + 1) return unknown;
   // The negotiated version: supported_versions (0x002b) in the ServerHello extensions, else the legacy field.
-  let version = (joinedByte(hs, 4) << 8) | joinedByte(hs, 5);
+  let version = (streamByte(hs, 4) << 8) | streamByte(hs, 5);
   let e = 4 + 2 + 32;
-  e += 1 + joinedByte(hs, e); // session id
+  e += 1 + streamByte(hs, e); // session id
   e += 3; // cipher suite and compression method
   if (e > helloEnd) return unknown;
   if (e + 2 <= helloEnd) {
-    const extEnd = Math.min(helloEnd, e + 2 + ((joinedByte(hs, e) << 8) | joinedByte(hs, e + 1)));
+    const extEnd = Math.min(helloEnd, e + 2 + ((streamByte(hs, e) << 8) | streamByte(hs, e + 1)));
     for (e += 2; e + 4 <= extEnd; ) {
-      const type = (joinedByte(hs, e) << 8) | joinedByte(hs, e + 1);
-      const len = (joinedByte(hs, e + 2) << 8) | joinedByte(hs, e + 3);
-      if (type === 0x002b && len === 2 && e + 6 <= extEnd) version = (joinedByte(hs, e + 4) << 8) | joinedByte(hs, e + 5);
+      const type = (streamByte(hs, e) << 8) | streamByte(hs, e + 1);
+      const len = (streamByte(hs, e + 2) << 8) | streamByte(hs, e + 3);
+      if (type === 0x002b && len === 2 && e + 6 <= extEnd) version = (streamByte(hs, e + 4) << 8) | streamByte(hs, e + 5);
       e += 4 + len;
     }
   }
   if (version > 0x0303) return joinedEnd(hs, helloEnd);
   for (let m = 0; ; ) {
     if (m + 4 > available) return unknown;
-    const type = joinedByte(hs, m);
+    const type = streamByte(hs, m);
     const len = joinedU24(hs, m + 1);
     if (type === 11) {
       const first = m + 7;
