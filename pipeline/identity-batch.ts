@@ -179,13 +179,7 @@ export class IdentityBatch {
   }
 
   private pushV4To(pcap: boolean, prefix: Uint8Array, src: number, dst: number, proto: number, sport: number, dport: number, startHigh: number, startLow: number): number {
-    if (prefix !== this.prefix) {
-      const at = this.reserve(prefix.length);
-      this.bytes.set(prefix, at);
-      this.end = at + ((prefix.length + 63) & ~63);
-      this.prefix = prefix;
-      this.prefixAt = at;
-    }
+    if (prefix !== this.prefix) this.usePrefix(prefix);
     // One room check for both messages: the Community ID input (12 or 16 bytes) takes one
     // 64-byte slot, the flow id message the slot right after it.
     const c = this.end;
@@ -222,6 +216,15 @@ export class IdentityBatch {
     return k;
   }
 
+  /** Copy an exporter's `prefix` into the memory once; the messages pushed after it refer to it. */
+  private usePrefix(prefix: Uint8Array): void {
+    const at = this.reserve(prefix.length);
+    this.bytes.set(prefix, at);
+    this.end = at + ((prefix.length + 63) & ~63);
+    this.prefix = prefix;
+    this.prefixAt = at;
+  }
+
   /**
    * Where `n` IPv4 flows of exporter prefix `prefix` may write their numbers for `pushV4Set`, seven
    * words each (source, destination, protocol, source port, destination port, start high and low
@@ -229,13 +232,7 @@ export class IdentityBatch {
    * `bytes` again afterwards (the memory may have grown).
    */
   v4SetNumbers(prefix: Uint8Array, n: number): number {
-    if (prefix !== this.prefix) {
-      const p = this.reserve(prefix.length);
-      this.bytes.set(prefix, p);
-      this.end = p + ((prefix.length + 63) & ~63);
-      this.prefix = prefix;
-      this.prefixAt = p;
-    }
+    if (prefix !== this.prefix) this.usePrefix(prefix);
     const at = this.end;
     const fidSlot = slotBytes(prefix.length + V4_MESSAGE_MAX);
     if (fidSlot > this.longest) this.longest = fidSlot;
