@@ -24,7 +24,7 @@
  * returns 1 and is decoded by the field-by-field path as a whole; nothing of it has been written
  * to the columns then.
  */
-import { F64, I32, name, section, sleb, uleb, vec } from '../pipeline/wasm-bytes.ts';
+import { F64, FunctionCode, I32, name, section, uleb, vec } from '../pipeline/wasm-bytes.ts';
 
 // ---- plan (the same operation and slot numbers as operators/ingest-ipfix.ts) -------------------
 
@@ -132,9 +132,6 @@ const OP_BR = 0x0c;
 const OP_BR_IF = 0x0d;
 const OP_RETURN = 0x0f;
 const OP_SELECT = 0x1b;
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
 const I32_LOAD = 0x28;
 const I32_LOAD8_U = 0x2d;
 const I32_STORE = 0x36;
@@ -142,7 +139,6 @@ const I32_STORE8 = 0x3a;
 const I32_LOAD16_U = 0x2f;
 const I32_STORE16 = 0x3b;
 const F64_STORE = 0x39;
-const I32_CONST = 0x41;
 const F64_CONST = 0x44;
 const I32_EQZ = 0x45;
 const I32_LT_U = 0x49;
@@ -173,24 +169,7 @@ const I32_TRUNC_F64_S = 0xaa;
 const F64_CONVERT_I32_U = 0xb8;
 
 /** Instruction writer of one function body. */
-class Asm {
-  readonly bytes: number[] = [];
-  op(...b: number[]): this {
-    for (const x of b) this.bytes.push(x);
-    return this;
-  }
-  get(l: number): this {
-    return this.op(LOCAL_GET, ...uleb(l));
-  }
-  set(l: number): this {
-    return this.op(LOCAL_SET, ...uleb(l));
-  }
-  tee(l: number): this {
-    return this.op(LOCAL_TEE, ...uleb(l));
-  }
-  i32(v: number): this {
-    return this.op(I32_CONST, ...sleb(v | 0));
-  }
+class Asm extends FunctionCode {
   f64(v: number): this {
     const b = new Uint8Array(new Float64Array([v]).buffer);
     return this.op(F64_CONST, ...b);

@@ -11,7 +11,7 @@
  * `flowsV4` below; pipeline/identity-batch.ts drives it.
  */
 
-import { I32, V128, moduleBytes, sleb, uleb } from './wasm-bytes.ts';
+import { FunctionCode, I32, V128, moduleBytes, sleb, uleb } from './wasm-bytes.ts';
 
 // Opcodes (WebAssembly core spec 2.0: control 5.4.1, variables 5.4.4, numeric 5.4.7, vector 5.4.8).
 const BLOCK_VOID = 0x40;
@@ -20,7 +20,6 @@ const OP_BR_IF = 0x0d;
 const OP_END = 0x0b;
 const OP_LOCAL_GET = 0x20;
 const OP_LOCAL_SET = 0x21;
-const OP_LOCAL_TEE = 0x22;
 const OP_I32_CONST = 0x41;
 const OP_I32_ADD = 0x6a;
 const OP_I32_SUB = 0x6b;
@@ -196,24 +195,7 @@ export const V4_WORDS = 12;
 export const IDS_GROUP = 4 * SETS;
 
 /** Instruction writer for the identity module's functions (one function at a time). */
-class Code {
-  readonly bytes: number[] = [];
-  op(...b: number[]): this {
-    this.bytes.push(...b);
-    return this;
-  }
-  get(l: number): this {
-    return this.op(OP_LOCAL_GET, ...uleb(l));
-  }
-  set(l: number): this {
-    return this.op(OP_LOCAL_SET, ...uleb(l));
-  }
-  tee(l: number): this {
-    return this.op(OP_LOCAL_TEE, ...uleb(l));
-  }
-  i32(v: number): this {
-    return this.op(OP_I32_CONST, ...sleb(v | 0));
-  }
+class Code extends FunctionCode {
   simd(op: number): this {
     return this.op(SIMD, ...uleb(op));
   }

@@ -1,14 +1,38 @@
 /**
  * The WebAssembly binary format, as far as HEIR's hand-assembled modules need it (core spec 2.0,
  * chapter 5): LEB128 integers, vectors, names, sections, and a whole module of functions over one
- * exported memory. The modules (operators/forest/walk-wasm.ts, pipeline/sha1-simd.ts) write their
- * function bodies with these; no toolchain and no binary file is involved.
+ * exported memory, and the core of an instruction writer. The modules (operators/forest/walk-wasm.ts,
+ * pipeline/sha1-simd.ts, operators/ipfix-wasm.ts) write their function bodies with these; no toolchain and no binary file is involved.
  */
 
 /** Value types (spec 5.3.1). */
 export const I32 = 0x7f;
 export const F64 = 0x7c;
 export const V128 = 0x7b;
+
+/**
+ * Instruction writer of one function body: the instructions on locals and constants every module
+ * uses (spec 5.4); a module extends it with its own.
+ */
+export class FunctionCode {
+  readonly bytes: number[] = [];
+  op(...b: number[]): this {
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+  get(l: number): this {
+    return this.op(0x20, ...uleb(l));
+  }
+  set(l: number): this {
+    return this.op(0x21, ...uleb(l));
+  }
+  tee(l: number): this {
+    return this.op(0x22, ...uleb(l));
+  }
+  i32(v: number): this {
+    return this.op(0x41, ...sleb(v | 0));
+  }
+}
 
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
