@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { abCpu } from './ab-cpu.ts';
 
 type Parse = typeof import('../operators/ingest-pcap.ts');
 type Chunks = typeof import('../pipeline/sources.ts');
@@ -31,16 +32,4 @@ async function once(side: (typeof sides)['now']): Promise<{ cpu: number; flows: 
   return { cpu: (c.user + c.system) / 1000, flows };
 }
 
-const cpu: Record<string, number[]> = { before: [], now: [] };
-for (const side of Object.values(sides)) await once(side);
-for (let i = 0; i < runs; i++) {
-  for (const [name, side] of Object.entries(sides)) {
-    const r = await once(side);
-    cpu[name].push(r.cpu);
-  }
-}
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const quartile = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 2];
-const best = (xs: number[]) => Math.min(...xs);
-for (const name of Object.keys(cpu)) console.log(`${name.padEnd(7)} CPU ms per parse: median ${med(cpu[name]).toFixed(0)}, lower quartile ${quartile(cpu[name]).toFixed(0)}, best ${best(cpu[name]).toFixed(0)}`);
-console.log(`now / before: median ${(med(cpu.now) / med(cpu.before)).toFixed(2)}, lower quartile ${(quartile(cpu.now) / quartile(cpu.before)).toFixed(2)}, best ${(best(cpu.now) / best(cpu.before)).toFixed(2)}`);
+await abCpu(sides, async (side) => (await once(side)).cpu, runs, 'parse', { warm: 1, digits: 0 });

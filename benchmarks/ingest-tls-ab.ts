@@ -8,6 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { abCpu } from './ab-cpu.ts';
 
 type Inspect = typeof import('../operators/l7/inspect.ts');
 const base = process.env.HEIR_BASE;
@@ -65,10 +66,4 @@ function once(side: Inspect): number {
   return (c.user + c.system) / 1000;
 }
 
-const cpu: Record<string, number[]> = { before: [], now: [] };
-for (let i = 0; i < 3; i++) for (const side of Object.values(sides)) once(side);
-for (let i = 0; i < runs; i++) for (const [name, side] of Object.entries(sides)) cpu[name].push(once(side));
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const best = (xs: number[]) => Math.min(...xs);
-for (const name of Object.keys(cpu)) console.log(`${name.padEnd(7)} CPU ms per ${records.length} hellos: median ${med(cpu[name]).toFixed(1)}, best ${best(cpu[name]).toFixed(1)}`);
-console.log(`now / before: median ${(med(cpu.now) / med(cpu.before)).toFixed(2)}, best ${(best(cpu.now) / best(cpu.before)).toFixed(2)}`);
+await abCpu(sides, once, runs, `${records.length} hellos`);
