@@ -25,16 +25,30 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
+/**
+ * Resolves once something accepts TCP connections on 127.0.0.1:`port`. The probe connection is
+ * closed from both sides before this resolves (its end is sent at once, whatever the server says is
+ * read and dropped, and the server's own close is awaited for up to a second), so a capture started
+ * next does not record the tail of the probe: a server that greets every connection, as vsftpd
+ * does, could otherwise send its banner to the probe after the capture began, and the recording
+ * would hold a second, login-less session.
+ */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
+      let connected = false;
       const s = createConnection({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
+        connected = true;
+        s.end();
       });
-      s.on('error', () => resolve(false));
+      s.resume();
+      const giveUp = setTimeout(() => s.destroy(), 1_000);
+      s.on('error', () => {});
+      s.on('close', () => {
+        clearTimeout(giveUp);
+        resolve(connected);
+      });
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
