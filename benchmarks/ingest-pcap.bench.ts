@@ -4,8 +4,8 @@
  * the worker started before the runs) against `softflowd -r` and `argus -r` on the same capture, run alternately so
  * they share the machine's load. The capture is every non-empty WiFi/mobile capture of the shared
  * medical-device set concatenated with mergecap (link type 101). Medians of HEIR_BENCH_REPS runs.
- * The tools run from a helper shell started first (benchmarks/ingest-tool-runner.ts): this process
- * does not fork while it holds the parsed data.
+ * The tools run from a helper process started first (benchmarks/ingest-tool-runner.ts): this process
+ * does not fork while it holds the parsed data, and a tool's CPU is its exact rusage.
  *
  *   npx tsx benchmarks/ingest-pcap.bench.ts [capture.pcap]
  */
@@ -62,7 +62,6 @@ async function heirSharded(parser: ShardedPcapParser): Promise<{ ms: number; cpu
 }
 
 async function external(cmd: string, args: string[]): Promise<{ ms: number; cpuMs: number }> {
-  // `time -f` would need GNU time; the child's CPU comes from the shell's `times` instead.
   const r = await toolRunner.run(cmd, args);
   return { ms: r.wall, cpuMs: r.cpu };
 }

@@ -12,14 +12,15 @@
  * 101), merged in timestamp order, then repeated with each copy shifted past the idle timeouts so
  * its flows are new flows, until it is at least HEIR_BENCH_MB (default 100) MB. The same copies are
  * also written as one file per source capture and copy (the multi-file rows). External tools are
- * timed as whole processes (wall around the spawn, user+system CPU from the shell's `times`, which
- * the kernel counts in 10 ms steps); their start-up and shutdown cost is measured on a 10-packet
- * capture and subtracted; they are run by a helper shell started first (benchmarks/ingest-tool-runner.ts),
+ * timed as whole processes (wall from spawn to exit, user+system CPU from the kernel's exact rusage
+ * of the tool); their start-up and shutdown cost is measured on a 10-packet
+ * capture and subtracted; they are run by a helper process started first (benchmarks/ingest-tool-runner.ts),
  * so this process never forks while it holds the parsed data (the copy-on-write faults after a
  * fork would be charged to the next in-process parse). In-process CPU is process.cpuUsage() (all threads, workers included);
  * module loading and the pool's start-up are outside the timed runs and printed apart. Runs
- * alternate between the readers so they share the machine's load; HEIR_BENCH_REPS (default 5)
- * runs, median and best.
+ * alternate between the readers so they share the machine's load, and each rep runs HEIR's
+ * one-thread parse and softflowd back to back; HEIR_BENCH_REPS (default 5) runs, median and best,
+ * and for HEIR against softflowd also the ratio within each rep (paired).
  *
  *   npx tsx benchmarks/ingest.bench.ts
  */
@@ -134,7 +135,7 @@ function writeCaptures() {
 const { capture, tiny, packetCount, split, splitBytes, sources, mergedPackets, oneCopy, copies } = writeCaptures();
 const size = statSync(capture).size;
 
-/** Wall and CPU time of a process, ms (CPU from the shell's `times`: the waited-for child's user + system), and its output. */
+/** Wall and CPU time of a process, ms (CPU: the tool's user + system from its rusage), and its output. */
 const timed = (cmd: string, args: string[]): Promise<ToolRun> => toolRunner.run(cmd, args);
 
 const parseOptions = { site: 'bench', sensor: 'bench', batchSize: 2000 };
@@ -231,20 +232,28 @@ const add = (name: string, wall: number, cpu: number) => {
 const flows: Record<string, number> = {};
 let packetsSeen = 0;
 let softflowdFlows = 0;
+/** Run a tool on the capture and on the 10-packet capture (its start-up), and record both. */
+async function toolRep(name: string, run: (f: string) => Promise<ToolRun>): Promise<void> {
+  const full = await run(capture);
+  const empty = await run(tiny);
+  add(name, full.wall, full.cpu);
+  add(`${name}:startup`, empty.wall, empty.cpu);
+  if (name === 'softflowd') softflowdFlows = Number(/Flows exported: (\d+)/.exec(full.out)?.[1] ?? 0);
+}
+// Each rep opens with HEIR's one-thread parse and softflowd back to back, the pair the target
+// compares, so the host's swings (the same parse took 83 ms in one quiet run and 121 ms in the
+// next) fall on both alike; the ratio is also taken within each rep (the paired ratios below).
 for (let rep = 0; rep < REPS; rep++) {
   for (const [name, run] of Object.entries(readers)) {
     const r = await inProcess(run);
     add(name, r.wall, r.cpu);
     flows[name] = r.flows;
-    if (name === 'heir') packetsSeen = r.packets;
+    if (name === 'heir') {
+      packetsSeen = r.packets;
+      await toolRep('softflowd', tools.softflowd);
+    }
   }
-  for (const [name, run] of Object.entries(tools)) {
-    const full = await run(capture);
-    const empty = await run(tiny);
-    add(name, full.wall, full.cpu);
-    add(`${name}:startup`, empty.wall, empty.cpu);
-    if (name === 'softflowd') softflowdFlows = Number(/Flows exported: (\d+)/.exec(full.out)?.[1] ?? 0);
-  }
+  for (const [name, run] of Object.entries(tools)) if (name !== 'softflowd') await toolRep(name, run);
 }
 await pool.close();
 await sharded.close();
@@ -278,7 +287,7 @@ const rows = [
   result('softflowd', 'softflowd -r', size, true),
   result('argus', 'argus -r', size, true),
 ];
-// A net time under 10 ms (the kernel's CPU accounting step) is within the start-up time's noise (argus waits about a second before it exits).
+// A net time under 10 ms is within the start-up time's noise (argus waits about a second before it exits).
 const NOISE_MS = 10;
 const rate = (bytes: number, ms: number) => (ms < NOISE_MS ? '   (within start-up noise)   ' : `${(bytes / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s ${((packetCount / ms) * 1000).toFixed(0).padStart(8)} pkt/s`);
 const ms = (a: number, b: number) => `${a.toFixed(0)}/${b.toFixed(0)}`.padStart(11);
@@ -301,3 +310,15 @@ for (const r of rows.slice(0, 6)) {
   const parts = [softflowd, argus].map((t) => `${t.name.split(' ')[0]} wall ${ratio(t.wall, r.wall)} (${ratio(t.bestWall, r.bestWall)}) cpu ${ratio(t.cpu, r.cpu)} (${ratio(t.bestCpu, r.bestCpu)})`);
   console.log(`  ${r.name.padEnd(30)} ${parts.join('   ')}`);
 }
+// The target's pair, rep by rep: softflowd's net time in a rep over HEIR's in the same rep.
+const paired = (measure: 'wall' | 'cpu') => {
+  const sf = samples.softflowd[measure];
+  const startup = median(samples['softflowd:startup'][measure]);
+  const xs = samples.heir[measure].map((mine, i) => (sf[i] - startup) / mine).sort((a, b) => a - b);
+  const q = (f: number) => xs[Math.min(xs.length - 1, Math.floor(f * xs.length))].toFixed(2);
+  return `median ${q(0.5)}, quartiles ${q(0.25)}–${q(0.75)}, range ${xs[0].toFixed(2)}–${xs[xs.length - 1].toFixed(2)}`;
+};
+console.log('');
+console.log(`HEIR one file / softflowd -r within each rep (run back to back; > 1 = HEIR faster), ${REPS} reps:`);
+console.log(`  wall ${paired('wall')}`);
+console.log(`  cpu  ${paired('cpu')}`);
