@@ -34,6 +34,45 @@ export function indexOfAscii(buf: Uint8Array, text: string, from = 0, end = buf.
   return -1;
 }
 
+/** ASCII letters to lower case, other bytes as they are (the folding of `hasAsciiNoCase`). */
+const LOWER = Uint8Array.from({ length: 256 }, (_, b) => (b >= 65 && b <= 90 ? b + 32 : b));
+
+/**
+ * An ASCII text (given in lower case) searched for in any letter case, skipping ahead the way of
+ * Boyer-Moore-Horspool: the byte under the text's last position tells how far the text can move
+ * without passing a match (its whole length for a byte the text does not hold), so most bytes are
+ * never looked at. The same matches as `indexOfAscii(buf, text, from, end, true)`.
+ */
+export class NoCaseNeedle {
+  private readonly text: string;
+  private readonly last: number;
+  private readonly lastByte: number;
+  /** Shift for each (lower-cased) byte under the text's last position. */
+  private readonly shift = new Uint8Array(256);
+
+  constructor(text: string) {
+    if (text.length === 0 || text.length > 255 || text !== text.toLowerCase() || /[^\x00-\x7f]/.test(text)) throw new Error(`needle must be 1-255 lower-case ASCII characters: ${JSON.stringify(text)}`);
+    this.text = text;
+    this.last = text.length - 1;
+    this.lastByte = text.charCodeAt(this.last);
+    this.shift.fill(text.length);
+    for (let j = 0; j < this.last; j++) this.shift[text.charCodeAt(j)] = this.last - j;
+  }
+
+  /** Offset of the first match in `buf[from, end)`, or -1. */
+  find(buf: Uint8Array, from = 0, end = buf.length): number {
+    const shift = this.shift;
+    const last = this.last;
+    const stop = Math.min(end, buf.length);
+    for (let i = Math.max(from, 0) + last; i < stop; ) {
+      const b = LOWER[buf[i]];
+      if (b === this.lastByte && hasAsciiNoCase(buf, this.text, i - last)) return i - last;
+      i += shift[b];
+    }
+    return -1;
+  }
+}
+
 // Node's native Latin-1 decoder (what Buffer#toString('latin1') calls), usable on any Uint8Array.
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 

@@ -4,7 +4,7 @@
  * password, never the password); the first response's Server header; 401 answers count as failed
  * logins when Basic credentials were sent.
  */
-import { cleanText, hasAscii, hasAsciiNoCase, latin1, lineEnd, lineEndIn, nextLine, sha256Hex, viewOf } from './bytes.ts';
+import { NoCaseNeedle, cleanText, hasAscii, hasAsciiNoCase, latin1, lineEnd, lineEndIn, nextLine, sha256Hex, viewOf } from './bytes.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '] as const;
@@ -93,6 +93,9 @@ function readMessage(buf: Uint8Array, view: DataView, at: number, want: number):
   return m;
 }
 
+/** The Authorization header's name, for a skipping search over kept requests. */
+const AUTH_NAME = new NoCaseNeedle(H_AUTH);
+
 /** White space of a JavaScript regular expression's \s among Latin-1 characters. */
 function isSpace(b: number): boolean {
   return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
@@ -151,8 +154,9 @@ export const http: L7Dissector = {
         out.login_user = colon >= 0 ? decoded.subarray(0, colon).toString('utf8') : decoded.toString('utf8');
         if (colon >= 0) out.login_secret_sha256 = sha256Hex(decoded.subarray(colon + 1));
       }
-      // Later requests add nothing once the first is read and a Basic login is found.
-      if (basic) break;
+      // Later requests add nothing once the first is read and a Basic login is found, nor when
+      // no Authorization header name follows in the kept bytes (their lines need no reading).
+      if (basic || m.next < 0 || AUTH_NAME.find(s.fwd, m.next) < 0) break;
       at = m.next;
     }
     let failures = 0;

@@ -1,12 +1,13 @@
 /**
  * latin1() of the dissectors' byte helpers gives one character per byte for any range (clamped to
  * the buffer), short and long, on whole buffers and on views into larger ones; lineEndIn() (four
- * bytes at a time) finds the line ends lineEnd() finds, from any start to any end.
+ * bytes at a time) finds the line ends lineEnd() finds, from any start to any end; NoCaseNeedle (a
+ * skipping search) finds what indexOfAscii finds ignoring case.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { latin1, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
+import { NoCaseNeedle, indexOfAscii, latin1, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
 
 /** The definition: each byte in [max(0, start), min(end, length)) as the character of that code. */
 function reference(buf: Uint8Array, start = 0, end = buf.length): string {
@@ -60,6 +61,24 @@ test('lineEndIn finds what lineEnd finds: header text, control bytes, high bytes
       }
     }
   }
+});
+
+test('NoCaseNeedle finds what indexOfAscii finds ignoring case: any needle, any letter case, any range', () => {
+  const enc = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
+  const flip = (t: string, up: boolean[]) => [...t].map((c, i) => (up[i % up.length] ? c.toUpperCase() : c)).join('');
+  const needle = fc.oneof(fc.constantFrom('authorization:', 'host:', 'a', 'aa', 'abab', 'zz:'), fc.string({ minLength: 1, maxLength: 6, unit: fc.constantFrom('a', 'b', 'z', ':', ' ', '\r') }));
+  fc.assert(
+    fc.property(needle, fc.array(fc.oneof(fc.constantFrom('authorization:', 'AUTHORIZATION', 'uthorization:', 'ab', 'zz', 'Host:', '\r\n'), fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b))), { maxLength: 16 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), fc.integer({ min: -2, max: 30 }), fc.integer({ min: 0, max: 80 }), (text, parts, up, from, end) => {
+      // The needle itself put in somewhere, in some letter case.
+      const bytes = enc(parts.join('') + flip(text, up) + parts.slice(0, 3).join(''));
+      const n = new NoCaseNeedle(text);
+      const want = indexOfAscii(bytes, text, Math.max(from, 0), Math.min(end, bytes.length), true);
+      assert.is(n.find(bytes, from, end), want, JSON.stringify([text, latin1(bytes), from, end]));
+      assert.is(n.find(bytes), indexOfAscii(bytes, text, 0, bytes.length, true));
+    }),
+    { seed: 1409, numRuns: 20000 },
+  );
+  assert.throws(() => new NoCaseNeedle('Host:'), /lower-case/);
 });
 
 test.run();

@@ -56,4 +56,17 @@ test('keep-alive: a Basic login in a later request, and 401s counted over every 
   assert.is(none.http_basic_auth, undefined);
 });
 
+test('keep-alive: a Basic login in the tenth request, header name in any case; none after a body holding z', () => {
+  const req = (extra = '') => `GET /z HTTP/1.1\r\nHost: pump\r\n${extra}\r\n`;
+  const basic = 'Basic ' + Buffer.from('tech:pw2').toString('base64');
+  const flow = (fwd: string) => inspectL7({ fwd: enc(fwd), bwd: enc('HTTP/1.1 200 OK\r\n\r\n'), proto: 6, srcPort: 40000, dstPort: 80 });
+  const late = flow(req().repeat(9) + req(`aUtHoRiZaTiOn: ${basic}\r\n`));
+  assert.is(late.login_user, 'tech');
+  assert.is(late.http_basic_auth, true);
+  const post = `POST /zz HTTP/1.1\r\nHost: pump\r\nContent-Length: 5\r\n\r\nzzzzz`;
+  const none = flow(req() + post + req('X-Zone: z\r\n'));
+  assert.is(none.http_basic_auth, undefined);
+  assert.is(none.http_path, '/z');
+});
+
 test.run();
