@@ -19,6 +19,14 @@ const FIRST_CAPACITY = 64;
 const FIRST_TEXT_BYTES = 4096;
 /** Strings at most this long are written character by character (longer ones natively). */
 const SHORT_TEXT = 48;
+/**
+ * Texts of this many characters or more (and at most KNOWN_MAX) are remembered as bytes per column,
+ * the first KNOWN_VALUES different ones (see ColumnStore.known): shorter ones are cheaper to write
+ * again (a lookup costs about as much as writing 12 characters).
+ */
+const KNOWN_MIN = 12;
+const KNOWN_MAX = 256;
+const KNOWN_VALUES = 256;
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
@@ -97,6 +105,12 @@ export class ColumnStore {
   private start = FIRST_CAPACITY;
   /** utf8: the last row set (rows are set in order). */
   private lastText = -1;
+  /**
+   * utf8: the UTF-8 bytes of texts set before (of KNOWN_MIN to KNOWN_MAX characters, the first
+   * KNOWN_VALUES different ones): a fact's text repeats from flow to flow (fingerprints, names,
+   * versions), and copying its bytes costs less than writing it character by character again.
+   */
+  private readonly known = new Map<string, Uint8Array>();
   /** utf8: rows 0 .. sameRows - 1 all hold `sameText`, not yet written as bytes (see `setSame`). */
   private sameText = '';
   private sameRows = 0;
@@ -227,10 +241,20 @@ export class ColumnStore {
   setStr(i: number, v: string | null): void {
     if (v === null) return;
     const n = v.length;
-    let at = this.beginText(i, 3 * n);
+    const knowable = n >= KNOWN_MIN && n <= KNOWN_MAX;
+    if (knowable) {
+      const bytes = this.known.get(v);
+      if (bytes !== undefined) {
+        const at = this.beginText(i, bytes.length);
+        this.text.set(bytes, at);
+        this.endText(i, at + bytes.length);
+        return;
+      }
+    }
+    const start = this.beginText(i, 3 * n);
+    let at = start;
     const text = this.text;
     if (n <= SHORT_TEXT) {
-      const start = at;
       for (let k = 0; k < n; k++) {
         const c = v.charCodeAt(k);
         if (c >= 0x80) {
@@ -241,6 +265,7 @@ export class ColumnStore {
       }
     } else at += text.write(v, at, 'utf8');
     this.endText(i, at);
+    if (knowable && this.known.size < KNOWN_VALUES) this.known.set(v, new Uint8Array(text.subarray(start, at)));
   }
 
   /**
