@@ -19,14 +19,8 @@ const FIRST_CAPACITY = 64;
 const FIRST_TEXT_BYTES = 4096;
 /** Strings at most this long are written character by character (longer ones natively). */
 const SHORT_TEXT = 48;
-/**
- * Texts of this many characters or more (and at most KNOWN_MAX) are remembered as bytes per column,
- * the first KNOWN_VALUES different ones (see ColumnStore.known): shorter ones are cheaper to write
- * again (a lookup costs about as much as writing 12 characters).
- */
-const KNOWN_MIN = 12;
-const KNOWN_MAX = 256;
-const KNOWN_VALUES = 256;
+/** Texts of this many characters or more are copied from the last row when they repeat (see ColumnStore.lastStr); shorter ones are as cheap to write again. */
+const REPEAT_MIN = 12;
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
@@ -106,11 +100,13 @@ export class ColumnStore {
   /** utf8: the last row set (rows are set in order). */
   private lastText = -1;
   /**
-   * utf8: the UTF-8 bytes of texts set before (of KNOWN_MIN to KNOWN_MAX characters, the first
-   * KNOWN_VALUES different ones): a fact's text repeats from flow to flow (fingerprints, names,
-   * versions), and copying its bytes costs less than writing it character by character again.
+   * utf8: the last text of REPEAT_MIN characters or more set with `setStr` in this batch, and where
+   * its bytes lie in `text` (fingerprints, server names, user agents: the same text often comes again
+   * in the next flow, and copying its bytes costs less than writing it character by character).
    */
-  private readonly known = new Map<string, Uint8Array>();
+  private lastStr: string | null = null;
+  private lastStrAt = 0;
+  private lastStrEnd = 0;
   /** utf8: rows 0 .. sameRows - 1 all hold `sameText`, not yet written as bytes (see `setSame`). */
   private sameText = '';
   private sameRows = 0;
@@ -161,6 +157,7 @@ export class ColumnStore {
     this.valid.fill(0, 0, length);
     this.textEnd = 0;
     this.lastText = -1;
+    this.lastStr = null;
     this.sameText = '';
     this.sameRows = 0;
   }
@@ -241,15 +238,13 @@ export class ColumnStore {
   setStr(i: number, v: string | null): void {
     if (v === null) return;
     const n = v.length;
-    const knowable = n >= KNOWN_MIN && n <= KNOWN_MAX;
-    if (knowable) {
-      const bytes = this.known.get(v);
-      if (bytes !== undefined) {
-        const at = this.beginText(i, bytes.length);
-        this.text.set(bytes, at);
-        this.endText(i, at + bytes.length);
-        return;
-      }
+    if (v === this.lastStr) {
+      // The text of the last row set with setStr again: its bytes copied (a fact repeats from flow to flow).
+      const bytes = this.lastStrEnd - this.lastStrAt;
+      const at = this.beginText(i, bytes);
+      this.text.copyWithin(at, this.lastStrAt, this.lastStrEnd);
+      this.endText(i, at + bytes);
+      return;
     }
     const start = this.beginText(i, 3 * n);
     let at = start;
@@ -265,7 +260,11 @@ export class ColumnStore {
       }
     } else at += text.write(v, at, 'utf8');
     this.endText(i, at);
-    if (knowable && this.known.size < KNOWN_VALUES) this.known.set(v, new Uint8Array(text.subarray(start, at)));
+    if (n >= REPEAT_MIN) {
+      this.lastStr = v;
+      this.lastStrAt = start;
+      this.lastStrEnd = at;
+    }
   }
 
   /**

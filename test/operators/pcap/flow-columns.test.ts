@@ -28,7 +28,7 @@ function macText(mac: number): string {
 test('text, addresses and MACs read back as written, batch after batch', () => {
   const b = new FlowColumns();
   // Texts that repeat from row to row and batch to batch too (a column copies the bytes of a text it wrote before).
-  const again = fc.constantFrom('t13d1516h2_8daaf6152771_02713d6af862', 'infusion-pump.ward3.example', 'Überwachungsmonitor Station 4', '\ud83d\ude00 patient monitor', 'Gerät äöü ÄÖÜ ß', 'abcdefghijkl', 'abcdefghijk', 'x'.repeat(256), 'y'.repeat(257));
+  const again = fc.constantFrom('t13d1516h2_8daaf6152771_02713d6af862', 'Überwachungsmonitor Station 4', '\ud83d\ude00 patient monitor', 'abcdefghijkl', 'abcdefghijk', 'y'.repeat(257));
   const text = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ maxLength: 300, unit: 'grapheme' }), fc.string({ maxLength: 60, unit: 'binary' }), again, again, fc.constant(null));
   const address = fc.oneof(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.array(fc.constantFrom(0, 0, 0, 1, 255, 0x20), { minLength: 16, maxLength: 16 }));
   const row = fc.record({ sni: text, host: text, addr: fc.option(address), mac: fc.option(fc.integer({ min: 0, max: 2 ** 48 - 1 })) });
