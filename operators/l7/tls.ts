@@ -18,7 +18,6 @@ const EXT_SIG_ALGS = 0x000d;
 const EXT_ALPN = 0x0010;
 const EXT_SUPPORTED_VERSIONS = 0x002b;
 
-const VERSION_NAME: Readonly<Record<number, string>> = { 0x0300: 'SSLv3', 0x0301: 'TLS1.0', 0x0302: 'TLS1.1', 0x0303: 'TLS1.2', 0x0304: 'TLS1.3' };
 const JA4_VERSION: Readonly<Record<number, string>> = { 0x0304: '13', 0x0303: '12', 0x0302: '11', 0x0301: '10', 0x0300: 's3', 0x0002: 's2' };
 
 /** GREASE values (RFC 8701) are ignored by JA3 and JA4. */
@@ -352,7 +351,22 @@ export function cipherText(v: number): string {
 
 /** Name of a TLS protocol version code. */
 export function tlsVersionName(v: number): string {
-  return VERSION_NAME[v] ?? `0x${hex4(v)}`;
+  // A switch, not an object keyed by the codes: 0x0300-0x0304 as keys made its elements a
+  // dictionary, a hash lookup per flow.
+  switch (v) {
+    case 0x0300:
+      return 'SSLv3';
+    case 0x0301:
+      return 'TLS1.0';
+    case 0x0302:
+      return 'TLS1.1';
+    case 0x0303:
+      return 'TLS1.2';
+    case 0x0304:
+      return 'TLS1.3';
+    default:
+      return `0x${hex4(v)}`;
+  }
 }
 
 // Devices repeat the same ClientHello shape on every connection: fingerprints are cached by what
