@@ -90,6 +90,35 @@ export function latin1(buf: Uint8Array, start = 0, end = buf.length): string {
   return latin1Slice.call(buf, from, to);
 }
 
+/** Slots of the table of recent texts `latin1Interned` hands out again. */
+const INTERNED_SLOTS = 1024;
+const interned: string[] = new Array<string>(INTERNED_SLOTS).fill('');
+
+/**
+ * `latin1` for texts that repeat from flow to flow (server names, ALPN protocol ids): the text is
+ * looked up by a hash of its bytes in a small table of recent texts and confirmed character by
+ * character, so a repeated text costs no new string (and is the same string object as before,
+ * which makes later comparisons of it cheap). Texts over 64 bytes are made as by `latin1`.
+ */
+export function latin1Interned(buf: Uint8Array, start = 0, end = buf.length): string {
+  const from = Math.max(0, start);
+  const to = Math.min(end, buf.length);
+  const n = to - from;
+  if (n <= 0 || n > 64) return latin1(buf, from, to);
+  let h = n;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
+  if (known.length === n) {
+    let k = 0;
+    while (k < n && known.charCodeAt(k) === buf[from + k]) k++;
+    if (k === n) return known;
+  }
+  const text = latin1(buf, from, to);
+  interned[slot] = text;
+  return text;
+}
+
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** Bytes as UTF-8 text (invalid sequences replaced). */

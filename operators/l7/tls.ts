@@ -3,7 +3,7 @@
  * supported_versions extension honoured, so TLS 1.3 is not mistaken for 1.2), cipher suite, SNI,
  * JA3 (MD5) and a JA4-style fingerprint of the ClientHello.
  */
-import { latin1, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
+import { latin1Interned, md5Hex, sha256Prefix12, u16 } from './bytes.ts';
 import { X509Certificate } from 'node:crypto';
 import { pushRecord, recordOf, streamByte, type TlsRecords } from './tls-records.ts';
 import type { L7Dissector, L7Facts, L7Streams } from './types.ts';
@@ -197,7 +197,7 @@ function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello |
       }
       if (type === EXT_SNI && d + 5 <= dEnd && hs[d + 2] === 0) {
         const n = u16(hs, d + 3);
-        if (d + 5 + n <= dEnd) hello.sni = latin1(hs, d + 5, d + 5 + n);
+        if (d + 5 + n <= dEnd) hello.sni = latin1Interned(hs, d + 5, d + 5 + n);
       } else if (type === EXT_GROUPS && d + 2 <= dEnd) {
         for (let i = d + 2; i + 1 < Math.min(dEnd, d + 2 + u16(hs, d)); i += 2) {
           const v = u16(hs, i);
@@ -237,7 +237,7 @@ function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello |
         for (let i = d + 2; i < listEnd; ) {
           const n = hs[i];
           if (i + 1 + n > listEnd) break;
-          alpn[na++] = latin1(hs, i + 1, i + 1 + n);
+          alpn[na++] = latin1Interned(hs, i + 1, i + 1 + n);
           i += 1 + n;
         }
       }
@@ -262,6 +262,15 @@ export interface ServerHello {
 
 /** Parse a ServerHello handshake message; the version is the supported_versions choice when present. */
 export function parseServerHello(hs: Uint8Array): ServerHello | null {
+  const hello = parseServerHelloInto(hs, { version: 0, cipher: 0 });
+  return hello === null ? null : { version: hello.version, cipher: hello.cipher };
+}
+
+/** The dissector's ServerHello, refilled for every flow. */
+const scratchServer: ServerHello = { version: 0, cipher: 0 };
+
+/** `parseServerHello` into `out` (returned, or null). */
+function parseServerHelloInto(hs: Uint8Array, out: ServerHello): ServerHello | null {
   if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== SERVER_HELLO) return null;
   const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
   let o = 4;
@@ -281,7 +290,9 @@ export function parseServerHello(hs: Uint8Array): ServerHello | null {
       o += 4 + len;
     }
   }
-  return { version, cipher };
+  out.version = version;
+  out.cipher = cipher;
+  return out;
 }
 
 /** JA3 string and MD5 of a ClientHello. */
@@ -468,10 +479,16 @@ function sameShape(e: Shape, h: ClientHello, alpn: string): boolean {
  * `hello.shape`, which the parser sets: a hello made otherwise needs `shapeOf`).
  */
 export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string] {
+  const e = fingerprintEntry(hello);
+  return [e.ja3, e.ja4];
+}
+
+/** The fingerprint cache's entry of `hello`'s shape (made when new): `ja3` and `ja4` are its fingerprints. */
+function fingerprintEntry(hello: ClientHello): Shape {
   const alpn = hello.alpn[0] ?? '';
   const h = hello.shape;
   const bucket = fingerprintCache.get(h);
-  if (bucket !== undefined) for (const e of bucket) if (sameShape(e, hello, alpn)) return [e.ja3, e.ja4];
+  if (bucket !== undefined) for (const e of bucket) if (sameShape(e, hello, alpn)) return e;
   const text = `${hello.version},${joinKept(hello.ciphers)},${joinKept(hello.extensions)},${joinKept(hello.groups)},${hello.pointFormats.join('-')}`;
   const entry: Shape = {
     version: hello.version,
@@ -493,7 +510,7 @@ export function fingerprints(hello: ClientHello): [ja3Hash: string, ja4: string]
   if (bucket !== undefined && fingerprintCache.has(h)) bucket.push(entry);
   else fingerprintCache.set(h, [entry]);
   fingerprintCount++;
-  return [entry.ja3, entry.ja4];
+  return entry;
 }
 
 /** The TLS dissector. */
@@ -506,10 +523,12 @@ export const tls: L7Dissector = {
     // read whole before the server side reuses the record map.
     const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHelloInto(helloBytes(handshakeRecords(s.fwd)), scratchHello) : null;
     const records = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeRecords(s.bwd) : null;
-    const server = records !== null ? parseServerHello(helloBytes(records)) : null;
+    const server = records !== null ? parseServerHelloInto(helloBytes(records), scratchServer) : null;
     if (client) {
       out.tls_sni = client.sni;
-      [out.tls_ja3, out.tls_ja4] = fingerprints(client);
+      const shape = fingerprintEntry(client);
+      out.tls_ja3 = shape.ja3;
+      out.tls_ja4 = shape.ja4;
       let top = -1;
       for (const v of client.supportedVersions) if (!isGrease(v) && v > top) top = v;
       out.tls_version = tlsVersionName(top >= 0 ? top : client.version);

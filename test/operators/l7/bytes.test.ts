@@ -2,12 +2,12 @@
  * latin1() of the dissectors' byte helpers gives one character per byte for any range (clamped to
  * the buffer), short and long, on whole buffers and on views into larger ones; lineEndIn() (four
  * bytes at a time) finds the line ends lineEnd() finds, from any start to any end; NoCaseNeedle (a
- * skipping search) finds what indexOfAscii finds ignoring case.
+ * skipping search) finds what indexOfAscii finds ignoring case; latin1Interned gives latin1's text.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { NoCaseNeedle, indexOfAscii, latin1, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
+import { NoCaseNeedle, indexOfAscii, latin1, latin1Interned, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
 
 /** The definition: each byte in [max(0, start), min(end, length)) as the character of that code. */
 function reference(buf: Uint8Array, start = 0, end = buf.length): string {
@@ -79,6 +79,24 @@ test('NoCaseNeedle finds what indexOfAscii finds ignoring case: any needle, any 
     { seed: 1409, numRuns: 20000 },
   );
   assert.throws(() => new NoCaseNeedle('Host:'), /lower-case/);
+});
+
+test('latin1Interned gives what latin1 gives, for texts seen before, new ones and ones sharing a table slot', () => {
+  // Few distinct byte values and short lengths: texts repeat, and many land in the same slot.
+  const bytes = fc.uint8Array({ maxLength: 90 }).map((b) => b.map((x) => [0x61, 0x62, 0x2e, 0xe9, 0x00, x][x % 6]));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(bytes, fc.integer({ min: -3, max: 95 }), fc.integer({ min: -3, max: 95 })), { maxLength: 40 }), (calls) => {
+      for (const [buf, start, end] of [...calls, ...calls]) {
+        assert.is(latin1Interned(buf, start, end), reference(buf, start, end));
+        assert.is(latin1Interned(buf), reference(buf));
+      }
+    }),
+    { seed: 1024, numRuns: 3000 },
+  );
+  // Every text of two letters a-z (676, more than fit the table's slots without collisions), twice.
+  for (let round = 0; round < 2; round++)
+    for (let a = 0; a < 26; a++)
+      for (let b = 0; b < 26; b++) assert.is(latin1Interned(Uint8Array.of(97 + a, 97 + b)), String.fromCharCode(97 + a, 97 + b));
 });
 
 test.run();
