@@ -3,10 +3,13 @@
  * on `feature[i]` at `threshold[i]`: a value ≤ threshold goes to i + 1, any other value (NaN too) to
  * `right[i]`. Leaves have feature -1 (pure: `right` is the class) or -2 (mixed: `right` is an offset
  * into `proba`). Prediction runs in WebAssembly (walk-wasm.ts: the same nodes laid out for the
- * module, rows in lockstep groups, tree by tree over blocks of rows); a plain JavaScript walk serves single rows
- * and is the reference the tests hold the WebAssembly walk to, bit for bit.
+ * module, rows in lockstep groups, tree by tree over blocks of rows; forests of small trees of
+ * voting leaves, as ml.js's import, predict their sums and classes through walk-masks.ts, each
+ * tree compiled to code); a plain JavaScript walk serves single rows and is the reference the
+ * tests hold the WebAssembly walks to, bit for bit.
  */
 import type { TreeArrays } from './tree-train.ts';
+import { MaskWalk } from './walk-masks.ts';
 import { LANES, WasmWalk } from './walk-wasm.ts';
 
 /** The forest's arrays, as kept in memory and in the model file. */
@@ -53,8 +56,14 @@ export class FlatForest implements FlatForestArrays {
   private readonly sortRows: boolean | undefined;
   /** Whether the WebAssembly walk lays leaves apart from split nodes (default: by tree size). */
   private readonly apart: boolean | undefined;
+  /**
+   * Whether sums and classes from zero go through the mask walk (walk-masks.ts) when the forest
+   * fits it (small trees of voting leaves); default yes, false for the lockstep walk alone (tests).
+   */
+  private readonly masks: boolean;
+  private maskWalk: MaskWalk | null | undefined;
 
-  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean; apart?: boolean } = {}) {
+  constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean; apart?: boolean; masks?: boolean } = {}) {
     this.classes = arrays.classes;
     this.features = arrays.features;
     this.roots = arrays.roots;
@@ -66,6 +75,7 @@ export class FlatForest implements FlatForestArrays {
     this.walk = options.walk ?? 'wasm';
     this.sortRows = options.sortRows;
     this.apart = options.apart;
+    this.masks = options.masks ?? true;
   }
 
   /** Join trees (in order) into one forest. */
@@ -115,8 +125,10 @@ export class FlatForest implements FlatForestArrays {
    */
   predictProba(x: Float64Array, rows: number, out: Float64Array = new Float64Array(rows * this.classes)): Float64Array {
     this.check(x, rows, out);
-    const wasm = this.wasmFor(rows);
-    if (wasm) wasm.accumulate(x, rows, out, 0, this.roots.length, true);
+    const masks = this.masksFor(rows);
+    const wasm = masks ? null : this.wasmFor(rows);
+    if (masks) masks.sums(x, rows, out, 0, this.roots.length);
+    else if (wasm) wasm.accumulate(x, rows, out, 0, this.roots.length, true);
     else {
       out.fill(0, 0, rows * this.classes);
       this.accumulateJs(x, rows, out, 0, this.roots.length);
@@ -182,6 +194,12 @@ export class FlatForest implements FlatForestArrays {
   predict(x: Float64Array, rows: number): Int32Array {
     const K = this.classes;
     const out = new Int32Array(rows);
+    const masks = this.masksFor(rows);
+    if (masks) {
+      // Straight from the vote counts: the classes the scaled sums give.
+      masks.predict(x, rows, out);
+      return out;
+    }
     const wasm = this.wasmFor(rows);
     if (wasm) {
       // Straight from the sums in the module's memory: the same products and comparisons.
@@ -217,6 +235,13 @@ export class FlatForest implements FlatForestArrays {
     if (this.walk !== 'wasm' || rows < LANES) return null;
     if (this.wasm === undefined) this.wasm = WasmWalk.create(this, this.sortRows, this.apart);
     return this.wasm;
+  }
+
+  /** The mask walk for sums from zero over `rows` rows, when the forest fits it; else null. */
+  private masksFor(rows: number): MaskWalk | null {
+    if (this.walk !== 'wasm' || !this.masks || rows < LANES) return null;
+    if (this.maskWalk === undefined) this.maskWalk = MaskWalk.create(this);
+    return this.maskWalk;
   }
 
   /** Add the leaf distributions of trees [from, to) into `out` (rows × classes), unscaled. */
