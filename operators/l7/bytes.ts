@@ -165,9 +165,20 @@ export function nextLine(buf: Uint8Array, eol: number, end = buf.length): number
   return eol;
 }
 
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
 /** Trimmed text with control characters dropped, cut to `max` characters; null when empty. */
 export function cleanText(text: string, max = 200): string | null {
-  const t = text.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  // Most text has no control character: then it is only trimmed (no regular expression run).
+  let t = text;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) {
+      t = text.replace(CONTROL, '');
+      break;
+    }
+  }
+  t = t.trim();
   if (t.length === 0) return null;
   return t.length > max ? t.slice(0, max) : t;
 }

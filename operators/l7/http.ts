@@ -96,6 +96,20 @@ function readMessage(buf: Uint8Array, view: DataView, at: number, want: number):
 /** The Authorization header's name, for a skipping search over kept requests. */
 const AUTH_NAME = new NoCaseNeedle(H_AUTH);
 
+/** The text before the first space (the first item of `split(' ')`, without the array). */
+export function firstWord(line: string): string {
+  const sp = line.indexOf(' ');
+  return sp < 0 ? line : line.slice(0, sp);
+}
+
+/** The text between the first and second space, undefined without a space (the second item of `split(' ')`). */
+export function secondWord(line: string): string | undefined {
+  const sp = line.indexOf(' ');
+  if (sp < 0) return undefined;
+  const sp2 = line.indexOf(' ', sp + 1);
+  return sp2 < 0 ? line.slice(sp + 1) : line.slice(sp + 1, sp2);
+}
+
 /** White space of a JavaScript regular expression's \s among Latin-1 characters. */
 function isSpace(b: number): boolean {
   return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
@@ -133,7 +147,8 @@ export const http: L7Dissector = {
       const m = readMessage(s.fwd, fwdView, at, n === 0 ? WANT_START | WANT_HOST_UA | WANT_AUTH : WANT_AUTH);
       if (!m) break;
       if (n === 0) {
-        const [method, target] = m.start.split(' ');
+        const method = firstWord(m.start);
+        const target = secondWord(m.start);
         out.http_method = method;
         if (target !== undefined) {
           let path = target.replace(/^[a-z]+:\/\/[^/]*/i, '');

@@ -2,12 +2,13 @@
  * latin1() of the dissectors' byte helpers gives one character per byte for any range (clamped to
  * the buffer), short and long, on whole buffers and on views into larger ones; lineEndIn() (four
  * bytes at a time) finds the line ends lineEnd() finds, from any start to any end; NoCaseNeedle (a
- * skipping search) finds what indexOfAscii finds ignoring case; latin1Interned gives latin1's text.
+ * skipping search) finds what indexOfAscii finds ignoring case; latin1Interned gives latin1's text;
+ * cleanText agrees with its regular expression form.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { NoCaseNeedle, indexOfAscii, latin1, latin1Interned, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
+import { NoCaseNeedle, cleanText, indexOfAscii, latin1, latin1Interned, lineEnd, lineEndIn, viewOf } from '../../../operators/l7/bytes.ts';
 
 /** The definition: each byte in [max(0, start), min(end, length)) as the character of that code. */
 function reference(buf: Uint8Array, start = 0, end = buf.length): string {
@@ -97,6 +98,21 @@ test('latin1Interned gives what latin1 gives, for texts seen before, new ones an
   for (let round = 0; round < 2; round++)
     for (let a = 0; a < 26; a++)
       for (let b = 0; b < 26; b++) assert.is(latin1Interned(Uint8Array.of(97 + a, 97 + b)), String.fromCharCode(97 + a, 97 + b));
+});
+
+test('cleanText: control characters dropped, trimmed, cut (the regular expression form), with or without control characters', () => {
+  const reference = (text: string, max: number) => {
+    const t = text.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+    return t.length === 0 ? null : t.length > max ? t.slice(0, max) : t;
+  };
+  const unit = fc.oneof(fc.constantFrom('a', ' ', '\t', '\r', '\n', '\u0000', '\u007f', '\u00a0', '\u2028', '\ufeff', 'é'), fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)));
+  fc.assert(
+    fc.property(fc.string({ maxLength: 30, unit }), fc.integer({ min: 1, max: 12 }), (text, max) => {
+      assert.is(cleanText(text, max), reference(text, max));
+      assert.is(cleanText(text), reference(text, 200));
+    }),
+    { seed: 200, numRuns: 10000 },
+  );
 });
 
 test.run();

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { isStatus401 } from '../../../operators/l7/http.ts';
+import { firstWord, isStatus401, secondWord } from '../../../operators/l7/http.ts';
 import { inspectL7 } from '../../../operators/l7/inspect.ts';
 
 const RE = /^HTTP\/\S+\s+401\b/;
@@ -67,6 +67,17 @@ test('keep-alive: a Basic login in the tenth request, header name in any case; n
   const none = flow(req() + post + req('X-Zone: z\r\n'));
   assert.is(none.http_basic_auth, undefined);
   assert.is(none.http_path, '/z');
+});
+
+test('the start line words are the first two items of split(\' \')', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 20, unit: fc.constantFrom('GET', ' ', '/', 'a', 'HTTP/1.1', '\t') }), (line) => {
+      const [a, b] = line.split(' ');
+      assert.is(firstWord(line), a);
+      assert.is(secondWord(line), b);
+    }),
+    { seed: 11, numRuns: 5000 },
+  );
 });
 
 test.run();
