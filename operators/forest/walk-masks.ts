@@ -48,7 +48,7 @@ const SKIP_SPLITS = 8;
 
 /** Opcodes (WebAssembly core spec 2.0, 5.4; SIMD instructions after the prefix 0xfd). */
 const OP = { block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10, i32leS: 0x4c, i32gtS: 0x4a, i32geS: 0x4e, i32and: 0x71, i32add: 0x6a, i32mul: 0x6c } as const;
-const SIMD = { load: 0x00, store: 0x0b, const: 0x0c, f64x2le: 0x4b, not: 0x4d, and: 0x4e, andnot: 0x4f, or: 0x50, anyTrue: 0x53, narrow16: 0x65, narrow32: 0x85, i16x8sub: 0x91 } as const;
+const SIMD = { load: 0x00, store: 0x0b, const: 0x0c, i16x8gtS: 0x31, f64x2le: 0x4b, not: 0x4d, and: 0x4e, andnot: 0x4f, or: 0x50, bitselect: 0x52, anyTrue: 0x53, narrow16: 0x65, narrow32: 0x85, i16x8sub: 0x91, i16x8maxS: 0x98 } as const;
 const VOID = 0x40;
 
 /** Instruction writer of the module's functions: FunctionCode and the SIMD instructions used here. */
@@ -69,13 +69,20 @@ class Code extends FunctionCode {
     for (let i = 0; i < 16; i++) this.op(byte);
     return this;
   }
+  /** A v128 of 8 equal 16-bit lanes. */
+  splat16(v: number): this {
+    this.simd(SIMD.const);
+    for (let i = 0; i < 8; i++) this.op(v & 0xff, (v >> 8) & 0xff);
+    return this;
+  }
 }
 
-/** Where the module keeps a block: its columns, the thresholds, the counters, a scratch slot (byte addresses). */
+/** Where the module keeps a block: its columns, the thresholds, the counters, each row's class, a scratch slot (byte addresses). */
 interface Areas {
   readonly columns: number;
   readonly thresholds: number;
   readonly counters: number;
+  readonly classes: number;
   readonly scratch: number;
   readonly end: number;
 }
@@ -84,8 +91,9 @@ function areasOf(features: number, classes: number, splits: number): Areas {
   const columns = 0;
   const thresholds = columns + features * BLOCK * 8;
   const counters = thresholds + splits * 16;
-  const scratch = counters + (BLOCK / GROUP) * classes * 16;
-  return { columns, thresholds, counters, scratch, end: scratch + 16 };
+  const classAt = counters + (BLOCK / GROUP) * classes * 16;
+  const scratch = classAt + BLOCK * 2;
+  return { columns, thresholds, counters, classes: classAt, scratch, end: scratch + 16 };
 }
 
 /** Splits in the subtree of node i. */
@@ -177,6 +185,29 @@ function runBody(trees: number): number[] {
   return code.op(OP.end).bytes;
 }
 
+/**
+ * classes(groups): each row's class of most votes, the first on ties, as 16-bit lanes at the
+ * classes area (8 rows of a group side by side): the counters compared class by class, 8 rows at once.
+ */
+function classesBody(K: number, areas: Areas): number[] {
+  const GROUPS = 0;
+  const GI = 1, CB = 2; // i32 locals
+  const BEST = 3, ARG = 4, V = 5; // v128 locals
+  const code = new Code().op(...vec([[2, I32], [3, V128]]));
+  code.i32(0).set(GI).op(OP.block, VOID, OP.loop, VOID);
+  code.get(GI).get(GROUPS).op(OP.i32geS, OP.brIf, 1);
+  code.get(GI).i32(K * 16).op(OP.i32mul).set(CB);
+  code.get(CB).vload(areas.counters).set(BEST).splat16(0).set(ARG);
+  for (let k = 1; k < K; k++) {
+    code.get(CB).vload(areas.counters + 16 * k).set(V);
+    code.splat16(k).get(ARG).get(V).get(BEST).simd(SIMD.i16x8gtS).simd(SIMD.bitselect).set(ARG);
+    code.get(BEST).get(V).simd(SIMD.i16x8maxS).set(BEST);
+  }
+  code.get(GI).i32(16).op(OP.i32mul).get(ARG).vstore(areas.classes);
+  code.get(GI).i32(1).op(OP.i32add).set(GI).op(OP.br, 0, OP.end, OP.end, OP.end);
+  return code.bytes;
+}
+
 /** Whether a forest goes through the mask walk: every leaf votes, and its trees are small and few enough. */
 export function maskWalkFits(forest: FlatForestArrays): boolean {
   const T = forest.roots.length;
@@ -192,6 +223,7 @@ export function maskWalkFits(forest: FlatForestArrays): boolean {
 /** A forest of voting leaves compiled to its own module. */
 export class MaskWalk {
   private readonly run: (t0: number, t1: number, groups: number) => void;
+  private readonly classesOf: (groups: number) => void;
   private readonly memory: WebAssembly.Memory;
   private readonly areas: Areas;
   private readonly features: number;
@@ -220,8 +252,10 @@ export class MaskWalk {
     const thresholdOf: number[] = [];
     const functions: WasmFunction[] = [{ params: 3, results: 0, body: runBody(T), export: 'run' }];
     for (let t = 0; t < T; t++) functions.push({ params: 1, results: 0, body: treeBody(forest, t, this.areas, thresholdOf) });
+    functions.push({ params: 1, results: 0, body: classesBody(forest.classes, this.areas), export: 'classes' });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(functions)), {});
     this.run = instance.exports.run as MaskWalk['run'];
+    this.classesOf = instance.exports.classes as MaskWalk['classesOf'];
     this.memory = instance.exports.memory as WebAssembly.Memory;
     const need = Math.ceil(this.areas.end / 65536) - this.memory.buffer.byteLength / 65536;
     if (need > 0) this.memory.grow(need);
@@ -259,25 +293,13 @@ export class MaskWalk {
    * gives (votes × (1 / trees) keep the votes' order: distinct counts up to 32,767 stay distinct).
    */
   predict(x: Float64Array, rows: number, dst: Int32Array): void {
-    const K = this.classes;
-    const counts = new Int16Array(this.memory.buffer);
-    const cw = this.areas.counters >> 1;
+    const classes = new Int16Array(this.memory.buffer);
+    const cw = this.areas.classes >> 1;
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const n = Math.min(BLOCK, rows - r0);
       this.block(x, r0, n, 0, this.trees);
-      for (let r = 0; r < n; r++) {
-        const c = cw + (r >> 3) * K * 8 + (r & 7);
-        let best = 0;
-        let most = counts[c];
-        for (let k = 1; k < K; k++) {
-          const v = counts[c + k * 8];
-          if (v > most) {
-            most = v;
-            best = k;
-          }
-        }
-        dst[r0 + r] = best;
-      }
+      this.classesOf(Math.ceil(n / GROUP));
+      for (let r = 0; r < n; r++) dst[r0 + r] = classes[cw + r];
     }
   }
 
