@@ -6,6 +6,7 @@
  * across files, so many small captures cost no megabyte allocation each.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { lendRead, returnRead } from './shared-bytes.ts';
 
 /** Default chunk size: 1 MiB. */
 export const FILE_CHUNK_BYTES = 1 << 20;
@@ -44,7 +45,9 @@ export function* fdChunks(fd: number, size: number, reuse: boolean, chunkBytes =
       yield n === bytes ? buf : buf.subarray(0, n);
     }
   }
-  const buf = take(bytes);
+  // The thread's shared read region when free (the pcap assembler copies kept payload out of it
+  // without a view: pipeline/shared-bytes.ts), else a pooled buffer.
+  const buf = lendRead(bytes) ?? take(bytes);
   try {
     for (;;) {
       const n = readSync(fd, buf, 0, bytes, position);
@@ -53,7 +56,7 @@ export function* fdChunks(fd: number, size: number, reuse: boolean, chunkBytes =
       yield buf.subarray(0, n);
     }
   } finally {
-    give(buf);
+    if (!returnRead(buf)) give(buf);
   }
 }
 

@@ -7,6 +7,7 @@
  * the first bytes of payload each way kept for application-layer inspection.
  */
 import { bytesWanted, opensServerHello, tlsServerBytesWanted, tlsServerSizeHint } from '../l7/wanted.ts';
+import { carveSlab, sharedBytes } from '../../pipeline/shared-bytes.ts';
 import type { DecodedPacket } from './decode.ts';
 
 /** Why a flow record was emitted. */
@@ -46,6 +47,22 @@ const ICMP6_PAIR: Readonly<Record<number, number>> = { 128: 129, 129: 128, 133: 
  * are carved from. A buffer comes back only once its flow has been handed over and read.
  */
 const buffers = { pool: [] as Uint8Array[][], slab: new Uint8Array(0), slabUsed: 0 };
+
+/**
+ * The thread's shared bytes (pipeline/shared-bytes.ts): slabs are carved from it while it has room,
+ * and a file is read into it, so payload goes from a chunk to an inspection buffer by one
+ * `copyWithin` over it (`copyKept`) instead of a `set()` of a new view.
+ */
+const shared = sharedBytes();
+const sharedBuffer = shared.buffer;
+
+/** Copy `n` bytes of `data` at `from` into `buf` at `to`. */
+function copyKept(buf: Uint8Array, to: number, data: Uint8Array, from: number, n: number): void {
+  if (buf.buffer === sharedBuffer && data.buffer === sharedBuffer) {
+    const at = data.byteOffset + from;
+    shared.copyWithin(buf.byteOffset + to, at, at + n);
+  } else buf.set(data.subarray(from, from + n), to);
+}
 
 /** Flow objects handed over and read, reused for new flows by every assembler of this thread (less garbage per flow). */
 const spareFlows: Flow[] = [];
@@ -524,11 +541,11 @@ export class FlowAssembler {
       const n = Math.min(p.payloadCap, this.inspectBytes);
       if (fwd && f.fwdLen === 0) {
         f.fwdBuf = this.acquire(n);
-        f.fwdBuf.set(p.data.subarray(p.payloadOff, p.payloadOff + n), 0);
+        copyKept(f.fwdBuf, 0, p.data, p.payloadOff, n);
         f.fwdLen = n;
       } else if (!fwd && f.bwdLen === 0) {
         f.bwdBuf = this.acquire(n);
-        f.bwdBuf.set(p.data.subarray(p.payloadOff, p.payloadOff + n), 0);
+        copyKept(f.bwdBuf, 0, p.data, p.payloadOff, n);
         f.bwdLen = n;
       }
     }
@@ -547,7 +564,8 @@ export class FlowAssembler {
     // New buffers are carved from a shared slab: one backing store per 256 KiB instead of one per
     // flow. Slabs start small and double, so a short capture does not zero a large one.
     if (buffers.slabUsed + size > buffers.slab.length) {
-      buffers.slab = new Uint8Array(Math.max(Math.min(SLAB_BYTES, buffers.slab.length * 2), FIRST_SLAB_BYTES, size));
+      const bytes = Math.max(Math.min(SLAB_BYTES, buffers.slab.length * 2), FIRST_SLAB_BYTES, size);
+      buffers.slab = carveSlab(bytes) ?? new Uint8Array(bytes);
       buffers.slabUsed = 0;
     }
     const view = buffers.slab.subarray(buffers.slabUsed, buffers.slabUsed + size);
@@ -615,7 +633,7 @@ export class FlowAssembler {
       }
       const grown = this.acquire(Math.min(limit, size));
       if (buf) {
-        grown.set(buf.subarray(0, have));
+        copyKept(grown, 0, buf, 0, have);
         this.release(buf);
       }
       buf = grown;
@@ -623,7 +641,7 @@ export class FlowAssembler {
     const data = p.data;
     // Short copies in a loop; longer ones natively (a view costs less than the loop then).
     if (need - have <= 32) for (let i = have, j = off; i < need; i++, j++) buf[i] = data[j];
-    else buf.set(data.subarray(off, off + need - have), have);
+    else copyKept(buf, have, data, off, need - have);
     if (wanted < 0 && need >= 9) wanted = bytesWanted(buf, 0, need, this.inspectBytes);
     // A ServerHello before TLS 1.3 keeps the allowance until the kept bytes show where the first
     // certificate ends (or that the version is 1.3, or that no certificate follows).
