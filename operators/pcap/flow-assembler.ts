@@ -56,9 +56,23 @@ const buffers = { pool: [] as Uint8Array[][], slab: new Uint8Array(0), slabUsed:
 const shared = sharedBytes();
 const sharedBuffer = shared.buffer;
 
-/** Copy `n` bytes of `data` at `from` into `buf` at `to`. */
+/**
+ * Whether every slab of this thread lies in the shared bytes (so does every inspection buffer):
+ * true until the shared slab region runs out. Asking a typed array for its `buffer` costs more
+ * than the copy of a short payload, so it is asked once per slab and once per source array.
+ */
+let slabsShared = true;
+/** The source array of the last copy (a chunk holds many packets) and whether it lies in the shared bytes. */
+let lastSource: Uint8Array | null = null;
+let lastSourceShared = false;
+
+/** Copy `n` bytes of `data` at `from` into `buf` (an inspection buffer) at `to`. */
 function copyKept(buf: Uint8Array, to: number, data: Uint8Array, from: number, n: number): void {
-  if (buf.buffer === sharedBuffer && data.buffer === sharedBuffer) {
+  if (data !== lastSource) {
+    lastSource = data;
+    lastSourceShared = data.buffer === sharedBuffer;
+  }
+  if (slabsShared && lastSourceShared) {
     const at = data.byteOffset + from;
     shared.copyWithin(buf.byteOffset + to, at, at + n);
   } else buf.set(data.subarray(from, from + n), to);
@@ -565,7 +579,9 @@ export class FlowAssembler {
     // flow. Slabs start small and double, so a short capture does not zero a large one.
     if (buffers.slabUsed + size > buffers.slab.length) {
       const bytes = Math.max(Math.min(SLAB_BYTES, buffers.slab.length * 2), FIRST_SLAB_BYTES, size);
-      buffers.slab = carveSlab(bytes) ?? new Uint8Array(bytes);
+      const carved = carveSlab(bytes);
+      if (carved === null) slabsShared = false;
+      buffers.slab = carved ?? new Uint8Array(bytes);
       buffers.slabUsed = 0;
     }
     const view = buffers.slab.subarray(buffers.slabUsed, buffers.slabUsed + size);

@@ -2,7 +2,7 @@
  * The thread's shared bytes: the read region is lent to one reader at a time and comes back; slabs
  * are disjoint and run out; a file read through it (alone or beside another reader) yields its
  * bytes; and pcap flows parsed from chunks in it (payload copied by copyWithin) are the flows parsed
- * from fresh chunks (payload copied by set) on real captures.
+ * from fresh chunks (payload copied by set) on real captures, also once the slab region is used up.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileChunks, fileChunksReused } from '../../pipeline/file-chunks.ts';
 import { SHARED_READ_BYTES, SHARED_SLAB_BYTES, carveSlab, isShared, lendRead, returnRead, sharedBytes } from '../../pipeline/shared-bytes.ts';
 import { parsePcap } from '../../operators/ingest-pcap.ts';
+import { ipv4, pcapFile, tcp, type Frame } from '../helpers/packets.ts';
 
 test('the read region: lent once, given back, too large refused, other buffers ignored', () => {
   const a = lendRead(1000);
@@ -75,29 +76,40 @@ test('a file read through the region, alone and beside a second reader, yields i
   }
 });
 
-test('pcap flows from chunks in the shared region equal those from fresh chunks (real captures)', async () => {
-  const root = new URL('../../../shared/datasets/pcaps/medical-devices/babymonitor/wifi/', import.meta.url).pathname;
-  const files = readdirSync(root).filter((f) => f.endsWith('.pcap')).sort().slice(0, 12);
-  assert.ok(files.length > 0, `no captures under ${root}`);
+const CAPTURES = new URL('../../../shared/datasets/pcaps/medical-devices/babymonitor/wifi/', import.meta.url).pathname;
+
+/** Flows of a capture file parsed from chunks in the shared region and from fresh chunks: the same rows (JSON), returned. */
+async function sameFlows(path: string): Promise<string[]> {
+  const rows = async (chunks: AsyncIterable<Uint8Array>) => {
+    const out: string[] = [];
+    for await (const o of parsePcap(chunks, { site: 's', sensor: 'x', input: path, batchSize: 64 })) {
+      for (const r of o.flows ?? []) out.push(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    }
+    return out;
+  };
+  const viaShared = await rows(fileChunksReused(path));
+  assert.equal(viaShared, await rows(fileChunks(path)), path);
+  return viaShared;
+}
+
+/** Parse real captures from chunks in the shared region and from fresh chunks: the same flows. */
+async function sameFlowsBothWays(count: number): Promise<void> {
+  const files = readdirSync(CAPTURES).filter((f) => f.endsWith('.pcap')).sort().slice(0, count);
+  assert.ok(files.length > 0, `no captures under ${CAPTURES}`);
   let flows = 0;
   let l7 = 0;
   for (const name of files) {
-    const path = join(root, name);
-    const rows = async (chunks: AsyncIterable<Uint8Array>) => {
-      const out: string[] = [];
-      for await (const o of parsePcap(chunks, { site: 's', sensor: 'x', input: path, batchSize: 64 })) {
-        for (const r of o.flows ?? []) out.push(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
-      }
-      return out;
-    };
-    const viaShared = await rows(fileChunksReused(path));
-    const viaFresh = await rows(fileChunks(path));
-    assert.equal(viaShared, viaFresh, name);
+    const path = join(CAPTURES, name);
+    const viaShared = await sameFlows(path);
     flows += viaShared.length;
     l7 += viaShared.filter((r) => !r.includes('"l7_proto":null')).length;
   }
-  assert.ok(flows > 50 && l7 > 10, `too few flows with L7 facts to tell (${flows}, ${l7})`);
-  assert.ok(readFileSync(join(root, files[0])).length > 0);
+  assert.ok(flows > 4 * count && l7 > count, `too few flows with L7 facts to tell (${flows}, ${l7})`);
+  assert.ok(readFileSync(join(CAPTURES, files[0])).length > 0);
+}
+
+test('pcap flows from chunks in the shared region equal those from fresh chunks (real captures)', async () => {
+  await sameFlowsBothWays(12);
 });
 
 test('slabs are disjoint views of the shared bytes until the slab region runs out', () => {
@@ -114,6 +126,33 @@ test('slabs are disjoint views of the shared bytes until the slab region runs ou
   }
   assert.ok(total <= SHARED_SLAB_BYTES && total > SHARED_SLAB_BYTES / 4);
   assert.is(carveSlab(1 << 30), null);
+});
+
+test('with the slab region used up, the assembler takes slabs of its own and the flows stay the same', async () => {
+  while (carveSlab(1 << 16) !== null);
+  while (carveSlab(8) !== null);
+  await sameFlowsBothWays(6);
+  // 3,000 HTTP connections open at once: more inspection buffers than the pool holds, so new
+  // slabs (now outside the shared bytes) are taken while payload still comes from shared chunks.
+  const frames: Frame[] = [];
+  const text = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
+  for (let k = 0; k < 3000; k++) {
+    const client = `10.${(k >> 8) & 255}.${k & 255}.2`;
+    const request = text(`GET /device/${k} HTTP/1.1\r\nHost: pump-${k}.ward\r\nUser-Agent: monitor/${k % 7}\r\n\r\n`);
+    const response = text(`HTTP/1.1 200 OK\r\nServer: infusion-${k % 5}\r\nContent-Length: 0\r\n\r\n`);
+    frames.push({ ts: 1_000_000 + k, data: ipv4(client, '10.9.9.9', 6, tcp(40000 + (k % 20000), 80, 0x18, 1000, request)) });
+    frames.push({ ts: 2_000_000 + k, data: ipv4('10.9.9.9', client, 6, tcp(80, 40000 + (k % 20000), 0x18, 5000, response)) });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'heir-shared-'));
+  try {
+    const path = join(dir, 'many.pcap');
+    writeFileSync(path, pcapFile(101, frames));
+    const rows = await sameFlows(path);
+    assert.is(rows.length, 3000);
+    assert.ok(rows.every((r) => r.includes('"http_server":"infusion-')), 'every flow read its response');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
