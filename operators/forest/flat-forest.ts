@@ -9,7 +9,7 @@
  * tests hold the WebAssembly walks to, bit for bit.
  */
 import type { TreeArrays } from './tree-train.ts';
-import { MaskWalk } from './walk-masks.ts';
+import { MaskWalk, maskWalkAfter } from './walk-masks.ts';
 import { LANES, WasmWalk } from './walk-wasm.ts';
 
 /** The forest's arrays, as kept in memory and in the model file. */
@@ -58,10 +58,13 @@ export class FlatForest implements FlatForestArrays {
   private readonly apart: boolean | undefined;
   /**
    * Whether sums and classes from zero go through the mask walk (walk-masks.ts) when the forest
-   * fits it (small trees of voting leaves); default yes, false for the lockstep walk alone (tests).
+   * fits it (small trees of voting leaves): true from the first call, false never (the lockstep
+   * walk alone); by default once the forest has been asked for as many rows as compiling it is
+   * worth (maskWalkAfter).
    */
-  private readonly masks: boolean;
+  private readonly masks: boolean | undefined;
   private maskWalk: MaskWalk | null | undefined;
+  private rowsAsked = 0;
 
   constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean; apart?: boolean; masks?: boolean } = {}) {
     this.classes = arrays.classes;
@@ -75,7 +78,7 @@ export class FlatForest implements FlatForestArrays {
     this.walk = options.walk ?? 'wasm';
     this.sortRows = options.sortRows;
     this.apart = options.apart;
-    this.masks = options.masks ?? true;
+    this.masks = options.masks;
   }
 
   /** Join trees (in order) into one forest. */
@@ -239,8 +242,12 @@ export class FlatForest implements FlatForestArrays {
 
   /** The mask walk for sums from zero over `rows` rows, when the forest fits it; else null. */
   private masksFor(rows: number): MaskWalk | null {
-    if (this.walk !== 'wasm' || !this.masks || rows < LANES) return null;
-    if (this.maskWalk === undefined) this.maskWalk = MaskWalk.create(this);
+    if (this.walk !== 'wasm' || this.masks === false || rows < LANES) return null;
+    if (this.maskWalk === undefined) {
+      this.rowsAsked += rows;
+      if (this.masks === undefined && this.rowsAsked < maskWalkAfter(this)) return null;
+      this.maskWalk = MaskWalk.create(this);
+    }
     return this.maskWalk;
   }
 

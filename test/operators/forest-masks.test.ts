@@ -7,7 +7,7 @@ import { FlatForest, type FlatForestArrays } from '../../operators/forest/flat-f
 import { importMlRandomForest } from '../../operators/forest/import-mljs.ts';
 import { Rng } from '../../operators/forest/rng.ts';
 import { trainForest } from '../../operators/forest/train-forest.ts';
-import { MaskWalk, maskWalkFits } from '../../operators/forest/walk-masks.ts';
+import { MaskWalk, maskWalkAfter, maskWalkFits } from '../../operators/forest/walk-masks.ts';
 import { setWarningSink } from '../../pipeline/warn.ts';
 
 setWarningSink(null);
@@ -58,7 +58,7 @@ function edgeRows(forest: FlatForestArrays, data: Float64Array, rows: number, se
 function sameAsWalks(arrays: FlatForestArrays, x: Float64Array, what: string): void {
   assert.ok(maskWalkFits(arrays), `${what}: the forest fits the mask walk`);
   assert.ok(MaskWalk.create(arrays) !== null, `${what}: the mask walk compiles`);
-  const masks = new FlatForest(arrays);
+  const masks = new FlatForest(arrays, { masks: true });
   const lockstep = new FlatForest(arrays, { masks: false });
   const plain = new FlatForest(arrays, { walk: 'js' });
   const d = arrays.features;
@@ -183,7 +183,39 @@ test('the mask walk refuses what it cannot count: mixed leaves, more than 32,767
   assert.not.ok(maskWalkFits(chain));
   // Which the forest still predicts, through the lockstep walk.
   const x = Float64Array.from({ length: 40 }, (_, i) => i * 5.5);
-  sameBits(new FlatForest(chain).predictProba(x, 40), new FlatForest(chain, { walk: 'js' }).predictProba(x, 40), 'chain of splits');
+  sameBits(new FlatForest(chain, { masks: true }).predictProba(x, 40), new FlatForest(chain, { walk: 'js' }).predictProba(x, 40), 'chain of splits');
+});
+
+test('by default a forest takes the mask walk once it has been asked for enough rows, with the same results', () => {
+  const d = cic.features.length;
+  const all = takeRows(cic, 'category', Int32Array.from({ length: cic.rows }, (_, i) => (i * 7919) % cic.rows));
+  const ml = new RF.RandomForestClassifier({ nEstimators: 10, seed: 2, maxFeatures: 0.3, noOOB: true });
+  ml.train(Array.from({ length: 300 }, (_, i) => Array.from(all.x.subarray(i * d, (i + 1) * d))), Array.from(all.y.subarray(0, 300)));
+  const forest = importMlRandomForest(JSON.parse(JSON.stringify(ml.toJSON())), d, 6);
+  const rows = cic.rows;
+  const after = maskWalkAfter(forest);
+  assert.ok(after > 2 * rows, `${after} rows`);
+  const reference = new FlatForest(forest, { walk: 'js' }).predictProba(all.x, rows);
+  const classes = new FlatForest(forest, { walk: 'js' }).predict(all.x, rows);
+  const created: string[] = [];
+  const original = MaskWalk.create;
+  MaskWalk.create = (arrays) => {
+    created.push('mask walk');
+    return original.call(MaskWalk, arrays);
+  };
+  try {
+    for (let asked = 0; asked < after + 3 * rows; ) {
+      sameBits(forest.predictProba(all.x, rows), reference, `after ${asked} rows`);
+      asked += rows;
+      assert.is(created.length, asked >= after ? 1 : 0, `${asked} rows asked`);
+      assert.equal(forest.predict(all.x, rows), classes, `after ${asked} rows`);
+      asked += rows;
+      // Compiled at the call that brings the rows asked to `after`, and once.
+      assert.is(created.length, asked >= after ? 1 : 0, `${asked} rows asked`);
+    }
+  } finally {
+    MaskWalk.create = original;
+  }
 });
 
 test.run();
