@@ -9,7 +9,7 @@
  * tests hold the WebAssembly walks to, bit for bit.
  */
 import type { TreeArrays } from './tree-train.ts';
-import { MaskWalk, maskWalkAfter } from './walk-masks.ts';
+import { MaskWalk, maskWalkAfter, maskWalkFits } from './walk-masks.ts';
 import { LANES, WasmWalk } from './walk-wasm.ts';
 
 /** The forest's arrays, as kept in memory and in the model file. */
@@ -65,6 +65,8 @@ export class FlatForest implements FlatForestArrays {
   private readonly masks: boolean | undefined;
   private maskWalk: MaskWalk | null | undefined;
   private rowsAsked = 0;
+  /** Rows after which the mask walk is compiled (Infinity when the forest does not fit it), found once. */
+  private masksAfter: number | undefined;
 
   constructor(arrays: FlatForestArrays, options: { walk?: 'js' | 'wasm'; sortRows?: boolean; apart?: boolean; masks?: boolean } = {}) {
     this.classes = arrays.classes;
@@ -244,8 +246,9 @@ export class FlatForest implements FlatForestArrays {
   private masksFor(rows: number): MaskWalk | null {
     if (this.walk !== 'wasm' || this.masks === false || rows < LANES) return null;
     if (this.maskWalk === undefined) {
+      this.masksAfter ??= this.masks === true ? 0 : maskWalkFits(this) ? maskWalkAfter(this) : Infinity;
       this.rowsAsked += rows;
-      if (this.masks === undefined && this.rowsAsked < maskWalkAfter(this)) return null;
+      if (this.rowsAsked < this.masksAfter) return null;
       this.maskWalk = MaskWalk.create(this);
     }
     return this.maskWalk;
