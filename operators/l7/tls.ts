@@ -41,13 +41,11 @@ let joined = new Uint8Array(16 * 1024);
  * records copied every certificate a second time).
  */
 interface HandshakeRecords extends TlsRecords {
-  /** Bytes of the handshake stream. */
+  /** Bytes of the handshake stream (with one record: its payload, `buf[5, 5 + total)`, the whole stream). */
   total: number;
-  /** With one record: its payload (the whole stream). */
-  view: Uint8Array;
 }
 
-const recordsScratch: HandshakeRecords = { buf: new Uint8Array(0), count: 0, total: 0, starts: new Int32Array(16), offsets: new Int32Array(16), view: new Uint8Array(0) };
+const recordsScratch: HandshakeRecords = { buf: new Uint8Array(0), count: 0, total: 0, starts: new Int32Array(16), offsets: new Int32Array(16) };
 
 /** The handshake records at the start of `buf`, as a reused map (valid until the next call). */
 function handshakeRecords(buf: Uint8Array): HandshakeRecords {
@@ -63,7 +61,6 @@ function handshakeRecords(buf: Uint8Array): HandshakeRecords {
     o += 5 + len;
   }
   r.total = total;
-  if (r.count === 1) r.view = buf.subarray(5, 5 + total);
   return r;
 }
 
@@ -90,7 +87,7 @@ function streamBytes(r: HandshakeRecords, from: number, to: number): Uint8Array 
  * short gives the same result from either).
  */
 function helloBytes(r: HandshakeRecords): Uint8Array {
-  if (r.count === 1) return r.view;
+  if (r.count === 1) return r.buf.subarray(5, 5 + r.total);
   if (r.total < 4) return streamBytes(r, 0, r.total);
   const helloEnd = 4 + ((streamByte(r, 1) << 16) | (streamByte(r, 2) << 8) | streamByte(r, 3));
   return streamBytes(r, 0, Math.min(r.total, helloEnd));
@@ -138,10 +135,11 @@ function cutLists(hello: ClientHello, nc: number, ne: number, ng: number, np: nu
 }
 
 /** parseClientHello into `hello` (its lists overwritten). */
-function parseClientHelloInto(hs: Uint8Array, hello: ClientHello): ClientHello | null {
-  if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== CLIENT_HELLO) return null;
-  const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
-  let o = 4;
+function parseClientHelloInto(hs: Uint8Array, hello: ClientHello, start = 0, limit = hs.length): ClientHello | null {
+  // The message is hs[start, limit) (a record's payload read in place: no view of it is made).
+  if (limit - start < 4 + 2 + 32 + 1 || hs[start] !== CLIENT_HELLO) return null;
+  const end = Math.min(limit, start + 4 + ((hs[start + 1] << 16) | (hs[start + 2] << 8) | hs[start + 3]));
+  let o = start + 4;
   hello.version = u16(hs, o);
   const { ciphers, extensions, groups, pointFormats, sigAlgs, supportedVersions, alpn } = hello;
   let nc = 0;
@@ -270,10 +268,11 @@ export function parseServerHello(hs: Uint8Array): ServerHello | null {
 const scratchServer: ServerHello = { version: 0, cipher: 0 };
 
 /** `parseServerHello` into `out` (returned, or null). */
-function parseServerHelloInto(hs: Uint8Array, out: ServerHello): ServerHello | null {
-  if (hs.length < 4 + 2 + 32 + 1 || hs[0] !== SERVER_HELLO) return null;
-  const end = Math.min(hs.length, 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3]));
-  let o = 4;
+function parseServerHelloInto(hs: Uint8Array, out: ServerHello, start = 0, limit = hs.length): ServerHello | null {
+  // The message is hs[start, limit), as for parseClientHelloInto.
+  if (limit - start < 4 + 2 + 32 + 1 || hs[start] !== SERVER_HELLO) return null;
+  const end = Math.min(limit, start + 4 + ((hs[start + 1] << 16) | (hs[start + 2] << 8) | hs[start + 3]));
+  let o = start + 4;
   let version = u16(hs, o);
   o += 2 + 32;
   o += 1 + hs[o];
@@ -521,9 +520,14 @@ export const tls: L7Dissector = {
   facts(s: L7Streams, out: L7Facts) {
     // The hellos are read where they lie (joined only when one spans records); the client's is
     // read whole before the server side reuses the record map.
-    const client = startsHandshake(s.fwd, CLIENT_HELLO) ? parseClientHelloInto(helloBytes(handshakeRecords(s.fwd)), scratchHello) : null;
+    // A hello in one record is parsed where it lies (no view); one spanning records from helloBytes.
+    let client: ClientHello | null = null;
+    if (startsHandshake(s.fwd, CLIENT_HELLO)) {
+      const r = handshakeRecords(s.fwd);
+      client = r.count === 1 ? parseClientHelloInto(s.fwd, scratchHello, 5, 5 + r.total) : parseClientHelloInto(helloBytes(r), scratchHello);
+    }
     const records = startsHandshake(s.bwd, SERVER_HELLO) ? handshakeRecords(s.bwd) : null;
-    const server = records !== null ? parseServerHelloInto(helloBytes(records), scratchServer) : null;
+    const server = records === null ? null : records.count === 1 ? parseServerHelloInto(s.bwd, scratchServer, 5, 5 + records.total) : parseServerHelloInto(helloBytes(records), scratchServer);
     if (client) {
       out.tls_sni = client.sni;
       const shape = fingerprintEntry(client);
@@ -539,7 +543,7 @@ export const tls: L7Dissector = {
       // TLS 1.3 encrypts the certificate; before it, it follows the ServerHello in cleartext.
       if (server.version <= 0x0303) {
         const r = records as HandshakeRecords;
-        if (r.count === 1) certificateFacts(r.view, out);
+        if (r.count === 1) certificateFacts(r.buf.subarray(5, 5 + r.total), out);
         else recordCertificateFacts(r, out);
       }
     }

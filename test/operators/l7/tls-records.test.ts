@@ -109,4 +109,20 @@ test('the size hint of a ServerHello direction is where the first certificate en
   assert.is(tlsServerSizeHint(together, 0, 100), tlsServerBytesWanted(together, together.length) + 5);
 });
 
+test('a hello in one whole record followed by other bytes: the facts of the record alone (the hello is read in place, not past its record)', () => {
+  const client = clientHello('ward7.example');
+  const server = [...serverHello(), ...certificate, ...message(14, [])];
+  const alone = facts(records(client, []), records(server, []));
+  assert.is(alone.tls_sni, 'ward7.example');
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 80 }), fc.constantFrom(0x14, 0x17, 0x15, 0x00), fc.boolean(), (tail, kind, header) => {
+      // A record of another kind after the handshake record, or bare bytes.
+      const after = header ? [kind, 3, 3, ...u16(tail.length), ...tail] : [kind, ...tail];
+      assert.equal(facts([...records(client, []), ...after], [...records(server, []), ...after]), alone);
+      assert.equal(facts([...records(client, []), ...after], records(server, [])), alone);
+    }),
+    { seed: 99, numRuns: 400 },
+  );
+});
+
 test.run();
