@@ -318,4 +318,31 @@ test('a packet with a cut IP header is a dead letter with its reason; parsing go
   assert.is(rows[0].hl7_message_type, 'ORU^R01');
 });
 
+test('parses one after another, side by side, after one stopped early and with other site names: the same flows as alone', async () => {
+  // A finished parse leaves its builder to the next parse of the thread: nothing of one parse may show in another.
+  const files = listPcaps(join(SHARED, 'medical-devices/babymonitor/wifi')).slice(0, 4);
+  const parse = async (file: string, site = 's', batchSize = 100, idleTimeoutS = 60) => {
+    const rows: FlowRow[] = [];
+    // Small chunks: parses side by side take turns every 2 KiB.
+    for await (const out of parser.parse(chunked(readFileSync(file), [2048]), { site, sensor: 'x', input: file, batchSize, idleTimeoutS })) if (out.flows) rows.push(...flowRows(out.flows));
+    return rows;
+  };
+  const alone: FlowRow[][] = [];
+  for (const f of files) alone.push(await parse(f));
+  assert.ok(alone.every((rows) => rows.length > 0));
+  // Again in reverse order, with a parse stopped after its first output in between.
+  for await (const _ of parser.parse(chunked(readFileSync(files[3]), [4096]), { site: 's', sensor: 'x', input: files[3], batchSize: 3 })) break;
+  for (let k = files.length - 1; k >= 0; k--) assert.equal(await parse(files[k]), alone[k], files[k]);
+  // Two at once, flows ending all through both (1 s idle timeout, batches of 3 and 2), their chunks taken in turn.
+  const want = [await parse(files[0], 's', 3, 1), await parse(files[1], 's', 2, 1)];
+  assert.ok(want[0].length > 6 && want[1].length > 4);
+  const [a, b] = await Promise.all([parse(files[0], 's', 3, 1), parse(files[1], 's', 2, 1)]);
+  assert.equal(a, want[0]);
+  assert.equal(b, want[1]);
+  const other = await parse(files[2], 'ward-9');
+  assert.equal(other.map((r) => r.site_id), alone[2].map(() => 'ward-9'));
+  assert.ok(other.every((r, i) => r.flow_id !== alone[2][i].flow_id), 'the flow id carries the site');
+  assert.equal(await parse(files[2]), alone[2]);
+});
+
 test.run();
