@@ -13,13 +13,13 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import type { Target } from '../datasets/adapter.ts';
 import { loadNamed } from '../datasets/experiment.ts';
-import { takeRows, type Dataset } from '../datasets/load.ts';
+import { takeRows } from '../datasets/load.ts';
 import { locateDataset } from '../datasets/registry.ts';
 import { stratifiedSplit } from '../datasets/split.ts';
 import { abCpu } from './ab-cpu.ts';
+import { flowBatches } from './flow-batches.ts';
 
 type Experiment = typeof import('../datasets/experiment.ts');
 type Classify = typeof import('../operators/classify.ts');
@@ -70,22 +70,3 @@ function once(op: (typeof sides)['now']): number {
 }
 await abCpu(sides, once, runs, `pass over ${test.rows} rows`, { warm: 5, digits: 2 });
 
-/** The test rows as Arrow flow batches with the model's feature columns (as the forest benchmark makes them). */
-function flowBatches(d: Dataset, x: Float64Array, rows: number, size: number): RecordBatch[] {
-  const f = d.features.length;
-  const fields = [new Field('flow_id', new Utf8(), false), new Field('site_id', new Utf8(), false), new Field('src_addr', new Utf8(), true), new Field('ts_start', new TimestampMicrosecond('UTC'), false), ...d.features.map((name) => new Field(name, new Float64(), false))];
-  const schema = new Schema(fields);
-  const out: RecordBatch[] = [];
-  for (let r0 = 0; r0 < rows; r0 += size) {
-    const n = Math.min(size, rows - r0);
-    const children = [
-      vectorFromArray(Array.from({ length: n }, (_, i) => `flow-${r0 + i}`), new Utf8()).data[0],
-      vectorFromArray(new Array(n).fill('bench'), new Utf8()).data[0],
-      vectorFromArray(Array.from({ length: n }, (_, i) => `10.0.0.${(r0 + i) % 250}`), new Utf8()).data[0],
-      makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(1_700_000_000_000_000 + (r0 + i) * 1000)) }),
-      ...d.features.map((_, j) => makeData({ type: new Float64(), length: n, data: Float64Array.from({ length: n }, (_, i) => x[(r0 + i) * f + j]) })),
-    ];
-    out.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));
-  }
-  return out;
-}

@@ -25,18 +25,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Field, Float64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import RF from 'ml-random-forest';
 import type { Target } from '../datasets/adapter.ts';
 import { loadNamed, trainOnDataset } from '../datasets/experiment.ts';
 import { locateDataset } from '../datasets/registry.ts';
-import { takeRows, type Dataset } from '../datasets/load.ts';
+import { takeRows } from '../datasets/load.ts';
 import { stratifiedSplit } from '../datasets/split.ts';
 import { classifyOperator } from '../operators/classify.ts';
 import { importMlRandomForest } from '../operators/forest/import-mljs.ts';
 import { evaluate } from '../operators/forest/metrics.ts';
 import { trainForest } from '../operators/forest/train-forest.ts';
 import { setWarningSink } from '../pipeline/warn.ts';
+import { flowBatches } from './flow-batches.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -178,26 +178,6 @@ function rate(rows: number, fn: () => void, repeats = REPEATS): Rate {
     cpu.push(cpuSeconds() - c0);
   }
   return { cpuBest: rows / Math.min(...cpu), cpuMedian: rows / median(cpu), wallBest: rows / Math.min(...wall), wallMedian: rows / median(wall), mainBest: rows / Math.min(...main), mainMedian: rows / median(main) };
-}
-
-/** The test rows as Arrow flow batches carrying the model's feature columns, as a featurize operator writes them. */
-function flowBatches(data: Dataset, x: Float64Array, rows: number, size: number): RecordBatch[] {
-  const d = data.features.length;
-  const fields = [new Field('flow_id', new Utf8(), false), new Field('site_id', new Utf8(), false), new Field('src_addr', new Utf8(), true), new Field('ts_start', new TimestampMicrosecond('UTC'), false), ...data.features.map((f) => new Field(f, new Float64(), false))];
-  const schema = new Schema(fields);
-  const batches: RecordBatch[] = [];
-  for (let r0 = 0; r0 < rows; r0 += size) {
-    const n = Math.min(size, rows - r0);
-    const children = [
-      vectorFromArray(Array.from({ length: n }, (_, i) => `flow-${r0 + i}`), new Utf8()).data[0],
-      vectorFromArray(new Array(n).fill('bench'), new Utf8()).data[0],
-      vectorFromArray(Array.from({ length: n }, (_, i) => `10.0.0.${(r0 + i) % 250}`), new Utf8()).data[0],
-      makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(1_700_000_000_000_000 + (r0 + i) * 1000)) }),
-      ...data.features.map((_, f) => makeData({ type: new Float64(), length: n, data: Float64Array.from({ length: n }, (_, i) => x[(r0 + i) * d + f]) })),
-    ];
-    batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));
-  }
-  return batches;
 }
 
 async function runCase(c: (typeof CASES)[number], work: string) {
